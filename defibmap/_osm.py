@@ -1,0 +1,122 @@
+"""Read local OpenStreetMap files with pyosmium and keep only the ways osmnx would walk.
+
+``osmnx.graph_from_xml`` keeps every way in a file (building outlines, railways, fences) and
+reads XML only. This module reads ``.osm``, ``.osm.bz2``, ``.osm.gz`` and ``.osm.pbf`` with
+pyosmium, applies osmnx's own Overpass filter for the network type (parsed from
+``osmnx._overpass._get_network_filter``, so the rules are osmnx's, not ours), splits ways at
+nodes missing from a clipped extract, and writes a small OSM XML file for osmnx to read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import quoteattr
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_CLAUSE = re.compile(r'\["([^"]+)"(?:(!?~)"([^"]*)")?\]')
+
+
+@dataclass(frozen=True)
+class _Rule:
+    key: str
+    op: str  # "exists", "~" or "!~"
+    pattern: re.Pattern[str] | None
+
+    def passes(self, tags: Mapping[str, str]) -> bool:
+        value = tags.get(self.key)
+        if self.op == "exists":
+            return value is not None
+        assert self.pattern is not None
+        if self.op == "~":
+            return value is not None and self.pattern.search(value) is not None
+        # Overpass "!~": the key is absent, or its value does not match (unanchored search)
+        return value is None or self.pattern.search(value) is None
+
+
+def way_rules(network_type: str = "walk") -> list[_Rule]:
+    """Parse osmnx's Overpass way filter for ``network_type`` into rules applied locally."""
+    from osmnx import _overpass
+
+    text = _overpass._get_network_filter(network_type)  # noqa: SLF001 - osmnx's own rules
+    rules = []
+    for key, op, pattern in _CLAUSE.findall(text):
+        if not op:
+            rules.append(_Rule(key, "exists", None))
+        else:
+            rules.append(_Rule(key, op, re.compile(pattern)))
+    if not rules:  # pragma: no cover - guards against an osmnx change
+        msg = f"could not parse osmnx's {network_type!r} filter: {text!r}"
+        raise RuntimeError(msg)
+    return rules
+
+
+def way_passes(tags: Mapping[str, str], rules: list[_Rule]) -> bool:
+    """Return True when a way with these tags belongs to the network."""
+    return all(rule.passes(tags) for rule in rules)
+
+
+def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> int:
+    """Write the ways of ``src`` that pass osmnx's filter, and their nodes, to OSM XML ``dst``.
+
+    Ways that reference nodes absent from the file (a clipped regional extract) are split at
+    the gap into pieces of at least two present nodes; pieces get new negative way ids so
+    osmnx keeps each of them.
+
+    Returns
+    -------
+    int
+        The number of ways written.
+    """
+    import osmium
+
+    rules = way_rules(network_type)
+    ways: list[tuple[int, list[int], dict[str, str]]] = []
+    needed: set[int] = set()
+    for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
+        tags = {t.k: t.v for t in way.tags}
+        if not way_passes(tags, rules):
+            continue
+        refs = [n.ref for n in way.nodes]
+        ways.append((way.id, refs, tags))
+        needed.update(refs)
+    coords: dict[int, tuple[float, float]] = {}
+    for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+        if node.id in needed and node.location.valid():
+            coords[node.id] = (node.location.lon, node.location.lat)
+    next_id = -1
+    written = 0
+    with dst.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
+        used: set[int] = set()
+        pieces: list[tuple[int, list[int], dict[str, str]]] = []
+        for way_id, refs, tags in ways:
+            runs: list[list[int]] = [[]]
+            for ref in refs:
+                if ref in coords:
+                    runs[-1].append(ref)
+                elif runs[-1]:
+                    runs.append([])
+            runs = [r for r in runs if len(r) >= 2]  # noqa: PLR2004 - a way needs two nodes
+            for i, run in enumerate(runs):
+                piece_id = way_id if len(runs) == 1 and i == 0 and len(run) == len(refs) else None
+                if piece_id is None:
+                    piece_id = next_id
+                    next_id -= 1
+                pieces.append((piece_id, run, tags))
+                used.update(run)
+        for node_id in sorted(used):
+            lon, lat = coords[node_id]
+            out.write(f'<node id="{node_id}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
+        for piece_id, run, tags in pieces:
+            out.write(f'<way id="{piece_id}">\n')
+            out.writelines(f'<nd ref="{ref}"/>\n' for ref in run)
+            out.writelines(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>\n" for k, v in tags.items())
+            out.write("</way>\n")
+            written += 1
+        out.write("</osm>\n")
+    return written

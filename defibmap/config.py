@@ -1,0 +1,263 @@
+"""Study files: one typed place for every setting, read from TOML.
+
+Every file path in a study file is relative to the study file itself, or absolute. Every key
+is documented in ``docs/study-file.md``; defaults are stated and cited there.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from defibmap._errors import ConfigError
+from defibmap.reach import DEFAULT_THRESHOLDS_M
+from defibmap.snapping import DEFAULT_MAX_SNAP_M
+
+LAYERS = ("demand", "defibs", "fire_stations", "police_stations", "candidates")
+_SOURCE_KEYS = {"source", "licence", "date"}
+_COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "sheet"}
+_LAYER_KEYS: dict[str, set[str]] = {
+    "demand": {"file", "population", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "defibs": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "fire_stations": {"file", "outside_defib", "co_responder", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "police_stations": {"file", "outside_defib", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "candidates": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
+}
+_SECTION_KEYS: dict[str, set[str]] = {
+    "study": {"name", "description", "synthetic"},
+    "network": {"osm_file", "place", "graph_file", "max_snap_m", "crs", "cache_dir"}
+    | _SOURCE_KEYS,
+    "coverage": {"thresholds_m"},
+    "ranking": {"new_sites", "threshold_m"},
+    "boundary": {"file", *_SOURCE_KEYS},
+    "wards": {"file", "name", *_SOURCE_KEYS},
+    **_LAYER_KEYS,
+}
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """One point layer of a study."""
+
+    name: str
+    file: Path
+    id: str | None = None
+    label: str | None = None
+    lon: str | None = None
+    lat: str | None = None
+    easting: str | None = None
+    northing: str | None = None
+    population: str | None = None
+    sheet: str | int | None = None
+    outside_defib: bool = False
+    co_responder: bool = False
+    source: str | None = None
+    licence: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Where the walking network comes from."""
+
+    osm_file: Path | None = None
+    place: str | None = None
+    graph_file: Path | None = None
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+    crs: str | None = None
+    cache_dir: Path | None = None
+    source: str | None = None
+    licence: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A whole study, as read from its TOML file."""
+
+    name: str
+    path: Path | None
+    network: NetworkConfig
+    layers: dict[str, LayerConfig]
+    description: str = ""
+    synthetic: bool = False
+    thresholds_m: tuple[float, ...] = DEFAULT_THRESHOLDS_M
+    new_sites: int = 3
+    ranking_threshold_m: float | None = None
+    wards_file: Path | None = None
+    boundary_file: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline_threshold_m(self) -> float:
+        """The largest coverage threshold (the headline, 500 m by default)."""
+        return float(max(self.thresholds_m))
+
+    @property
+    def rank_threshold_m(self) -> float:
+        """The walk the ranking maximises coverage within (default: the headline)."""
+        if self.ranking_threshold_m is not None:
+            return self.ranking_threshold_m
+        return self.headline_threshold_m
+
+
+def _type_error(path: Path, section: str, key: str, expected: str, value: object) -> ConfigError:
+    msg = f"{path}: [{section}] {key} must be {expected}, got {value!r}"
+    return ConfigError(msg)
+
+
+def _get(
+    table: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path, section: str
+) -> Any:  # noqa: ANN401 - TOML values
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise _type_error(path, section, key, "a number", value)
+    if not isinstance(value, kind):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _type_error(path, section, key, f"a {name}", value)
+    return value
+
+
+def _file(base: Path, value: str, path: Path, section: str, key: str = "file") -> Path:
+    if not isinstance(value, str) or not value:
+        raise _type_error(path, section, key, "a file path", value)
+    candidate = Path(value).expanduser()
+    resolved = candidate if candidate.is_absolute() else base / candidate
+    if not resolved.exists():
+        msg = f"{path}: [{section}] {key} = {value!r}: no such file ({resolved})"
+        raise ConfigError(msg)
+    return resolved
+
+
+def read_study(path: str | Path) -> StudyConfig:
+    """Read and check a study TOML file.
+
+    Parameters
+    ----------
+    path
+        The study file. Relative file paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    StudyConfig
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"{path}: cannot read the study file ({exc.strerror})"
+        raise ConfigError(msg) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML: {exc}"
+        raise ConfigError(msg) from exc
+    return study_from_dict(data, base=path.parent, path=path)
+
+
+def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = None) -> StudyConfig:
+    """Build a :class:`StudyConfig` from a parsed TOML mapping (paths relative to ``base``)."""
+    where = path or base / "<study>"
+    for section, table in data.items():
+        if section not in _SECTION_KEYS:
+            msg = f"{where}: unknown section [{section}]; known: {sorted(_SECTION_KEYS)}"
+            raise ConfigError(msg)
+        if not isinstance(table, dict):
+            msg = f"{where}: [{section}] must be a table"
+            raise ConfigError(msg)
+        unknown = set(table) - _SECTION_KEYS[section]
+        if unknown:
+            msg = (
+                f"{where}: [{section}] unknown key(s) {sorted(unknown)}; "
+                f"known: {sorted(_SECTION_KEYS[section])}"
+            )
+            raise ConfigError(msg)
+    study = data.get("study", {})
+    name = _get(study, "name", str, where, "study") or (path.stem if path else "study")
+    net = data.get("network", {})
+    sources = [k for k in ("osm_file", "place", "graph_file") if net.get(k) is not None]
+    if len(sources) != 1:
+        msg = f"{where}: [network] needs exactly one of osm_file, place or graph_file"
+        raise ConfigError(msg)
+    max_snap = _get(net, "max_snap_m", (int, float), where, "network")
+    network = NetworkConfig(
+        osm_file=_file(base, net["osm_file"], where, "network", "osm_file")
+        if "osm_file" in net
+        else None,
+        place=_get(net, "place", str, where, "network"),
+        graph_file=_file(base, net["graph_file"], where, "network", "graph_file")
+        if "graph_file" in net
+        else None,
+        max_snap_m=float(max_snap) if max_snap is not None else DEFAULT_MAX_SNAP_M,
+        crs=_get(net, "crs", str, where, "network"),
+        cache_dir=(base / net["cache_dir"]) if net.get("cache_dir") else None,
+        source=_get(net, "source", str, where, "network"),
+        licence=_get(net, "licence", str, where, "network"),
+        date=_get(net, "date", str, where, "network"),
+    )
+    layers: dict[str, LayerConfig] = {}
+    for layer in LAYERS:
+        table = data.get(layer)
+        if table is None:
+            continue
+        if "file" not in table:
+            msg = f"{where}: [{layer}] needs a file"
+            raise ConfigError(msg)
+        layers[layer] = LayerConfig(
+            name=layer,
+            file=_file(base, table["file"], where, layer),
+            id=_get(table, "id", str, where, layer),
+            label=_get(table, "name", str, where, layer),
+            lon=_get(table, "lon", str, where, layer),
+            lat=_get(table, "lat", str, where, layer),
+            easting=_get(table, "easting", str, where, layer),
+            northing=_get(table, "northing", str, where, layer),
+            population=_get(table, "population", str, where, layer),
+            sheet=_get(table, "sheet", (str, int), where, layer),
+            outside_defib=bool(_get(table, "outside_defib", bool, where, layer) or False),
+            co_responder=bool(_get(table, "co_responder", bool, where, layer) or False),
+            source=_get(table, "source", str, where, layer),
+            licence=_get(table, "licence", str, where, layer),
+            date=_get(table, "date", str, where, layer),
+        )
+    for required in ("demand",):
+        if required not in layers:
+            msg = f"{where}: the study needs a [{required}] section"
+            raise ConfigError(msg)
+    if "population" not in data["demand"]:
+        msg = f"{where}: [demand] population must name the population column"
+        raise ConfigError(msg)
+    coverage = data.get("coverage", {})
+    thresholds = coverage.get("thresholds_m", list(DEFAULT_THRESHOLDS_M))
+    if (
+        not isinstance(thresholds, list)
+        or not thresholds
+        or not all(isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds)
+        or any(t <= 0 for t in thresholds)
+    ):
+        raise _type_error(where, "coverage", "thresholds_m", "a list of positive metres", thresholds)
+    ranking = data.get("ranking", {})
+    new_sites = _get(ranking, "new_sites", int, where, "ranking")
+    if new_sites is not None and new_sites < 0:
+        raise _type_error(where, "ranking", "new_sites", "a whole number >= 0", new_sites)
+    rank_t = _get(ranking, "threshold_m", (int, float), where, "ranking")
+    wards = data.get("wards")
+    boundary = data.get("boundary")
+    return StudyConfig(
+        name=name,
+        path=path,
+        network=network,
+        layers=layers,
+        description=_get(study, "description", str, where, "study") or "",
+        synthetic=bool(_get(study, "synthetic", bool, where, "study") or False),
+        thresholds_m=tuple(sorted(float(t) for t in thresholds)),
+        new_sites=3 if new_sites is None else int(new_sites),
+        ranking_threshold_m=float(rank_t) if rank_t is not None else None,
+        wards_file=_file(base, wards["file"], where, "wards") if wards else None,
+        boundary_file=_file(base, boundary["file"], where, "boundary") if boundary else None,
+        extra={"wards": wards or {}, "boundary": boundary or {}},
+    )

@@ -1,0 +1,304 @@
+"""Walking distances and coverage along the network.
+
+The walk from a demand point ``p`` to a defib ``d`` is::
+
+    access leg of p + along p's edge to a node + network path + along d's edge + access leg of d
+
+or, when both sit on the same edge, the two access legs plus the distance between the snap
+points along that edge. Distances come from one bounded multi-source Dijkstra
+(``scipy.sparse.csgraph.dijkstra`` with ``limit`` and ``min_only``) started from the facility
+side: each facility is a virtual node joined to both ends of its edge by its access leg plus
+its offset along the edge, so there is never one search per demand point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+    from defibmap.network import Network
+    from defibmap.snapping import Snapped
+
+#: Default coverage thresholds, one-way walk in metres (PRODUCT.md: 100, 200 and 500 m).
+DEFAULT_THRESHOLDS_M = (100.0, 200.0, 500.0)
+#: The search limit is at least this many times the largest threshold.
+SEARCH_LIMIT_FACTOR = 4.0
+#: Memory budget (float64 cells) for one block of a multi-source search.
+_BLOCK_CELLS = 16_000_000
+
+
+@dataclass(frozen=True)
+class NearestResult:
+    """Walking distance from every demand point to its nearest facility.
+
+    Attributes
+    ----------
+    walk_m
+        Metres to the nearest facility; NaN when none lies within the search limit or the
+        point did not snap.
+    nearest
+        Position (in the facility array) of the nearest facility; -1 where ``walk_m`` is NaN.
+    """
+
+    walk_m: NDArray[np.float64]
+    nearest: NDArray[np.int64]
+
+
+def _augmented(
+    network: Network, sources: Snapped
+) -> tuple[sp.csr_matrix, NDArray[np.int64]]:
+    """Network adjacency plus one virtual node per snapped source, edges out of it only."""
+    n = network.n_nodes
+    ok = np.flatnonzero(sources.ok)
+    k = ok.size
+    virtual = n + np.arange(k, dtype=np.int64)
+    edge = sources.edge[ok]
+    u = network.edge_u[edge]
+    v = network.edge_v[edge]
+    wu = sources.snap_m[ok] + sources.to_u_m[ok]
+    wv = sources.snap_m[ok] + sources.to_v_m[ok]
+    base = network.adjacency.tocoo()
+    rows = np.concatenate([base.row, virtual, virtual])
+    cols = np.concatenate([base.col, u, v])
+    vals = np.concatenate([base.data, wu, wv])
+    # csgraph ignores zeros in sparse input only when not stored; keep weights strictly positive
+    vals = np.maximum(vals, 1e-9)
+    order = np.lexsort((vals, cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    size = n + k
+    matrix = sp.csr_matrix((vals[first], (rows[first], cols[first])), shape=(size, size))
+    return matrix, virtual
+
+
+def search_limit_m(thresholds_m: Sequence[float]) -> float:
+    """Return the search limit used for walking distances: 4 x the largest threshold."""
+    return SEARCH_LIMIT_FACTOR * float(max(thresholds_m))
+
+
+def nearest_facility(
+    network: Network,
+    demand: Snapped,
+    facilities: Snapped,
+    *,
+    limit_m: float,
+) -> NearestResult:
+    """Walking distance from each demand point to its nearest facility.
+
+    Parameters
+    ----------
+    network
+        The walking network.
+    demand, facilities
+        Snapped demand points and facilities (unsnapped entries are ignored).
+    limit_m
+        Search limit in metres; farther facilities count as unreachable (NaN).
+
+    Returns
+    -------
+    NearestResult
+    """
+    n_dem = len(demand)
+    walk = np.full(n_dem, np.inf)
+    nearest = np.full(n_dem, -1, dtype=np.int64)
+    fac_pos = np.flatnonzero(facilities.ok)
+    if fac_pos.size and demand.ok.any():
+        graph, virtual = _augmented(network, facilities)
+        dist, _, src = csgraph.dijkstra(
+            graph,
+            directed=True,
+            indices=virtual,
+            limit=limit_m,
+            min_only=True,
+            return_predecessors=True,
+        )
+        d_ok = np.flatnonzero(demand.ok)
+        edge = demand.edge[d_ok]
+        u = network.edge_u[edge]
+        v = network.edge_v[edge]
+        via_u = demand.to_u_m[d_ok] + dist[u]
+        via_v = demand.to_v_m[d_ok] + dist[v]
+        use_v = via_v < via_u
+        best = np.where(use_v, via_v, via_u)
+        best_src = np.where(use_v, src[v], src[u])
+        walk[d_ok] = demand.snap_m[d_ok] + best
+        found = np.isfinite(best) & (best_src >= 0)
+        nearest[d_ok[found]] = fac_pos[best_src[found] - network.n_nodes]
+        # same edge: walk straight along it between the two snap points
+        dem_i, fac_i, along = _same_edge_pairs(demand, facilities)
+        if dem_i.size:
+            total = demand.snap_m[dem_i] + facilities.snap_m[fac_i] + along
+            order = np.lexsort((total, dem_i))
+            dem_s, tot_s, fac_s = dem_i[order], total[order], fac_i[order]
+            first = np.ones(dem_s.size, dtype=bool)
+            first[1:] = dem_s[1:] != dem_s[:-1]
+            dem_s, tot_s, fac_s = dem_s[first], tot_s[first], fac_s[first]
+            better = tot_s < walk[dem_s]
+            walk[dem_s[better]] = tot_s[better]
+            nearest[dem_s[better]] = fac_s[better]
+    walk[walk > limit_m] = np.inf
+    nearest[~np.isfinite(walk)] = -1
+    walk[~np.isfinite(walk)] = np.nan
+    return NearestResult(walk_m=walk, nearest=nearest)
+
+
+def _same_edge_pairs(
+    a: Snapped, b: Snapped
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """All (a, b) pairs snapped to the same edge, with their distance along it in metres."""
+    a_pos = np.flatnonzero(a.ok)
+    b_pos = np.flatnonzero(b.ok)
+    if not a_pos.size or not b_pos.size:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=np.float64)
+    b_order = b_pos[np.argsort(b.edge[b_pos], kind="stable")]
+    b_edges = b.edge[b_order]
+    lo = np.searchsorted(b_edges, a.edge[a_pos], side="left")
+    hi = np.searchsorted(b_edges, a.edge[a_pos], side="right")
+    counts = hi - lo
+    a_rep = np.repeat(a_pos, counts)
+    starts = np.repeat(lo, counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    b_rep = b_order[starts + offsets]
+    along = np.abs(a.to_u_m[a_rep] - b.to_u_m[b_rep])
+    return a_rep.astype(np.int64), b_rep.astype(np.int64), along
+
+
+@dataclass(frozen=True)
+class PairDistances:
+    """Walking distances of every (site, demand point) pair within a limit.
+
+    Memory grows with the number of reachable pairs, never as sites x demand points.
+
+    Attributes
+    ----------
+    site, demand
+        Positions of the site and the demand point in their input arrays.
+    walk_m
+        Walking distance in metres (access legs included).
+    n_sites, n_demand
+        Sizes of the two input arrays.
+    """
+
+    site: NDArray[np.int64]
+    demand: NDArray[np.int64]
+    walk_m: NDArray[np.float64]
+    n_sites: int
+    n_demand: int
+
+    def cover_matrix(self, threshold_m: float) -> sp.csr_matrix:
+        """Return a sites x demand boolean CSR matrix of pairs within ``threshold_m``."""
+        keep = self.walk_m <= threshold_m
+        data = np.ones(int(keep.sum()), dtype=bool)
+        return sp.csr_matrix(
+            (data, (self.site[keep], self.demand[keep])), shape=(self.n_sites, self.n_demand)
+        )
+
+
+def pair_distances(
+    network: Network,
+    sites: Snapped,
+    demand: Snapped,
+    *,
+    limit_m: float,
+) -> PairDistances:
+    """Walking distance of every (site, demand point) pair no farther apart than ``limit_m``.
+
+    Sites are searched in blocks sized to a fixed memory budget; each block is one
+    multi-source call of ``scipy.sparse.csgraph.dijkstra`` bounded by ``limit_m``.
+    """
+    site_pos = np.flatnonzero(sites.ok)
+    out_s: list[NDArray[np.int64]] = []
+    out_d: list[NDArray[np.int64]] = []
+    out_w: list[NDArray[np.float64]] = []
+    d_ok = np.flatnonzero(demand.ok)
+    if site_pos.size and d_ok.size:
+        graph, virtual = _augmented(network, sites)
+        edge = demand.edge[d_ok]
+        u = network.edge_u[edge]
+        v = network.edge_v[edge]
+        to_u = demand.to_u_m[d_ok]
+        to_v = demand.to_v_m[d_ok]
+        snap = demand.snap_m[d_ok]
+        width = max(graph.shape[0], d_ok.size)
+        block = max(1, _BLOCK_CELLS // width)
+        for start in range(0, site_pos.size, block):
+            idx = virtual[start : start + block]
+            dist = csgraph.dijkstra(graph, directed=True, indices=idx, limit=limit_m)
+            walk = snap[None, :] + np.minimum(to_u[None, :] + dist[:, u], to_v[None, :] + dist[:, v])
+            rows, cols = np.nonzero(walk <= limit_m)
+            out_s.append(site_pos[start + rows])
+            out_d.append(d_ok[cols])
+            out_w.append(walk[rows, cols])
+        dem_i, site_i, along = _same_edge_pairs(demand, sites)
+        if dem_i.size:
+            total = demand.snap_m[dem_i] + sites.snap_m[site_i] + along
+            keep = total <= limit_m
+            out_s.append(site_i[keep])
+            out_d.append(dem_i[keep])
+            out_w.append(total[keep])
+    if out_s:
+        s_all = np.concatenate(out_s)
+        d_all = np.concatenate(out_d)
+        w_all = np.concatenate(out_w)
+        order = np.lexsort((w_all, d_all, s_all))
+        s_all, d_all, w_all = s_all[order], d_all[order], w_all[order]
+        first = np.ones(s_all.size, dtype=bool)
+        first[1:] = (s_all[1:] != s_all[:-1]) | (d_all[1:] != d_all[:-1])
+        s_all, d_all, w_all = s_all[first], d_all[first], w_all[first]
+    else:
+        s_all = np.array([], dtype=np.int64)
+        d_all = np.array([], dtype=np.int64)
+        w_all = np.array([], dtype=np.float64)
+    return PairDistances(
+        site=s_all.astype(np.int64),
+        demand=d_all.astype(np.int64),
+        walk_m=w_all,
+        n_sites=len(sites),
+        n_demand=len(demand),
+    )
+
+
+def coverage_shares(
+    walk_m: NDArray[np.float64],
+    population: NDArray[np.float64],
+    thresholds_m: Sequence[float],
+) -> dict[str, float]:
+    """Share (0-1) of population within each threshold, keyed by integer metres as a string.
+
+    Points with a NaN walk (no facility within the search limit, or not snapped) count as
+    not covered. The denominator is the population of every point given.
+    """
+    total = float(np.sum(population))
+    shares: dict[str, float] = {}
+    reach = np.where(np.isfinite(walk_m), walk_m, np.inf)
+    for threshold in thresholds_m:
+        covered = float(np.sum(population[reach <= threshold]))
+        shares[str(round(threshold))] = covered / total if total > 0 else 0.0
+    return shares
+
+
+def straight_line_nearest(
+    demand_x: NDArray[np.float64],
+    demand_y: NDArray[np.float64],
+    site_x: NDArray[np.float64],
+    site_y: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Straight-line (crow-flies) metres from every demand point to its nearest site."""
+    from scipy.spatial import cKDTree
+
+    if not len(site_x):
+        return np.full(len(demand_x), np.nan)
+    tree = cKDTree(np.column_stack([site_x, site_y]))
+    dist, _ = tree.query(np.column_stack([demand_x, demand_y]))
+    return np.asarray(dist, dtype=np.float64)

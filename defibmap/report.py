@@ -1,0 +1,185 @@
+"""Write a study's outputs: summary, tables and map, atomically.
+
+Every output is first written in full to a hidden temporary folder beside the output folder
+and only then moved into place file by file with ``os.replace`` (atomic on one filesystem),
+so a failed or killed run never leaves a half-written file and earlier outputs stay readable.
+Text cells from input files that a spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from defibmap.study import StudyResult
+
+logger = logging.getLogger(__name__)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DEMAND_COLUMNS = [
+    "demand_id",
+    "population",
+    "lon",
+    "lat",
+    "snap_m",
+    "walk_m",
+    "nearest_defib_id",
+    "covered",
+]
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells starting with ``= + - @``, tab or CR (no spreadsheet runs them).
+
+    Only text columns are touched: numbers, including negative ones, stay numbers.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            text = series.astype(object)
+            is_str = text.map(lambda v: isinstance(v, str))
+            risky = is_str & text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+            if risky.any():
+                out[column] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
+def demand_table(result: StudyResult) -> pd.DataFrame:
+    """One row per demand point used, in the ``demand_coverage.csv`` shape."""
+    demand = result.demand
+    table = pd.DataFrame(
+        {
+            "demand_id": demand.index.astype(str),
+            "population": demand["population"].to_numpy(),
+            "lon": demand["lon"].round(7).to_numpy(),
+            "lat": demand["lat"].round(7).to_numpy(),
+            "snap_m": demand["snap_m"].round(2).to_numpy(),
+            "walk_m": demand["walk_m"].round(2).to_numpy(),
+            "nearest_defib_id": demand["nearest_defib_id"].to_numpy(),
+            "covered": demand["covered"].to_numpy(),
+        }
+    )
+    return table[DEMAND_COLUMNS]
+
+
+def _json_default(value: object) -> Any:  # noqa: ANN401 - JSON values
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    msg = f"not JSON serialisable: {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def _clean_json(value: Any) -> Any:  # noqa: ANN401 - JSON values
+    """Replace NaN/inf (not valid JSON) with None, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+        return None
+    return value
+
+
+def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``summary.json``, ``demand_coverage.csv``, ``recommendations.csv``,
+    ``rejected.csv`` and ``map.html`` into ``out_dir`` atomically.
+
+    Returns
+    -------
+    dict
+        Output name to its final path.
+    """
+    from defibmap.maps import study_map
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".defibmap-", dir=out_dir))
+    try:
+        summary = _clean_json(result.summary())
+        (staging / "summary.json").write_text(
+            json.dumps(summary, indent=2, default=_json_default, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+        neutralise_formulas(demand_table(result)).to_csv(
+            staging / "demand_coverage.csv", index=False
+        )
+        neutralise_formulas(result.recommendations).to_csv(
+            staging / "recommendations.csv", index=False
+        )
+        neutralise_formulas(result.rejected).to_csv(staging / "rejected.csv", index=False)
+        fmap = study_map(
+            title=result.config.name,
+            demand=result.demand,
+            defibs=result.defibs,
+            stations=result.stations,
+            candidates=result.candidates,
+            recommendations=result.recommendations,
+            thresholds_m=result.config.thresholds_m,
+            sources=result.sources,
+            synthetic=result.config.synthetic,
+        )
+        fmap.save(str(staging / "map.html"))
+        written: dict[str, Path] = {}
+        for name in ("summary.json", "demand_coverage.csv", "recommendations.csv", "rejected.csv"):
+            target = out_dir / name
+            os.replace(staging / name, target)
+            written[name] = target
+        os.replace(staging / "map.html", out_dir / "map.html")
+        written["map.html"] = out_dir / "map.html"
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
+
+
+def format_summary(result: StudyResult) -> str:
+    """A short plain-text summary for the command line, naming the data sources."""
+    lines = []
+    title = result.config.name
+    if result.config.synthetic:
+        title += " — SYNTHETIC DEMONSTRATION DATA"
+    lines.append(f"Study: {title}")
+    lines.append(
+        f"Network: {result.network.n_nodes:,} nodes, {result.network.n_edges:,} edges "
+        f"({result.network.source}, {result.network.crs})"
+    )
+    lines.append(
+        f"Population: {result.population_total:,.0f} in {len(result.demand):,} demand points; "
+        f"{len(result.defibs):,} existing defibs; {len(result.candidates):,} candidates"
+    )
+    cover = ", ".join(f"{k} m: {v:.1%}" for k, v in result.coverage.items())
+    lines.append(f"Within a walk of a defib (every defib counted available): {cover}")
+    ranking = result.ranking
+    lines.append(
+        f"Ranking ({ranking['new_sites']} new sites within {ranking['threshold_m']} m): greedy "
+        f"adds {ranking['greedy_population_added']:,.0f} people, optimum "
+        f"{ranking['optimal_population_added']:,.0f}"
+    )
+    for row in result.recommendations.itertuples():
+        lines.append(f"  {row.rank}. {row.name} (+{row.added_population:,.0f})")
+    lines.extend(f"Note: {note}" for note in result.notes)
+    lines.append("Data sources:")
+    lines.extend(
+        f"  - {s['layer']}: {s['name']}"
+        + (f" ({s['licence']})" if s.get("licence") else "")
+        + (f", {s['date']}" if s.get("date") else "")
+        for s in result.sources
+    )
+    rejected = sum(v["rows_rejected"] for v in result.inputs.values())
+    if rejected:
+        lines.append(f"Rejected rows: {rejected} (see rejected.csv)")
+    return "\n".join(lines)
