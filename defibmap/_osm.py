@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
 _CLAUSE = re.compile(r'\["([^"]+)"(?:(!?~)"([^"]*)")?\]')
 
@@ -78,6 +78,8 @@ def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> i
     ways: list[tuple[int, list[int], dict[str, str]]] = []
     needed: set[int] = set()
     for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
+        if not isinstance(way, osmium.osm.Way):  # pragma: no cover - filtered to ways
+            continue
         tags = {t.k: t.v for t in way.tags}
         if not way_passes(tags, rules):
             continue
@@ -86,6 +88,8 @@ def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> i
         needed.update(refs)
     coords: dict[int, tuple[float, float]] = {}
     for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+        if not isinstance(node, osmium.osm.Node):  # pragma: no cover - filtered to nodes
+            continue
         if node.id in needed and node.location.valid():
             coords[node.id] = (node.location.lon, node.location.lat)
     next_id = -1
@@ -101,7 +105,7 @@ def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> i
                     runs[-1].append(ref)
                 elif runs[-1]:
                     runs.append([])
-            runs = [r for r in runs if len(r) >= 2]  # noqa: PLR2004 - a way needs two nodes
+            runs = [r for r in runs if len(r) >= 2]
             for i, run in enumerate(runs):
                 piece_id = way_id if len(runs) == 1 and i == 0 and len(run) == len(refs) else None
                 if piece_id is None:

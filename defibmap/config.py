@@ -27,8 +27,7 @@ _LAYER_KEYS: dict[str, set[str]] = {
 }
 _SECTION_KEYS: dict[str, set[str]] = {
     "study": {"name", "description", "synthetic"},
-    "network": {"osm_file", "place", "graph_file", "max_snap_m", "crs", "cache_dir"}
-    | _SOURCE_KEYS,
+    "network": {"osm_file", "place", "graph_file", "max_snap_m", "crs", "cache_dir"} | _SOURCE_KEYS,
     "coverage": {"thresholds_m"},
     "ranking": {"new_sites", "threshold_m"},
     "boundary": {"file", *_SOURCE_KEYS},
@@ -239,7 +238,9 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         or not all(isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds)
         or any(t <= 0 for t in thresholds)
     ):
-        raise _type_error(where, "coverage", "thresholds_m", "a list of positive metres", thresholds)
+        raise _type_error(
+            where, "coverage", "thresholds_m", "a list of positive metres", thresholds
+        )
     ranking = data.get("ranking", {})
     new_sites = _get(ranking, "new_sites", int, where, "ranking")
     if new_sites is not None and new_sites < 0:

@@ -187,7 +187,9 @@ def _symmetric_min_csr(
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
 
 
-def from_graph(graph: nx.MultiGraph | nx.MultiDiGraph | nx.Graph, *, source: str = "graph") -> Network:
+def from_graph(
+    graph: nx.MultiGraph | nx.MultiDiGraph | nx.Graph, *, source: str = "graph"
+) -> Network:
     """Convert an osmnx/networkx graph in a projected CRS to a :class:`Network`.
 
     Parameters
@@ -361,7 +363,7 @@ def from_osm_file(path: str | Path, *, crs: str | None = None) -> Network:
 
 
 def from_place(
-    place: str | Any,
+    place: str | shapely.Polygon | shapely.MultiPolygon,
     *,
     crs: str | None = None,
 ) -> Network:

@@ -57,7 +57,7 @@ def greedy(
         Exactly ``min(k, n_sites)`` steps; zero gains included. Ties go to the site that comes
         first in the matrix, so order the sites by id beforehand for a stable tie-break.
     """
-    n_sites, n_demand = cover.shape
+    n_sites = cover.shape[0]
     remaining = np.asarray(weights, dtype=np.float64).copy()
     if already_covered is not None:
         remaining[already_covered] = 0.0
@@ -142,7 +142,7 @@ def mclp(
     if res.x is None:
         msg = f"HiGHS found no solution to the maximal covering problem: {res.message}"
         raise OptimisationError(msg)
-    chosen = np.flatnonzero(res.x[:n_sites] > 0.5)  # noqa: PLR2004
+    chosen = np.flatnonzero(res.x[:n_sites] > 0.5)
     objective = covered_weight(cover, w, chosen, already_covered=already_covered)
     gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
     return MclpResult(chosen.astype(np.int64), objective, str(res.message), gap)

@@ -53,9 +53,7 @@ class NearestResult:
     nearest: NDArray[np.int64]
 
 
-def _augmented(
-    network: Network, sources: Snapped
-) -> tuple[sp.csr_matrix, NDArray[np.int64]]:
+def _augmented(network: Network, sources: Snapped) -> tuple[sp.csr_matrix, NDArray[np.int64]]:
     """Network adjacency plus one virtual node per snapped source, edges out of it only."""
     n = network.n_nodes
     ok = np.flatnonzero(sources.ok)
@@ -93,7 +91,7 @@ def nearest_facility(
     *,
     limit_m: float,
 ) -> NearestResult:
-    """Walking distance from each demand point to its nearest facility.
+    """Measure the walking distance from each demand point to its nearest facility.
 
     Parameters
     ----------
@@ -212,7 +210,7 @@ def pair_distances(
     *,
     limit_m: float,
 ) -> PairDistances:
-    """Walking distance of every (site, demand point) pair no farther apart than ``limit_m``.
+    """Measure the walk of every (site, demand point) pair no farther apart than ``limit_m``.
 
     Sites are searched in blocks sized to a fixed memory budget; each block is one
     multi-source call of ``scipy.sparse.csgraph.dijkstra`` bounded by ``limit_m``.
@@ -235,7 +233,9 @@ def pair_distances(
         for start in range(0, site_pos.size, block):
             idx = virtual[start : start + block]
             dist = csgraph.dijkstra(graph, directed=True, indices=idx, limit=limit_m)
-            walk = snap[None, :] + np.minimum(to_u[None, :] + dist[:, u], to_v[None, :] + dist[:, v])
+            walk = snap[None, :] + np.minimum(
+                to_u[None, :] + dist[:, u], to_v[None, :] + dist[:, v]
+            )
             rows, cols = np.nonzero(walk <= limit_m)
             out_s.append(site_pos[start + rows])
             out_d.append(d_ok[cols])

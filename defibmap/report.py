@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -96,8 +95,10 @@ def _clean_json(value: Any) -> Any:  # noqa: ANN401 - JSON values
 
 
 def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``summary.json``, ``demand_coverage.csv``, ``recommendations.csv``,
-    ``rejected.csv`` and ``map.html`` into ``out_dir`` atomically.
+    """Write the study outputs into ``out_dir`` atomically.
+
+    The outputs are ``summary.json``, ``demand_coverage.csv``, ``recommendations.csv``,
+    ``rejected.csv`` and ``map.html``.
 
     Returns
     -------
@@ -137,9 +138,9 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
         written: dict[str, Path] = {}
         for name in ("summary.json", "demand_coverage.csv", "recommendations.csv", "rejected.csv"):
             target = out_dir / name
-            os.replace(staging / name, target)
+            (staging / name).replace(target)
             written[name] = target
-        os.replace(staging / "map.html", out_dir / "map.html")
+        (staging / "map.html").replace(out_dir / "map.html")
         written["map.html"] = out_dir / "map.html"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -147,7 +148,7 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
 
 
 def format_summary(result: StudyResult) -> str:
-    """A short plain-text summary for the command line, naming the data sources."""
+    """Return a short plain-text summary for the command line, naming the data sources."""
     lines = []
     title = result.config.name
     if result.config.synthetic:
@@ -169,8 +170,10 @@ def format_summary(result: StudyResult) -> str:
         f"adds {ranking['greedy_population_added']:,.0f} people, optimum "
         f"{ranking['optimal_population_added']:,.0f}"
     )
-    for row in result.recommendations.itertuples():
-        lines.append(f"  {row.rank}. {row.name} (+{row.added_population:,.0f})")
+    lines.extend(
+        f"  {row.rank}. {row.name} (+{row.added_population:,.0f})"
+        for row in result.recommendations.itertuples()
+    )
     lines.extend(f"Note: {note}" for note in result.notes)
     lines.append("Data sources:")
     lines.extend(

@@ -17,14 +17,16 @@ import io
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from defibmap._errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +150,9 @@ def _decode(data: bytes, path: Path) -> str:
             raise InputError(msg) from exc
 
 
-def _find(columns: pd.Index, explicit: str | None, names: tuple[str, ...], path: Path) -> str | None:
+def _find(
+    columns: pd.Index, explicit: str | None, names: tuple[str, ...], path: Path
+) -> str | None:
     if explicit is not None:
         if explicit not in columns:
             msg = f"{path}: column {explicit!r} not found; columns are {list(columns)}"
@@ -204,7 +208,7 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
             keep[mask] = False
 
     reject(~(np.isfinite(lon) & np.isfinite(lat)), "missing or non-numeric coordinates")
-    reject((np.abs(lat) > 90) | (np.abs(lon) > 180), "coordinates out of range")  # noqa: PLR2004
+    reject((np.abs(lat) > 90) | (np.abs(lon) > 180), "coordinates out of range")
     lon0, lat0, lon1, lat1 = GB_LONLAT_BOUNDS
     inside = (lon >= lon0) & (lon <= lon1) & (lat >= lat0) & (lat <= lat1)
     swapped = (lat >= lon0) & (lat <= lon1) & (lon >= lat0) & (lon <= lat1)
@@ -317,16 +321,16 @@ def _looks_like_bng(a: np.ndarray, b: np.ndarray) -> bool:
     ok = np.isfinite(a) & np.isfinite(b)
     if not ok.any():
         return False
-    big = (np.abs(a[ok]) > 180) | (np.abs(b[ok]) > 180)  # noqa: PLR2004
-    return bool(big.mean() > 0.5)  # noqa: PLR2004
+    big = (np.abs(a[ok]) > 180) | (np.abs(b[ok]) > 180)
+    return bool(big.mean() > 0.5)
 
 
 def _looks_like_degrees(a: np.ndarray, b: np.ndarray) -> bool:
     ok = np.isfinite(a) & np.isfinite(b)
     if not ok.any():
         return False
-    small = (np.abs(a[ok]) <= 180) & (np.abs(b[ok]) <= 90)  # noqa: PLR2004
-    return bool(small.mean() > 0.5)  # noqa: PLR2004
+    small = (np.abs(a[ok]) <= 180) & (np.abs(b[ok]) <= 90)
+    return bool(small.mean() > 0.5)
 
 
 def _ids(frame: pd.DataFrame, spec: LayerSpec, path: Path, rows: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ class Snapped:
         """Return the number of points."""
         return int(self.ok.shape[0])
 
-    def subset(self, mask: NDArray[np.bool_]) -> Snapped:
+    def subset(self, mask: NDArray[np.bool_] | NDArray[np.intp] | NDArray[np.int64]) -> Snapped:
         """Return the snapped points selected by a boolean mask or index array."""
         return Snapped(
             ok=self.ok[mask],

@@ -21,7 +21,7 @@ import pandas as pd
 
 from defibmap import network as _network
 from defibmap import optimise, reach, sites
-from defibmap._errors import ConfigError, InputError
+from defibmap._errors import ConfigError, InputError, NetworkError
 from defibmap._resources import study_path
 from defibmap.config import LayerConfig, StudyConfig, read_study
 from defibmap.snapping import Snapped, snap_points
@@ -95,7 +95,7 @@ class StudyResult:
             "synthetic": self.config.synthetic,
             "sources": self.sources,
             "population_total": self.population_total,
-            "thresholds_m": [int(round(t)) for t in self.config.thresholds_m],
+            "thresholds_m": [round(t) for t in self.config.thresholds_m],
             "coverage": self.coverage,
             "ranking": self.ranking,
             "network": {
@@ -147,8 +147,11 @@ def _sha256(path: Path) -> str:
 
 
 def cache_dir(config: StudyConfig) -> Path:
-    """The network cache folder: the study's ``cache_dir``, ``$DEFIBMAP_CACHE_DIR`` or the
-    per-user cache folder (``$XDG_CACHE_HOME/defibmap``, default ``~/.cache/defibmap``)."""
+    """Return the network cache folder.
+
+    The study's ``cache_dir``, else ``$DEFIBMAP_CACHE_DIR``, else the per-user cache folder
+    (``$XDG_CACHE_HOME/defibmap``, default ``~/.cache/defibmap``); never the current directory.
+    """
     if config.network.cache_dir is not None:
         return config.network.cache_dir
     env = os.environ.get("DEFIBMAP_CACHE_DIR")
@@ -174,7 +177,7 @@ def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
         if path.exists() and not refresh:
             try:
                 return _network.load(path)
-            except _network.NetworkError as exc:
+            except NetworkError as exc:
                 logger.warning("rebuilding the network: %s", exc)
         built = _network.from_osm_file(net.osm_file, crs=net.crs)
         try:
@@ -265,8 +268,7 @@ def run_study(
         layers[name], reports[name] = sites.load_layer(_layer_spec(layer), crs=crs)
     net = network if network is not None else build_network(config, refresh=refresh)
     if net.crs != crs:
-        for name in layers:
-            layers[name] = layers[name].to_crs(net.crs)
+        layers = {name: gdf.to_crs(net.crs) for name, gdf in layers.items()}
     max_snap = config.network.max_snap_m
     snapped: dict[str, Snapped] = {}
     for name in list(layers):
@@ -490,9 +492,11 @@ def rank_sites(
     greedy_added = steps[-1].cumulative if steps else 0.0
     gap = exact.objective - greedy_added
     ranking = {
-        "method": "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)",
+        "method": (
+            "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)"
+        ),
         "new_sites": int(new_sites),
-        "threshold_m": int(round(threshold_m)),
+        "threshold_m": round(threshold_m),
         "candidates": len(candidates),
         "greedy_population_added": greedy_added,
         "optimal_population_added": exact.objective,

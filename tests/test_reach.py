@@ -83,8 +83,9 @@ def test_barrier_makes_walk_longer_than_straight_line():
     res = reach.nearest_facility(net, demand, defib, limit_m=5000)
     # 5 access + 490 east + 20 across at the end + 490 west + 2 access = 1007
     np.testing.assert_allclose(res.walk_m, [1007.0])
-    straight = reach.straight_line_nearest(np.array([10.0]), np.array([15.0]), np.array([10.0]),
-                                           np.array([-2.0]))
+    straight = reach.straight_line_nearest(
+        np.array([10.0]), np.array([15.0]), np.array([10.0]), np.array([-2.0])
+    )
     np.testing.assert_allclose(straight, [17.0])
 
 
@@ -111,7 +112,10 @@ def test_pair_distances_by_hand():
     cands = snap_points(net, np.array([0.0, 200.0]), np.array([0.0, 100.0]))
     demand = snap_points(net, np.array([20.0, 190.0]), np.array([-5.0, 3.0]))
     pairs = reach.pair_distances(net, cands, demand, limit_m=200)
-    got = {(int(s), int(d)): float(w) for s, d, w in zip(pairs.site, pairs.demand, pairs.walk_m)}
+    got = {
+        (int(s), int(d)): float(w)
+        for s, d, w in zip(pairs.site, pairs.demand, pairs.walk_m, strict=True)
+    }
     # cand0 at node 0: p0 = 5+20 = 25; p1 = 3+190 = 193
     # cand1 at node 3: p0 = 5+80+100+100 = 285 (beyond); p1 = 3+10+100 = 113
     assert got.keys() == {(0, 0), (0, 1), (1, 1)}
@@ -141,8 +145,10 @@ def _networkx_walks(net, demand, facilities, cutoff):
     sources = {("f_access", int(i)) for i in np.flatnonzero(facilities.ok)}
     dist = nx.multi_source_dijkstra_path_length(graph, sources, cutoff=cutoff, weight="length")
     return np.array(
-        [dist.get(("d_access", int(i)), np.nan) if demand.ok[i] else np.nan
-         for i in range(len(demand))]
+        [
+            dist.get(("d_access", int(i)), np.nan) if demand.ok[i] else np.nan
+            for i in range(len(demand))
+        ]
     )
 
 
