@@ -1,0 +1,217 @@
+"""End-to-end studies on the shipped real (Leeds) and synthetic (demo town) data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pulp
+import pytest
+from spopt.locate import MCLP
+
+import defibmap
+from defibmap import reach
+from defibmap._errors import ConfigError
+from defibmap.cli import main
+from defibmap.snapping import snap_points
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def leeds(leeds_network):
+    return defibmap.run_study("leeds", network=leeds_network)
+
+
+def test_leeds_default_is_real_and_complete(leeds):
+    summary = leeds.summary()
+    assert summary["population_total"] == 60339
+    assert summary["thresholds_m"] == [100, 200, 500]
+    names = " ".join(s["name"] for s in summary["sources"])
+    assert "OpenStreetMap" in names
+    assert "Census 2021" in names
+    assert all(len(s["sha256"]) == 64 for s in summary["sources"])
+    assert summary["inputs"]["demand"]["rows_used"] == 32
+    cov = summary["coverage"]
+    assert cov["100"] <= cov["200"] <= cov["500"]
+    assert set(leeds.recommendations["name"]) <= set(leeds.candidates["name"])
+    assert len(leeds.recommendations) == min(3, len(leeds.candidates))
+    # stations are not defibs in the default study
+    assert set(leeds.defibs["layer"]) == {"defibs"}
+
+
+def test_leeds_mclp_matches_spopt(leeds):
+    net = leeds.network
+    dem = leeds.demand
+    sites = pd.concat([leeds.defibs.geometry, leeds.candidates.geometry])
+    n_existing = len(leeds.defibs)
+    d_snap = snap_points(net, dem.geometry.x.to_numpy(), dem.geometry.y.to_numpy())
+    s_snap = snap_points(net, sites.x.to_numpy(), sites.y.to_numpy())
+    pairs = reach.pair_distances(net, s_snap, d_snap, limit_m=500.0)
+    cost = np.full((len(dem), len(sites)), 1e9)
+    cost[pairs.demand, pairs.site] = pairs.walk_m
+    k = leeds.config.new_sites
+    predefined = np.r_[np.ones(n_existing, dtype=int), np.zeros(len(sites) - n_existing, int)]
+    model = MCLP.from_cost_matrix(
+        cost,
+        dem["population"].to_numpy(),
+        500.0,
+        n_existing + k,
+        predefined_facilities_arr=predefined,
+    ).solve(pulp.PULP_CBC_CMD(msg=False))
+    spopt_total = float(pulp.value(model.problem.objective))
+    ours = leeds.ranking["population_covered_before"] + leeds.ranking["optimal_population_added"]
+    assert ours == pytest.approx(spopt_total)
+    assert leeds.ranking["greedy_population_added"] <= leeds.ranking["optimal_population_added"]
+
+
+def _check_outputs(out: Path, *, rows: int) -> dict:
+    for name in ("summary.json", "demand_coverage.csv", "recommendations.csv", "map.html"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for key in (
+        "study",
+        "version",
+        "sources",
+        "population_total",
+        "thresholds_m",
+        "coverage",
+        "ranking",
+        "network",
+        "inputs",
+    ):
+        assert key in summary
+    for key in ("method", "new_sites", "greedy_population_added", "optimal_population_added"):
+        assert key in summary["ranking"]
+    demand = pd.read_csv(out / "demand_coverage.csv")
+    assert list(demand.columns) == [
+        "demand_id",
+        "population",
+        "lon",
+        "lat",
+        "snap_m",
+        "walk_m",
+        "nearest_defib_id",
+        "covered",
+    ]
+    assert demand["population"].sum() == pytest.approx(summary["population_total"])
+    rec = pd.read_csv(out / "recommendations.csv")
+    assert list(rec.columns[:9]) == [
+        "rank",
+        "site_id",
+        "name",
+        "lon",
+        "lat",
+        "added_population",
+        "cumulative_population_covered",
+        "cumulative_coverage_share",
+        "method",
+    ]
+    assert len(rec) == rows
+    assert list(rec["rank"]) == list(range(1, rows + 1))
+    assert (np.diff(rec["added_population"]) <= 1e-9).all()  # greedy gains never grow
+    covered500 = demand.loc[demand["covered"], "population"].sum() / demand["population"].sum()
+    assert summary["coverage"]["500"] == pytest.approx(covered500)
+    return summary
+
+
+def test_cli_default_run_writes_outputs(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "leeds")]) == 0
+    printed = capsys.readouterr().out
+    assert "OpenStreetMap" in printed
+    assert "Census 2021" in printed
+    summary = _check_outputs(tmp_path / "leeds", rows=3)
+    assert summary["population_total"] == 60339
+
+
+def test_cli_demo_town_is_labelled_synthetic(tmp_path, capsys):
+    assert main(["run", "demo-town", "--out", str(tmp_path / "demo")]) == 0
+    printed = capsys.readouterr().out
+    assert "SYNTHETIC" in printed.upper()
+    summary = _check_outputs(tmp_path / "demo", rows=5)
+    assert all("synthetic" in s["name"].lower() for s in summary["sources"])
+    assert "synthetic" in (tmp_path / "demo" / "map.html").read_text(encoding="utf-8").lower()
+    assert (
+        set(pd.read_csv(tmp_path / "demo" / "demand_coverage.csv")["nearest_defib_id"].dropna())
+        != set()
+    )
+
+
+def test_rerun_replaces_outputs_and_leaves_no_temp_files(tmp_path):
+    out = tmp_path / "o"
+    assert main(["run", "--out", str(out)]) == 0
+    first = (out / "summary.json").read_text(encoding="utf-8")
+    assert main(["run", "--out", str(out)]) == 0
+    assert (out / "summary.json").read_text(encoding="utf-8") == first
+    assert sorted(p.name for p in out.iterdir()) == [
+        "demand_coverage.csv",
+        "map.html",
+        "recommendations.csv",
+        "rejected.csv",
+        "summary.json",
+    ]
+
+
+def test_unknown_study_and_bad_config_are_clear(tmp_path, capsys):
+    assert main(["run", "atlantis"]) == 1
+    assert "no shipped study named 'atlantis'" in capsys.readouterr().err
+    bad = tmp_path / "s.toml"
+    bad.write_text('[network]\nosm_file = "missing.osm"\n[demand]\nfile="d.csv"\n')
+    with pytest.raises(ConfigError, match=r"osm_file = 'missing.osm': no such file"):
+        defibmap.load_study(bad)
+
+
+def test_study_with_own_files_and_stations_as_defibs(tmp_path, leeds_network):
+    shutil.copy(REPO / "data" / "leeds" / "lsoa21_demand.csv", tmp_path / "people.csv")
+    (tmp_path / "police.csv").write_text(
+        "site_id,name,easting,northing\nINE,Inner North East,430015,436967\n"
+        "INW,Inner North West,429762,434465\nFAR,Far away,400000,400000\n"
+    )
+    (tmp_path / "s.toml").write_text(
+        f"""
+[study]
+name = "own files"
+[network]
+osm_file = "{(REPO / "data" / "leeds" / "leeds_inner_ne.osm.bz2").as_posix()}"
+[demand]
+file = "people.csv"
+id = "lsoa21cd"
+population = "population"
+[police_stations]
+file = "police.csv"
+id = "site_id"
+outside_defib = true
+[coverage]
+thresholds_m = [500, 1000]
+[ranking]
+new_sites = 0
+"""
+    )
+    result = defibmap.run_study(tmp_path / "s.toml", network=leeds_network)
+    assert list(result.defibs.index) == ["INE", "INW"]
+    assert result.inputs["police_stations"]["rejected_reasons"] == {
+        "farther than 250 m from the walking network": 1
+    }
+    assert result.recommendations.empty
+    assert set(result.coverage) == {"500", "1000"}
+
+
+def test_installed_cli_runs_from_any_directory(tmp_path):
+    exe = Path(sys.executable).with_name("defibmap")
+    if not exe.exists():
+        pytest.skip("the defibmap entry point is not installed in this environment")
+    proc = subprocess.run(
+        [str(exe), "run", "--out", str(tmp_path / "o")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o" / "map.html").is_file()
