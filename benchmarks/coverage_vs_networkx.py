@@ -28,8 +28,6 @@ from defibmap.snapping import snap_points
 
 REPO = Path(__file__).resolve().parents[1]
 LEEDS = REPO / "data" / "leeds" / "leeds_inner_ne.osm.bz2"
-if not LEEDS.exists():  # before the shipped copy is derived
-    LEEDS = REPO.parent / "shared" / "data" / "leeds" / "leeds_osm_tutorial_map.osm"
 
 
 def networkx_graph(net, demand, facilities):

@@ -399,6 +399,25 @@ def from_place(
     return from_graph(undirected, source=f"OpenStreetMap via osmnx: {place}")
 
 
+def from_graphml(path: str | Path, *, crs: str | None = None) -> Network:
+    """Load an osmnx GraphML file (``osmnx.save_graphml``) as a walking network.
+
+    The graph is made undirected, cut to its largest component and projected like a freshly
+    built one, so a graph saved in WGS84 works as well as a projected one.
+    """
+    import osmnx as ox
+
+    path = Path(path)
+    try:
+        graph = ox.io.load_graphml(path)
+    except Exception as exc:
+        msg = f"{path}: cannot read as an osmnx GraphML graph ({exc})"
+        raise NetworkError(msg) from exc
+    if graph.graph.get("crs") and not str(graph.graph["crs"]).upper().endswith("4326"):
+        graph = ox.projection.project_graph(graph, to_latlong=True)
+    return from_graph(_prepare_walk_graph(graph, crs), source=path.name)
+
+
 def to_networkx(network: Network) -> nx.MultiGraph:
     """Return the network as a networkx ``MultiGraph`` with ``length`` on every edge."""
     import networkx as nx
@@ -469,7 +488,7 @@ def load(path: str | Path) -> Network:
     """Load a network saved by :func:`save`; a damaged file raises :class:`NetworkError`."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
             if int(data["format"]) != _CACHE_FORMAT:
                 msg = f"{path}: network cache format {int(data['format'])} is not supported"
                 raise NetworkError(msg)

@@ -169,6 +169,8 @@ def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
     """
     net = config.network
     if net.graph_file is not None:
+        if net.graph_file.suffix.lower() == ".graphml":
+            return _network.from_graphml(net.graph_file, crs=net.crs)
         return _network.load(net.graph_file)
     if net.osm_file is not None:
         digest = _sha256(net.osm_file)
@@ -190,6 +192,12 @@ def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
             logger.warning("could not cache the network at %s: %s", path, exc)
         return built
     assert net.place is not None
+    import osmnx as ox
+
+    # osmnx caches each Overpass response under a hash of the query; keep it in our cache
+    # folder, never the current directory
+    ox.settings.cache_folder = str(cache_dir(config) / "osmnx")
+    ox.settings.use_cache = True
     return _network.from_place(net.place, crs=net.crs)
 
 
