@@ -19,7 +19,7 @@ LAYERS = ("demand", "defibs", "fire_stations", "police_stations", "candidates")
 _SOURCE_KEYS = {"source", "licence", "date"}
 _COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "sheet"}
 _LAYER_KEYS: dict[str, set[str]] = {
-    "demand": {"file", "population", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "demand": {"file", "population", "imd_decile", "ward", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "defibs": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "fire_stations": {"file", "outside_defib", "co_responder", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "police_stations": {"file", "outside_defib", *_COLUMN_KEYS, *_SOURCE_KEYS},
@@ -29,7 +29,10 @@ _SECTION_KEYS: dict[str, set[str]] = {
     "study": {"name", "description", "synthetic"},
     "network": {"osm_file", "place", "graph_file", "max_snap_m", "crs", "cache_dir"} | _SOURCE_KEYS,
     "coverage": {"thresholds_m"},
-    "ranking": {"new_sites", "threshold_m"},
+    "ranking": {"new_sites", "threshold_m", "baseline", "weight", "targets", "targets_of"},
+    "availability": {"unknown_hours", "school_hours", "school_term_weeks", "walking_speed_m_s"},
+    "finer_demand": {"file", "id", "method", "centroids_file", "boundary_file", *_SOURCE_KEYS},
+    "scenarios": set(),
     "boundary": {"file", *_SOURCE_KEYS},
     "wards": {"file", "name", *_SOURCE_KEYS},
     **_LAYER_KEYS,
@@ -88,6 +91,18 @@ class StudyConfig:
     wards_file: Path | None = None
     boundary_file: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    baseline: str = "current"
+    weight: str = "population"
+    targets: tuple[float, ...] = (0.5, 0.75, 0.9)
+    targets_of: str = "reachable"
+    unknown_hours: str = "available"
+    school_hours: str = "Mo-Fr 08:00-16:00"
+    school_term_weeks: int = 39
+    walking_speed_m_s: float = 1.79
+    imd_column: str | None = None
+    ward_column: str | None = None
+    finer_demand: dict[str, Any] = field(default_factory=dict)
+    scenarios: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def headline_threshold_m(self) -> float:
@@ -169,6 +184,8 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
             msg = f"{where}: [{section}] must be a table"
             raise ConfigError(msg)
         unknown = set(table) - _SECTION_KEYS[section]
+        if section == "scenarios":
+            unknown = set()
         if unknown:
             msg = (
                 f"{where}: [{section}] unknown key(s) {sorted(unknown)}; "
@@ -248,6 +265,7 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
     rank_t = _get(ranking, "threshold_m", (int, float), where, "ranking")
     wards = data.get("wards")
     boundary = data.get("boundary")
+    options = _options(data, base, where)
     return StudyConfig(
         name=name,
         path=path,
@@ -261,4 +279,85 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         wards_file=_file(base, wards["file"], where, "wards") if wards else None,
         boundary_file=_file(base, boundary["file"], where, "boundary") if boundary else None,
         extra={"wards": wards or {}, "boundary": boundary or {}},
+        **options,
     )
+
+
+def _choice(
+    table: dict[str, Any],
+    key: str,
+    allowed: tuple[str, ...],
+    default: str,
+    where: Path,
+    section: str,
+) -> str:
+    value = table.get(key, default)
+    if value not in allowed:
+        raise _type_error(where, section, key, " or ".join(repr(a) for a in allowed), value)
+    return str(value)
+
+
+def _options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
+    """Read and check the analysis options (ranking, hours, finer demand, scenarios)."""
+    ranking = data.get("ranking", {})
+    hours = data.get("availability", {})
+    demand = data.get("demand", {})
+    targets = ranking.get("targets", [0.5, 0.75, 0.9])
+    if not isinstance(targets, list) or not all(
+        isinstance(t, int | float) and not isinstance(t, bool) and 0 < t <= 1 for t in targets
+    ):
+        raise _type_error(where, "ranking", "targets", "a list of shares in (0, 1]", targets)
+    term_weeks = _get(hours, "school_term_weeks", int, where, "availability")
+    if term_weeks is not None and not 0 <= term_weeks <= 52:
+        raise _type_error(where, "availability", "school_term_weeks", "0 to 52", term_weeks)
+    speed = _get(hours, "walking_speed_m_s", (int, float), where, "availability")
+    if speed is not None and speed <= 0:
+        raise _type_error(where, "availability", "walking_speed_m_s", "positive", speed)
+    finer = dict(data.get("finer_demand", {}))
+    for key in ("file", "centroids_file", "boundary_file"):
+        if key in finer:
+            finer[key] = _file(base, finer[key], where, "finer_demand", key)
+    if finer:
+        if "file" not in finer:
+            msg = f"{where}: [finer_demand] needs a file of postcode points"
+            raise ConfigError(msg)
+        finer["method"] = _choice(
+            finer,
+            "method",
+            ("nearest_centroid", "boundary"),
+            "nearest_centroid",
+            where,
+            "finer_demand",
+        )
+        if finer["method"] == "boundary" and "boundary_file" not in finer:
+            msg = f"{where}: [finer_demand] method = 'boundary' needs boundary_file"
+            raise ConfigError(msg)
+    scenarios: dict[str, tuple[str, ...]] = {}
+    for name, table in data.get("scenarios", {}).items():
+        sites = table.get("sites") if isinstance(table, dict) else None
+        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites):
+            raise _type_error(where, f"scenarios.{name}", "sites", "a list of site ids", sites)
+        scenarios[str(name)] = tuple(sites)
+    return {
+        "baseline": _choice(
+            ranking, "baseline", ("current", "current+stations"), "current", where, "ranking"
+        ),
+        "weight": _choice(
+            ranking, "weight", ("population", "deprivation"), "population", where, "ranking"
+        ),
+        "targets": tuple(float(t) for t in targets),
+        "targets_of": _choice(
+            ranking, "targets_of", ("reachable", "total"), "reachable", where, "ranking"
+        ),
+        "unknown_hours": _choice(
+            hours, "unknown_hours", ("available", "unavailable"), "available", where, "availability"
+        ),
+        "school_hours": _get(hours, "school_hours", str, where, "availability")
+        or "Mo-Fr 08:00-16:00",
+        "school_term_weeks": 39 if term_weeks is None else int(term_weeks),
+        "walking_speed_m_s": 1.79 if speed is None else float(speed),
+        "imd_column": _get(demand, "imd_decile", str, where, "demand"),
+        "ward_column": _get(demand, "ward", str, where, "demand"),
+        "finer_demand": finer,
+        "scenarios": scenarios,
+    }

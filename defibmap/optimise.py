@@ -162,3 +162,81 @@ def covered_weight(
     if already_covered is not None:
         hit &= ~already_covered
     return float(np.sum(np.asarray(weights, dtype=np.float64)[hit]))
+
+
+@dataclass(frozen=True)
+class SetCoverResult:
+    """Fewest sites reaching a coverage target (location set covering)."""
+
+    sites: NDArray[np.int64] | None
+    covered: float
+    reachable: bool
+
+
+def set_cover(
+    cover: sp.csr_matrix,
+    weights: NDArray[np.float64],
+    target: float,
+    *,
+    already_covered: NDArray[np.bool_] | None = None,
+    time_limit_s: float = 120.0,
+) -> SetCoverResult:
+    """Fewest sites that newly cover at least ``target`` demand weight (Toregas et al. 1971).
+
+    minimise   sum_j x_j
+    subject to sum_i w_i y_i >= target,   y_i <= sum_j a_ij x_j,   x binary, 0 <= y <= 1
+
+    With ``target`` equal to all coverable demand this is the classic location set covering
+    problem. When even every site together cannot reach the target the result says so
+    (``reachable`` False, ``sites`` None) and ``covered`` is the most that can be reached.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    n_sites = cover.shape[0]
+    open_demand = np.ones(cover.shape[1], dtype=bool)
+    if already_covered is not None:
+        open_demand &= ~already_covered
+    matrix = sp.csc_matrix(cover, dtype=np.float64)
+    coverable = (np.asarray(matrix.sum(axis=0)).ravel() > 0) & open_demand & (w > 0)
+    best = float(w[coverable].sum())
+    if target <= 0:
+        return SetCoverResult(np.array([], dtype=np.int64), 0.0, reachable=True)
+    if target > best + 1e-9:
+        return SetCoverResult(None, best, reachable=False)
+    rows = np.flatnonzero(coverable)
+    a = sp.csr_matrix(matrix[:, rows].T)
+    m = rows.size
+    c = np.concatenate([np.ones(n_sites), np.zeros(m)])
+    link = sp.hstack([-a, sp.identity(m, format="csr")], format="csr")
+    goal = sp.csr_matrix(np.concatenate([np.zeros(n_sites), w[rows]])[None, :])
+    res = milp(
+        c,
+        constraints=[
+            LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(goal, target - 1e-9, np.inf),
+        ],
+        integrality=np.concatenate([np.ones(n_sites), np.zeros(m)]),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": time_limit_s, "mip_rel_gap": 0.0},
+    )
+    if res.x is None:
+        msg = f"HiGHS found no solution to the set covering problem: {res.message}"
+        raise OptimisationError(msg)
+    chosen = np.flatnonzero(res.x[:n_sites] > 0.5)
+    covered = covered_weight(cover, w, chosen, already_covered=already_covered)
+    return SetCoverResult(chosen.astype(np.int64), covered, reachable=True)
+
+
+def coverage_curve(
+    cover: sp.csr_matrix,
+    weights: NDArray[np.float64],
+    k_max: int,
+    *,
+    already_covered: NDArray[np.bool_] | None = None,
+) -> list[dict[str, float]]:
+    """Newly covered weight for k = 0..k_max new sites: greedy and the exact optimum."""
+    steps = greedy(cover, weights, k_max, already_covered=already_covered)
+    curve = [{"k": 0, "greedy": 0.0, "optimal": 0.0}]
+    for k in range(1, min(k_max, cover.shape[0]) + 1):
+        exact = mclp(cover, weights, k, already_covered=already_covered)
+        curve.append({"k": k, "greedy": steps[k - 1].cumulative, "optimal": exact.objective})
+    return curve

@@ -69,7 +69,33 @@ def demand_table(result: StudyResult) -> pd.DataFrame:
             "covered": demand["covered"].to_numpy(),
         }
     )
-    return table[DEMAND_COLUMNS]
+    for extra, digits in (("retrieval_s", 1), ("straight_m", 2)):
+        if extra in demand.columns:
+            table[extra] = demand[extra].round(digits).to_numpy()
+    return table
+
+
+def scenarios_table(result: StudyResult) -> pd.DataFrame:
+    """Tabulate coverage any time, by day and at night, per scenario and threshold."""
+    rows = [
+        {
+            "scenario": name,
+            "threshold_m": int(key),
+            "sites": data["sites"],
+            "any_time_share": data["any"][key],
+            "day_share": data["day"][key],
+            "night_share": data["night"][key],
+            "day_annual_average_share": data["day_annual_average"][key],
+            "night_annual_average_share": data["night_annual_average"][key],
+            "day_share_unknown_hours_unavailable": data["unknown_hours_unavailable"]["day"][key],
+            "night_share_unknown_hours_unavailable": data["unknown_hours_unavailable"]["night"][
+                key
+            ],
+        }
+        for name, data in result.extras.get("scenarios", {}).items()
+        for key in data["any"]
+    ]
+    return pd.DataFrame(rows)
 
 
 def _json_default(value: object) -> Any:  # noqa: ANN401 - JSON values
@@ -123,6 +149,13 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
             staging / "recommendations.csv", index=False
         )
         neutralise_formulas(result.rejected).to_csv(staging / "rejected.csv", index=False)
+        tables = ["summary.json", "demand_coverage.csv", "recommendations.csv", "rejected.csv"]
+        if result.extras.get("scenarios"):
+            scenarios_table(result).to_csv(staging / "scenarios.csv", index=False)
+            tables.append("scenarios.csv")
+        if result.curve is not None:
+            result.curve.to_csv(staging / "coverage_curve.csv", index=False)
+            tables.append("coverage_curve.csv")
         fmap = study_map(
             title=result.config.name,
             demand=result.demand,
@@ -136,7 +169,7 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
         )
         fmap.save(str(staging / "map.html"))
         written: dict[str, Path] = {}
-        for name in ("summary.json", "demand_coverage.csv", "recommendations.csv", "rejected.csv"):
+        for name in tables:
             target = out_dir / name
             (staging / name).replace(target)
             written[name] = target

@@ -19,8 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from defibmap import analysis, equity, optimise, reach, sites
+from defibmap import demand as demand_mod
 from defibmap import network as _network
-from defibmap import optimise, reach, sites
 from defibmap._errors import ConfigError, InputError, NetworkError
 from defibmap._resources import study_path
 from defibmap.config import LayerConfig, StudyConfig, read_study
@@ -81,6 +82,8 @@ class StudyResult:
     rejected: pd.DataFrame
     sources: list[dict[str, str]]
     notes: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    curve: pd.DataFrame | None = None
 
     @property
     def population_total(self) -> float:
@@ -106,6 +109,7 @@ class StudyResult:
             },
             "inputs": self.inputs,
             "notes": self.notes,
+            **self.extras,
         }
 
 
@@ -263,20 +267,16 @@ def run_study(
         config = load_study(config)
     layers: dict[str, gpd.GeoDataFrame] = {}
     reports: dict[str, sites.LayerReport] = {}
-    crs = config.network.crs or "EPSG:27700"
-    if config.network.crs is None:
-        lons: list[float] = []
-        lats: list[float] = []
-        for layer in config.layers.values():
-            gdf, _ = sites.load_layer(_layer_spec(layer), crs="EPSG:4326")
-            lons.extend(gdf["lon"].tolist())
-            lats.extend(gdf["lat"].tolist())
-        crs = _network.projected_crs_for(np.asarray(lons), np.asarray(lats))
+    crs = config.network.crs or _study_crs(config)
     for name, layer in config.layers.items():
         layers[name], reports[name] = sites.load_layer(_layer_spec(layer), crs=crs)
     net = network if network is not None else build_network(config, refresh=refresh)
     if net.crs != crs:
         layers = {name: gdf.to_crs(net.crs) for name, gdf in layers.items()}
+    centroid_demand = None
+    if config.finer_demand:
+        centroid_demand = layers["demand"]
+        layers["demand"], reports["finer_demand"] = _finer_demand(config, layers["demand"], net)
     max_snap = config.network.max_snap_m
     snapped: dict[str, Snapped] = {}
     for name in list(layers):
@@ -299,12 +299,18 @@ def run_study(
             part["availability"] = "24/7"
         defib_parts.append((part, snapped[name]))
     defibs, defib_snap = _stack(defib_parts, net.crs)
+    term, holiday, strict, labels = analysis.defib_availability(defibs, config)
+    defibs["availability"] = labels
+    current = analysis.SiteSet(
+        defibs.index.to_numpy(dtype=object), defib_snap, term, holiday, strict
+    )
     thresholds = config.thresholds_m
     limit = reach.search_limit_m(thresholds)
     nearest = reach.nearest_facility(net, snapped["demand"], defib_snap, limit_m=limit)
     demand = demand.copy()
     demand.index.name = "demand_id"
     demand["walk_m"] = nearest.walk_m
+    demand["retrieval_s"] = 2.0 * nearest.walk_m / config.walking_speed_m_s
     ids = defibs.index.to_numpy(dtype=object)
     demand["nearest_defib_id"] = np.where(
         nearest.nearest >= 0, ids[np.maximum(nearest.nearest, 0)] if ids.size else None, None
@@ -315,6 +321,16 @@ def run_study(
     coverage = reach.coverage_shares(nearest.walk_m, population, thresholds)
 
     stations = _stations(layers, config, net.crs)
+    station_set = analysis.always(
+        np.array([], dtype=object), snap_points(net, np.array([]), np.array([]))
+    )
+    station_parts = [n for n in ("fire_stations", "police_stations") if n in layers]
+    if station_parts:
+        station_set = analysis.always(
+            np.concatenate([layers[n].index.to_numpy(dtype=object) for n in station_parts]),
+            analysis.concat_snapped([snapped[n] for n in station_parts]),
+        )
+    with_stations = current.plus(station_set)
     candidates = layers.get("candidates")
     if candidates is None:
         candidates = gpd.GeoDataFrame(
@@ -325,29 +341,95 @@ def run_study(
         order = np.argsort(candidates.index.to_numpy(dtype=str), kind="stable")
         candidates = candidates.iloc[order]
         cand_snap = snapped["candidates"].subset(order)
-    recommendations, ranking = rank_sites(
+    baseline_walk = nearest.walk_m
+    if config.baseline == "current+stations":
+        baseline_walk = reach.nearest_facility(
+            net, snapped["demand"], with_stations.snapped, limit_m=limit
+        ).walk_m
+    weights = population
+    decile_col = config.imd_column or "imd_decile"
+    if config.weight == "deprivation":
+        if decile_col not in demand.columns:
+            msg = "[ranking] weight = 'deprivation' needs an IMD decile column in the demand"
+            raise ConfigError(msg)
+        deciles = pd.to_numeric(demand[decile_col], errors="coerce").to_numpy(dtype=float)
+        weights = equity.deprivation_weights(population, deciles)
+    recommendations, ranking, cover = rank_sites(
         net,
         demand_snapped=snapped["demand"],
         population=population,
-        walk_m=nearest.walk_m,
+        walk_m=baseline_walk,
         candidates=candidates,
         candidates_snapped=cand_snap,
         new_sites=config.new_sites,
         threshold_m=config.rank_threshold_m,
+        weights=weights,
     )
-    notes = []
-    if "defibs" in config.layers and _all_schools(layers.get("defibs")):
-        notes.append(
-            "Existing defibs are schools: most school defibs hang indoors and are usable in "
-            "school hours only; the headline coverage counts every defib as available."
+    ranking["baseline"] = config.baseline
+    ranking["weight"] = config.weight
+    already = np.nan_to_num(baseline_walk, nan=np.inf) <= config.rank_threshold_m
+    cand_ids = candidates.index.to_numpy(dtype=object)
+    recommended_pos = np.flatnonzero(np.isin(cand_ids, recommendations["site_id"].to_numpy()))
+    recommended = analysis.always(cand_ids[recommended_pos], cand_snap.subset(recommended_pos))
+    scenario_sets = {
+        "current": current,
+        "current+stations": with_stations,
+        "current+stations+recommended": with_stations.plus(recommended),
+    }
+    all_candidates = analysis.always(cand_ids, cand_snap)
+    for name, listed in config.scenarios.items():
+        scenario_sets[name] = analysis.named_scenario(
+            listed, [current, station_set, all_candidates], name
         )
+    dem_snap = snapped["demand"]
+    scenarios_out = {
+        name: analysis.scenario_summary(net, dem_snap, population, sset, config)
+        for name, sset in scenario_sets.items()
+    }
+    curve = analysis.curve_table(cover, weights, population, already, config.new_sites)
+    set_cover = analysis.set_covering(cover, weights, already, cand_ids, config)
+    after_walk = reach.nearest_facility(
+        net, dem_snap, scenario_sets["current+stations+recommended"].snapped, limit_m=limit
+    ).walk_m
+    wards = _wards(config, net.crs)
+    equity_out = analysis.equity_tables(
+        demand,
+        demand["covered"].to_numpy(dtype=bool),
+        np.nan_to_num(after_walk, nan=np.inf) <= headline,
+        config,
+        wards,
+    )
+    straight = analysis.straight_line(demand, defibs, nearest.walk_m, config)
+    demand["straight_m"] = straight.pop("straight_m")
+    extras: dict[str, Any] = {
+        "scenarios": scenarios_out,
+        "set_covering": set_cover,
+        "curve": curve.to_dict(orient="records"),
+        "equity": equity_out,
+        "straight_line": straight,
+        "assumptions": {
+            "walking_speed_m_s": config.walking_speed_m_s,
+            "unknown_hours": config.unknown_hours,
+            "school_hours": config.school_hours,
+            "school_term_weeks": config.school_term_weeks,
+            "day": "Monday to Friday 09:00-17:00, mean of hourly coverage",
+            "night": "every day 00:00-06:00, mean of hourly coverage",
+            "search_limit_m": limit,
+            "max_snap_m": max_snap,
+        },
+    }
+    if centroid_demand is not None:
+        extras["finer_demand"] = _finer_comparison(
+            config, net, centroid_demand, defib_snap, coverage, len(demand)
+        )
+    notes = _notes(config, layers, defibs)
     sources = _sources(config)
-    inputs = {name: reports[name].as_dict() for name in config.layers}
+    inputs = {name: report.as_dict() for name, report in reports.items()}
     rejected = pd.DataFrame(
         [
             {"layer": name, "id": i, "row": r, "reason": why}
-            for name in config.layers
-            for i, r, why in reports[name].rejected
+            for name, report in reports.items()
+            for i, r, why in report.rejected
         ],
         columns=["layer", "id", "row", "reason"],
     )
@@ -365,7 +447,118 @@ def run_study(
         rejected=rejected,
         sources=sources,
         notes=notes,
+        extras=extras,
+        curve=curve,
     )
+
+
+def _study_crs(config: StudyConfig) -> str:
+    """Choose the projected CRS for the study's points (British National Grid inside GB)."""
+    lons: list[float] = []
+    lats: list[float] = []
+    for layer in config.layers.values():
+        gdf, _ = sites.load_layer(_layer_spec(layer), crs="EPSG:4326")
+        lons.extend(gdf["lon"].tolist())
+        lats.extend(gdf["lat"].tolist())
+    return _network.projected_crs_for(np.asarray(lons), np.asarray(lats))
+
+
+def _finer_demand(
+    config: StudyConfig, areas: gpd.GeoDataFrame, net: Network
+) -> tuple[gpd.GeoDataFrame, sites.LayerReport]:
+    """Spread area populations over postcode points (see :mod:`defibmap.demand`)."""
+    finer = config.finer_demand
+    points, report = sites.load_layer(
+        sites.LayerSpec(file=finer["file"], layer="finer_demand", id=finer.get("id")),
+        crs=net.crs,
+    )
+    centroids = None
+    if "centroids_file" in finer:
+        centroids, _ = sites.load_layer(
+            sites.LayerSpec(
+                file=finer["centroids_file"], layer="centroids", id=config.layers["demand"].id
+            ),
+            crs=net.crs,
+        )
+    boundaries = None
+    if "boundary_file" in finer:
+        boundaries = gpd.read_file(finer["boundary_file"]).to_crs(net.crs)
+        code = config.layers["demand"].id
+        if code and code in boundaries.columns:
+            boundaries = boundaries.set_index(code)
+    spread = demand_mod.spread_to_points(
+        areas, points, method=finer["method"], all_centroids=centroids, boundaries=boundaries
+    )
+    wgs = spread.geometry.to_crs(4326)
+    spread["lon"] = wgs.x.to_numpy()
+    spread["lat"] = wgs.y.to_numpy()
+    spread["source_row"] = np.arange(len(spread)) + 2
+    report.rows_used = int(spread.index.isin(points.index).sum())
+    unused = points.index[~points.index.isin(spread.index)]
+    rows = points.loc[unused, "source_row"].tolist()
+    report.reject(list(unused), rows, "postcode outside the study's areas")
+    return spread, report
+
+
+def _finer_comparison(
+    config: StudyConfig,
+    net: Network,
+    centroids: gpd.GeoDataFrame,
+    defib_snap: Snapped,
+    finer_coverage: dict[str, float],
+    n_points: int,
+) -> dict[str, Any]:
+    """Coverage on area centroids beside the finer-demand figure."""
+    snap = snap_points(
+        net,
+        centroids.geometry.x.to_numpy(),
+        centroids.geometry.y.to_numpy(),
+        max_snap_m=config.network.max_snap_m,
+    )
+    walk = reach.nearest_facility(
+        net, snap, defib_snap, limit_m=reach.search_limit_m(config.thresholds_m)
+    ).walk_m
+    cov = reach.coverage_shares(
+        walk, centroids["population"].to_numpy(dtype=np.float64), config.thresholds_m
+    )
+    return {
+        "method": config.finer_demand["method"],
+        "points": n_points,
+        "areas": len(centroids),
+        "assumption": "each area's residents spread equally over its postcode unit centroids",
+        "coverage": finer_coverage,
+        "area_centroid_coverage": cov,
+        "change": {k: finer_coverage[k] - cov[k] for k in cov},
+    }
+
+
+def _wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:
+    if config.wards_file is None:
+        return None
+    wards = gpd.read_file(config.wards_file).to_crs(crs)
+    name = config.extra.get("wards", {}).get("name")
+    if name is None or name not in wards.columns:
+        text_cols = [c for c in wards.columns if c != "geometry" and wards[c].dtype == object]
+        name = next((c for c in text_cols if c.lower().endswith("nm")), text_cols[0])
+    return wards.rename(columns={name: "ward"})[["ward", "geometry"]]
+
+
+def _notes(
+    config: StudyConfig, layers: dict[str, gpd.GeoDataFrame], defibs: gpd.GeoDataFrame
+) -> list[str]:
+    notes = []
+    if "defibs" in config.layers and _all_schools(layers.get("defibs")):
+        notes.append(
+            "Existing defibs are schools (DfE: every state-funded school received a defib in "
+            "2022-23); most hang indoors and are usable in school hours only. The headline "
+            "coverage counts every defib as available; day and night figures use school hours."
+        )
+    if config.unknown_hours == "available" and (defibs["availability"] == "unknown").any():
+        notes.append(
+            "Defibs with unknown hours are assumed usable at all times; the figures with them "
+            "unusable are reported beside (unknown_hours_unavailable)."
+        )
+    return notes
 
 
 def _all_schools(gdf: gpd.GeoDataFrame | None) -> bool:
@@ -446,30 +639,41 @@ def rank_sites(
     candidates_snapped: Snapped,
     new_sites: int,
     threshold_m: float,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+    weights: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], Any]:
     """Rank candidate buildings for ``new_sites`` new 24/7 outside defibs.
 
     Greedy marginal gain gives the ordered list (ties to the lowest ``site_id``: candidates
     must come sorted by id); the exact maximal covering optimum (HiGHS) is reported beside it.
+    Both maximise ``weights`` (default: population) newly within ``threshold_m`` of a defib,
+    ``walk_m`` being each demand point's walk to the baseline's nearest defib; the table
+    always counts people.
 
     Returns
     -------
-    tuple of (DataFrame, dict)
-        The ``recommendations.csv`` rows and the ``ranking`` summary.
+    tuple of (DataFrame, dict, sparse matrix)
+        The ``recommendations.csv`` rows, the ``ranking`` summary and the candidates x demand
+        cover matrix at ``threshold_m``.
     """
+    w = population if weights is None else weights
     pairs = reach.pair_distances(network, candidates_snapped, demand_snapped, limit_m=threshold_m)
     cover = pairs.cover_matrix(threshold_m)
     covered_now = np.nan_to_num(walk_m, nan=np.inf) <= threshold_m
     total = float(population.sum())
     base = float(population[covered_now].sum())
-    steps = optimise.greedy(cover, population, new_sites, already_covered=covered_now)
-    exact = optimise.mclp(cover, population, new_sites, already_covered=covered_now)
+    steps = optimise.greedy(cover, w, new_sites, already_covered=covered_now)
+    exact = optimise.mclp(cover, w, new_sites, already_covered=covered_now)
     optimal_ids = set(candidates.index[exact.sites].astype(str))
     wgs = candidates.to_crs(4326) if len(candidates) else candidates
     rows = []
+    chosen: list[int] = []
+    previous = 0.0
     for rank, step in enumerate(steps, start=1):
+        chosen.append(step.site)
+        people = optimise.covered_weight(
+            cover, population, np.array(chosen, dtype=np.int64), already_covered=covered_now
+        )
         site = candidates.index[step.site]
-        cumulative = base + step.cumulative
         rows.append(
             {
                 "rank": rank,
@@ -477,13 +681,14 @@ def rank_sites(
                 "name": str(candidates["name"].iloc[step.site]),
                 "lon": float(wgs.geometry.x.iloc[step.site]),
                 "lat": float(wgs.geometry.y.iloc[step.site]),
-                "added_population": step.added,
-                "cumulative_population_covered": cumulative,
-                "cumulative_coverage_share": cumulative / total if total > 0 else 0.0,
+                "added_population": people - previous,
+                "cumulative_population_covered": base + people,
+                "cumulative_coverage_share": (base + people) / total if total > 0 else 0.0,
                 "method": "greedy",
                 "in_optimal_set": str(site) in optimal_ids,
             }
         )
+        previous = people
     columns = [
         "rank",
         "site_id",
@@ -497,8 +702,11 @@ def rank_sites(
         "in_optimal_set",
     ]
     table = pd.DataFrame(rows, columns=columns)
-    greedy_added = steps[-1].cumulative if steps else 0.0
-    gap = exact.objective - greedy_added
+    greedy_added = previous
+    optimal_added = optimise.covered_weight(
+        cover, population, exact.sites, already_covered=covered_now
+    )
+    greedy_objective = steps[-1].cumulative if steps else 0.0
     ranking = {
         "method": (
             "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)"
@@ -507,14 +715,18 @@ def rank_sites(
         "threshold_m": round(threshold_m),
         "candidates": len(candidates),
         "greedy_population_added": greedy_added,
-        "optimal_population_added": exact.objective,
-        "gap_population": gap,
-        "gap_share": gap / exact.objective if exact.objective > 0 else 0.0,
+        "optimal_population_added": optimal_added,
+        "greedy_objective": greedy_objective,
+        "optimal_objective": exact.objective,
+        "gap_objective": exact.objective - greedy_objective,
+        "gap_share": (exact.objective - greedy_objective) / exact.objective
+        if exact.objective > 0
+        else 0.0,
         "optimal_site_ids": sorted(optimal_ids),
         "solver_status": exact.status,
         "population_covered_before": base,
     }
-    return table, ranking
+    return table, ranking, cover
 
 
 def _sources(config: StudyConfig) -> list[dict[str, str]]:
@@ -556,6 +768,20 @@ def _sources(config: StudyConfig) -> list[dict[str, str]]:
                 "sha256": _sha256(layer.file),
             }
         )
+    finer = config.finer_demand
+    for key in ("file", "centroids_file"):
+        if key in finer:
+            path = finer[key]
+            out.append(
+                {
+                    "layer": "finer_demand" if key == "file" else "finer_demand_centroids",
+                    "name": finer.get("source", path.name) if key == "file" else path.name,
+                    "licence": finer.get("licence", "") if key == "file" else "",
+                    "date": finer.get("date", "") if key == "file" else "",
+                    "file": path.name,
+                    "sha256": _sha256(path),
+                }
+            )
     return out
 
 

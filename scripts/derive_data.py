@@ -505,6 +505,16 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
     write_csv(dst / "postcodes_inner_ne.csv", ["postcode", "easting", "northing"], rows)
     counts["postcodes"] = len(rows)
 
+    # 6b. every Leeds LSOA's population-weighted centroid (code and BNG only), so postcodes
+    # near the extract's edge are assigned to their nearest centroid among *all* Leeds LSOAs,
+    # not pulled into the 32 study LSOAs
+    all_lsoa = sorted(
+        [r["LSOA21CD"], f"{float(r['pwc_easting']):.2f}", f"{float(r['pwc_northing']):.2f}"]
+        for r in read_csv(src / "lsoa21_leeds_pop2021_pwc_imd2019.csv")
+    )
+    write_csv(dst / "lsoa21_centroids_all.csv", ["lsoa21cd", "easting", "northing"], all_lsoa)
+    counts["lsoa_centroids_all"] = len(all_lsoa)
+
     # 7. the small PBF fixture, byte for byte
     pbf = out / "tests" / "data" / "its-example.osm.pbf"
     pbf.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ DERIVED = [
     "data/leeds/police_stations.csv",
     "data/leeds/fire_stations.csv",
     "data/leeds/postcodes_inner_ne.csv",
+    "data/leeds/lsoa21_centroids_all.csv",
     "data/coventry/fire_stations.csv",
     "data/coventry/libraries.csv",
     "data/coventry/candidates.csv",

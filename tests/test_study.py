@@ -89,7 +89,7 @@ def _check_outputs(out: Path, *, rows: int) -> dict:
     for key in ("method", "new_sites", "greedy_population_added", "optimal_population_added"):
         assert key in summary["ranking"]
     demand = pd.read_csv(out / "demand_coverage.csv")
-    assert list(demand.columns) == [
+    assert list(demand.columns[:8]) == [
         "demand_id",
         "population",
         "lon",
@@ -149,10 +149,12 @@ def test_rerun_replaces_outputs_and_leaves_no_temp_files(tmp_path):
     assert main(["run", "--out", str(out)]) == 0
     assert (out / "summary.json").read_text(encoding="utf-8") == first
     assert sorted(p.name for p in out.iterdir()) == [
+        "coverage_curve.csv",
         "demand_coverage.csv",
         "map.html",
         "recommendations.csv",
         "rejected.csv",
+        "scenarios.csv",
         "summary.json",
     ]
 
