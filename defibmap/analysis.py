@@ -128,8 +128,14 @@ def scenario_summary(
     population: NDArray[np.float64],
     sites: SiteSet,
     config: StudyConfig,
+    *,
+    day_demand: tuple[Snapped, NDArray[np.float64]] | None = None,
 ) -> dict[str, Any]:
-    """Coverage of one scenario at every threshold: any time, day, night, and the profile."""
+    """Coverage of one scenario at every threshold: any time, day, night, and the profile.
+
+    ``day_demand`` (snapped points and their people) replaces the residents for the day
+    figures, since people are not at home by day (e.g. ONS workplace population).
+    """
     t = config.thresholds_m
     limit = reach.search_limit_m(t)
     walk = reach.nearest_facility(network, demand, sites.snapped, limit_m=limit).walk_m
@@ -139,6 +145,13 @@ def scenario_summary(
         network, demand, population, sites.snapped, sites.term_unknown_off, thresholds_m=t
     )
     weight = config.school_term_weeks / 52.0
+    day_term, day_hol = term, hol
+    if day_demand is not None:
+        d_snap, d_pop = day_demand
+        day_term = week_coverage(network, d_snap, d_pop, sites.snapped, sites.term, thresholds_m=t)
+        day_hol = week_coverage(
+            network, d_snap, d_pop, sites.snapped, sites.holiday, thresholds_m=t
+        )
     out: dict[str, Any] = {
         "sites": len(sites),
         "any": reach.coverage_shares(walk, population, t),
@@ -148,12 +161,14 @@ def scenario_summary(
         "night_annual_average": {},
         "unknown_hours_unavailable": {"day": {}, "night": {}},
         "hourly_term_time": {},
+        "day_demand": "own day-time layer" if day_demand is not None else "residents",
     }
     for key, hourly in term.hourly.items():
         annual = weight * hourly + (1 - weight) * hol.hourly[key]
-        out["day"][key] = av.mean_share(hourly, av.DAY_HOURS)
+        day_annual = weight * day_term.hourly[key] + (1 - weight) * day_hol.hourly[key]
+        out["day"][key] = av.mean_share(day_term.hourly[key], av.DAY_HOURS)
         out["night"][key] = av.mean_share(hourly, av.NIGHT_HOURS)
-        out["day_annual_average"][key] = av.mean_share(annual, av.DAY_HOURS)
+        out["day_annual_average"][key] = av.mean_share(day_annual, av.DAY_HOURS)
         out["night_annual_average"][key] = av.mean_share(annual, av.NIGHT_HOURS)
         out["unknown_hours_unavailable"]["day"][key] = av.mean_share(off.hourly[key], av.DAY_HOURS)
         out["unknown_hours_unavailable"]["night"][key] = av.mean_share(

@@ -15,11 +15,12 @@ from defibmap._errors import ConfigError
 from defibmap.reach import DEFAULT_THRESHOLDS_M
 from defibmap.snapping import DEFAULT_MAX_SNAP_M
 
-LAYERS = ("demand", "defibs", "fire_stations", "police_stations", "candidates")
+LAYERS = ("demand", "day_demand", "defibs", "fire_stations", "police_stations", "candidates")
 _SOURCE_KEYS = {"source", "licence", "date"}
 _COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "sheet"}
 _LAYER_KEYS: dict[str, set[str]] = {
     "demand": {"file", "population", "imd_decile", "ward", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "day_demand": {"file", "population", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "defibs": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "fire_stations": {"file", "outside_defib", "co_responder", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "police_stations": {"file", "outside_defib", *_COLUMN_KEYS, *_SOURCE_KEYS},
@@ -244,9 +245,10 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         if required not in layers:
             msg = f"{where}: the study needs a [{required}] section"
             raise ConfigError(msg)
-    if "population" not in data["demand"]:
-        msg = f"{where}: [demand] population must name the population column"
-        raise ConfigError(msg)
+    for section in ("demand", "day_demand"):
+        if section in data and "population" not in data[section]:
+            msg = f"{where}: [{section}] population must name the population column"
+            raise ConfigError(msg)
     coverage = data.get("coverage", {})
     thresholds = coverage.get("thresholds_m", list(DEFAULT_THRESHOLDS_M))
     if (

@@ -382,8 +382,11 @@ def run_study(
             listed, [current, station_set, all_candidates], name
         )
     dem_snap = snapped["demand"]
+    day = None
+    if "day_demand" in layers:
+        day = (snapped["day_demand"], layers["day_demand"]["population"].to_numpy(np.float64))
     scenarios_out = {
-        name: analysis.scenario_summary(net, dem_snap, population, sset, config)
+        name: analysis.scenario_summary(net, dem_snap, population, sset, config, day_demand=day)
         for name, sset in scenario_sets.items()
     }
     curve = analysis.curve_table(cover, weights, population, already, config.new_sites)

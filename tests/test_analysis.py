@@ -219,3 +219,28 @@ def test_shipped_studies_report_everything(study, leeds_network):
     if study == "leeds":
         assert s["finer_demand"]["points"] > 32
         assert s["finer_demand"]["area_centroid_coverage"]["500"] != s["coverage"]["500"]
+
+
+def test_day_demand_layer_changes_only_day_figures(tmp_path, leeds_network):
+    import shutil
+
+    from defibmap._resources import data_root
+
+    src = data_root()
+    study = (src / "studies" / "leeds.toml").read_text(encoding="utf-8")
+    study = study.replace('"../leeds/', f'"{(src / "leeds").as_posix()}/')
+    # workers by day: everyone at the two police stations' addresses (a hand-made layer)
+    shutil.copy(src / "leeds" / "police_stations.csv", tmp_path / "workers.csv")
+    text = (tmp_path / "workers.csv").read_text(encoding="utf-8").splitlines()
+    text[0] += ",workers"
+    text[1:] = [line + ",1000" for line in text[1:]]
+    (tmp_path / "workers.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    study += '\n[day_demand]\nfile = "workers.csv"\nid = "site_id"\npopulation = "workers"\n'
+    (tmp_path / "s.toml").write_text(study, encoding="utf-8")
+    base = defibmap.run_study("leeds", network=leeds_network).summary()["scenarios"]["current"]
+    day = defibmap.run_study(tmp_path / "s.toml", network=leeds_network).summary()
+    cur = day["scenarios"]["current"]
+    assert cur["day_demand"] == "own day-time layer"
+    assert cur["night"] == base["night"]
+    assert cur["any"] == base["any"]
+    assert cur["day"] != base["day"]
