@@ -126,8 +126,10 @@ def test_set_cover_is_minimal(n_sites, n_demand, frac, seed):
         assert res.covered >= target - 1e-9
 
 
-def test_set_cover_matches_spopt_lscp_on_demo_town(tmp_path):
-    result = defibmap.run_study("demo-town")
+@pytest.mark.parametrize("study", ["leeds", "demo-town"])
+def test_set_cover_matches_spopt_lscp(study, leeds_network):
+    # Leeds is the real instance (postcode demand, real libraries); the demo town is bigger
+    result = defibmap.run_study(study, network=leeds_network if study == "leeds" else None)
     net = result.network
     dem = result.demand
     cands = result.candidates
