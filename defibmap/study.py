@@ -7,7 +7,6 @@ and ranks the candidate buildings. It writes nothing: :mod:`defibmap.report` doe
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from defibmap import analysis, equity, optimise, reach, sites
-from defibmap import demand as demand_mod
+from defibmap import _inputs, analysis, equity, reach, sites
 from defibmap import network as _network
 from defibmap._errors import ConfigError, InputError, NetworkError
 from defibmap._resources import study_path
-from defibmap.config import LayerConfig, StudyConfig, read_study
+from defibmap.config import StudyConfig, read_study
+from defibmap.ranking import rank_sites
 from defibmap.snapping import Snapped, snap_points
 
 if TYPE_CHECKING:
@@ -142,14 +141,6 @@ def load_study(study: str | Path | None = None) -> StudyConfig:
     return read_study(study_path(str(study)))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cache_dir(config: StudyConfig) -> Path:
     """Return the network cache folder.
 
@@ -177,7 +168,7 @@ def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
             return _network.from_graphml(net.graph_file, crs=net.crs)
         return _network.load(net.graph_file)
     if net.osm_file is not None:
-        digest = _sha256(net.osm_file)
+        digest = _inputs.sha256(net.osm_file)
         key = _network.cache_key(digest, net.crs or "auto", "walk")
         path = cache_dir(config) / f"walk-{key}.npz"
         if path.exists() and not refresh:
@@ -203,42 +194,6 @@ def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
     ox.settings.cache_folder = str(cache_dir(config) / "osmnx")
     ox.settings.use_cache = True
     return _network.from_place(net.place, crs=net.crs)
-
-
-def _layer_spec(layer: LayerConfig) -> sites.LayerSpec:
-    return sites.LayerSpec(
-        file=layer.file,
-        layer=layer.name,
-        id=layer.id,
-        name=layer.label,
-        lon=layer.lon,
-        lat=layer.lat,
-        easting=layer.easting,
-        northing=layer.northing,
-        population=layer.population,
-        sheet=layer.sheet,
-    )
-
-
-def _snap_layer(
-    network: Network,
-    gdf: gpd.GeoDataFrame,
-    report: sites.LayerReport,
-    max_snap_m: float,
-) -> tuple[gpd.GeoDataFrame, Snapped]:
-    """Snap a layer and reject (count, never silently use) points beyond the snap limit."""
-    x = gdf.geometry.x.to_numpy()
-    y = gdf.geometry.y.to_numpy()
-    snapped = snap_points(network, x, y, max_snap_m=max_snap_m)
-    far = ~snapped.ok
-    if far.any():
-        reason = f"farther than {max_snap_m:g} m from the walking network"
-        report.reject(list(gdf.index[far]), list(gdf["source_row"].to_numpy()[far]), reason)
-        report.rows_used -= int(far.sum())
-    keep = snapped.ok
-    out = gdf[keep].copy()
-    out["snap_m"] = snapped.snap_m[keep]
-    return out, snapped.subset(keep)
 
 
 def run_study(
@@ -267,20 +222,22 @@ def run_study(
         config = load_study(config)
     layers: dict[str, gpd.GeoDataFrame] = {}
     reports: dict[str, sites.LayerReport] = {}
-    crs = config.network.crs or _study_crs(config)
+    crs = config.network.crs or _inputs.study_crs(config)
     for name, layer in config.layers.items():
-        layers[name], reports[name] = sites.load_layer(_layer_spec(layer), crs=crs)
+        layers[name], reports[name] = sites.load_layer(_inputs.layer_spec(layer), crs=crs)
     net = network if network is not None else build_network(config, refresh=refresh)
     if net.crs != crs:
         layers = {name: gdf.to_crs(net.crs) for name, gdf in layers.items()}
     centroid_demand = None
     if config.finer_demand:
         centroid_demand = layers["demand"]
-        layers["demand"], reports["finer_demand"] = _finer_demand(config, layers["demand"], net)
+        layers["demand"], reports["finer_demand"] = _inputs.finer_demand(
+            config, layers["demand"], net
+        )
     max_snap = config.network.max_snap_m
     snapped: dict[str, Snapped] = {}
     for name in list(layers):
-        layers[name], snapped[name] = _snap_layer(net, layers[name], reports[name], max_snap)
+        layers[name], snapped[name] = _inputs.snap_layer(net, layers[name], reports[name], max_snap)
     demand = layers["demand"]
     if demand.empty:
         msg = f"{config.layers['demand'].file}: no demand point lies within the study network"
@@ -298,7 +255,7 @@ def run_study(
         if name != "defibs":
             part["availability"] = "24/7"
         defib_parts.append((part, snapped[name]))
-    defibs, defib_snap = _stack(defib_parts, net.crs)
+    defibs, defib_snap = _inputs.stack_layers(defib_parts, net.crs)
     term, holiday, strict, labels = analysis.defib_availability(defibs, config)
     defibs["availability"] = labels
     current = analysis.SiteSet(
@@ -320,7 +277,7 @@ def run_study(
     population = demand["population"].to_numpy(dtype=np.float64)
     coverage = reach.coverage_shares(nearest.walk_m, population, thresholds)
 
-    stations = _stations(layers, config, net.crs)
+    stations = _inputs.stations_frame(layers, config, net.crs)
     station_set = analysis.always(
         np.array([], dtype=object), snap_points(net, np.array([]), np.array([]))
     )
@@ -394,7 +351,7 @@ def run_study(
     after_walk = reach.nearest_facility(
         net, dem_snap, scenario_sets["current+stations+recommended"].snapped, limit_m=limit
     ).walk_m
-    wards = _wards(config, net.crs)
+    wards = _inputs.read_wards(config, net.crs)
     equity_out = analysis.equity_tables(
         demand,
         demand["covered"].to_numpy(dtype=bool),
@@ -422,11 +379,11 @@ def run_study(
         },
     }
     if centroid_demand is not None:
-        extras["finer_demand"] = _finer_comparison(
+        extras["finer_demand"] = _inputs.finer_comparison(
             config, net, centroid_demand, defib_snap, coverage, len(demand)
         )
-    notes = _notes(config, layers, defibs)
-    sources = _sources(config)
+    notes = _inputs.notes(config, layers, defibs)
+    sources = _inputs.sources(config)
     inputs = {name: report.as_dict() for name, report in reports.items()}
     rejected = pd.DataFrame(
         [
@@ -453,346 +410,3 @@ def run_study(
         extras=extras,
         curve=curve,
     )
-
-
-def _study_crs(config: StudyConfig) -> str:
-    """Choose the projected CRS for the study's points (British National Grid inside GB)."""
-    lons: list[float] = []
-    lats: list[float] = []
-    for layer in config.layers.values():
-        gdf, _ = sites.load_layer(_layer_spec(layer), crs="EPSG:4326")
-        lons.extend(gdf["lon"].tolist())
-        lats.extend(gdf["lat"].tolist())
-    return _network.projected_crs_for(np.asarray(lons), np.asarray(lats))
-
-
-def _finer_demand(
-    config: StudyConfig, areas: gpd.GeoDataFrame, net: Network
-) -> tuple[gpd.GeoDataFrame, sites.LayerReport]:
-    """Spread area populations over postcode points (see :mod:`defibmap.demand`)."""
-    finer = config.finer_demand
-    points, report = sites.load_layer(
-        sites.LayerSpec(file=finer["file"], layer="finer_demand", id=finer.get("id")),
-        crs=net.crs,
-    )
-    centroids = None
-    if "centroids_file" in finer:
-        centroids, _ = sites.load_layer(
-            sites.LayerSpec(
-                file=finer["centroids_file"], layer="centroids", id=config.layers["demand"].id
-            ),
-            crs=net.crs,
-        )
-    boundaries = None
-    if "boundary_file" in finer:
-        boundaries = gpd.read_file(finer["boundary_file"]).to_crs(net.crs)
-        code = config.layers["demand"].id
-        if code and code in boundaries.columns:
-            boundaries = boundaries.set_index(code)
-    spread = demand_mod.spread_to_points(
-        areas, points, method=finer["method"], all_centroids=centroids, boundaries=boundaries
-    )
-    wgs = spread.geometry.to_crs(4326)
-    spread["lon"] = wgs.x.to_numpy()
-    spread["lat"] = wgs.y.to_numpy()
-    spread["source_row"] = np.arange(len(spread)) + 2
-    report.rows_used = int(spread.index.isin(points.index).sum())
-    unused = points.index[~points.index.isin(spread.index)]
-    rows = points.loc[unused, "source_row"].tolist()
-    report.reject(list(unused), rows, "postcode outside the study's areas")
-    return spread, report
-
-
-def _finer_comparison(
-    config: StudyConfig,
-    net: Network,
-    centroids: gpd.GeoDataFrame,
-    defib_snap: Snapped,
-    finer_coverage: dict[str, float],
-    n_points: int,
-) -> dict[str, Any]:
-    """Coverage on area centroids beside the finer-demand figure."""
-    snap = snap_points(
-        net,
-        centroids.geometry.x.to_numpy(),
-        centroids.geometry.y.to_numpy(),
-        max_snap_m=config.network.max_snap_m,
-    )
-    walk = reach.nearest_facility(
-        net, snap, defib_snap, limit_m=reach.search_limit_m(config.thresholds_m)
-    ).walk_m
-    cov = reach.coverage_shares(
-        walk, centroids["population"].to_numpy(dtype=np.float64), config.thresholds_m
-    )
-    return {
-        "method": config.finer_demand["method"],
-        "points": n_points,
-        "areas": len(centroids),
-        "assumption": "each area's residents spread equally over its postcode unit centroids",
-        "coverage": finer_coverage,
-        "area_centroid_coverage": cov,
-        "change": {k: finer_coverage[k] - cov[k] for k in cov},
-    }
-
-
-def _wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:
-    if config.wards_file is None:
-        return None
-    wards = gpd.read_file(config.wards_file).to_crs(crs)
-    name = config.extra.get("wards", {}).get("name")
-    if name is None or name not in wards.columns:
-        text_cols = [c for c in wards.columns if c != "geometry" and wards[c].dtype == object]
-        name = next((c for c in text_cols if c.lower().endswith("nm")), text_cols[0])
-    return wards.rename(columns={name: "ward"})[["ward", "geometry"]]
-
-
-def _notes(
-    config: StudyConfig, layers: dict[str, gpd.GeoDataFrame], defibs: gpd.GeoDataFrame
-) -> list[str]:
-    notes = []
-    if "defibs" in config.layers and _all_schools(layers.get("defibs")):
-        notes.append(
-            "Existing defibs are schools (DfE: every state-funded school received a defib in "
-            "2022-23); most hang indoors and are usable in school hours only. The headline "
-            "coverage counts every defib as available; day and night figures use school hours."
-        )
-    if config.unknown_hours == "available" and (defibs["availability"] == "unknown").any():
-        notes.append(
-            "Defibs with unknown hours are assumed usable at all times; the figures with them "
-            "unusable are reported beside (unknown_hours_unavailable)."
-        )
-    return notes
-
-
-def _all_schools(gdf: gpd.GeoDataFrame | None) -> bool:
-    if gdf is None or gdf.empty or "kind" not in gdf.columns:
-        return False
-    return bool((gdf["kind"].astype(str) == "school").all())
-
-
-def _stack(
-    parts: list[tuple[gpd.GeoDataFrame, Snapped]], crs: str
-) -> tuple[gpd.GeoDataFrame, Snapped]:
-    if not parts:
-        empty = gpd.GeoDataFrame(
-            {"name": pd.Series(dtype=object), "layer": pd.Series(dtype=object)},
-            geometry=gpd.GeoSeries([], crs=crs),
-        )
-        empty.index.name = "site_id"
-        return empty, Snapped(
-            ok=np.zeros(0, bool),
-            edge=np.zeros(0, np.int64),
-            snap_m=np.zeros(0),
-            to_u_m=np.zeros(0),
-            to_v_m=np.zeros(0),
-            snap_x=np.zeros(0),
-            snap_y=np.zeros(0),
-        )
-    frames = [p for p, _ in parts]
-    gdf = gpd.GeoDataFrame(pd.concat(frames), crs=crs)
-    if gdf.index.duplicated().any():
-        dup = gdf.index[gdf.index.duplicated()][0]
-        msg = f"site id {dup!r} is used in more than one defib layer; ids must be unique"
-        raise InputError(msg)
-    gdf.index.name = "site_id"
-    snaps = [s for _, s in parts]
-    snapped = Snapped(
-        ok=np.concatenate([s.ok for s in snaps]),
-        edge=np.concatenate([s.edge for s in snaps]),
-        snap_m=np.concatenate([s.snap_m for s in snaps]),
-        to_u_m=np.concatenate([s.to_u_m for s in snaps]),
-        to_v_m=np.concatenate([s.to_v_m for s in snaps]),
-        snap_x=np.concatenate([s.snap_x for s in snaps]),
-        snap_y=np.concatenate([s.snap_y for s in snaps]),
-    )
-    return gdf, snapped
-
-
-def _stations(
-    layers: dict[str, gpd.GeoDataFrame], config: StudyConfig, crs: str
-) -> gpd.GeoDataFrame:
-    parts = []
-    for name in ("fire_stations", "police_stations"):
-        if name in layers:
-            part = layers[name].copy()
-            part["layer"] = name
-            part["outside_defib"] = config.layers[name].outside_defib
-            parts.append(part)
-    if not parts:
-        return gpd.GeoDataFrame(
-            {
-                "name": pd.Series(dtype=object),
-                "layer": pd.Series(dtype=object),
-                "outside_defib": pd.Series(dtype=bool),
-            },
-            geometry=gpd.GeoSeries([], crs=crs),
-        )
-    gdf = gpd.GeoDataFrame(pd.concat(parts), crs=crs)
-    gdf.index.name = "site_id"
-    return gdf
-
-
-def rank_sites(
-    network: Network,
-    *,
-    demand_snapped: Snapped,
-    population: np.ndarray,
-    walk_m: np.ndarray,
-    candidates: gpd.GeoDataFrame,
-    candidates_snapped: Snapped,
-    new_sites: int,
-    threshold_m: float,
-    weights: np.ndarray | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any], Any]:
-    """Rank candidate buildings for ``new_sites`` new 24/7 outside defibs.
-
-    Greedy marginal gain gives the ordered list (ties to the lowest ``site_id``: candidates
-    must come sorted by id); the exact maximal covering optimum (HiGHS) is reported beside it.
-    Both maximise ``weights`` (default: population) newly within ``threshold_m`` of a defib,
-    ``walk_m`` being each demand point's walk to the baseline's nearest defib; the table
-    always counts people.
-
-    Returns
-    -------
-    tuple of (DataFrame, dict, sparse matrix)
-        The ``recommendations.csv`` rows, the ``ranking`` summary and the candidates x demand
-        cover matrix at ``threshold_m``.
-    """
-    w = population if weights is None else weights
-    pairs = reach.pair_distances(network, candidates_snapped, demand_snapped, limit_m=threshold_m)
-    cover = pairs.cover_matrix(threshold_m)
-    covered_now = np.nan_to_num(walk_m, nan=np.inf) <= threshold_m
-    total = float(population.sum())
-    base = float(population[covered_now].sum())
-    steps = optimise.greedy(cover, w, new_sites, already_covered=covered_now)
-    exact = optimise.mclp(cover, w, new_sites, already_covered=covered_now)
-    optimal_ids = set(candidates.index[exact.sites].astype(str))
-    wgs = candidates.to_crs(4326) if len(candidates) else candidates
-    rows = []
-    chosen: list[int] = []
-    previous = 0.0
-    for rank, step in enumerate(steps, start=1):
-        chosen.append(step.site)
-        people = optimise.covered_weight(
-            cover, population, np.array(chosen, dtype=np.int64), already_covered=covered_now
-        )
-        site = candidates.index[step.site]
-        rows.append(
-            {
-                "rank": rank,
-                "site_id": str(site),
-                "name": str(candidates["name"].iloc[step.site]),
-                "lon": float(wgs.geometry.x.iloc[step.site]),
-                "lat": float(wgs.geometry.y.iloc[step.site]),
-                "added_population": people - previous,
-                "cumulative_population_covered": base + people,
-                "cumulative_coverage_share": (base + people) / total if total > 0 else 0.0,
-                "method": "greedy",
-                "in_optimal_set": str(site) in optimal_ids,
-            }
-        )
-        previous = people
-    columns = [
-        "rank",
-        "site_id",
-        "name",
-        "lon",
-        "lat",
-        "added_population",
-        "cumulative_population_covered",
-        "cumulative_coverage_share",
-        "method",
-        "in_optimal_set",
-    ]
-    table = pd.DataFrame(rows, columns=columns)
-    greedy_added = previous
-    optimal_added = optimise.covered_weight(
-        cover, population, exact.sites, already_covered=covered_now
-    )
-    greedy_objective = steps[-1].cumulative if steps else 0.0
-    ranking = {
-        "method": (
-            "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)"
-        ),
-        "new_sites": int(new_sites),
-        "threshold_m": round(threshold_m),
-        "candidates": len(candidates),
-        "greedy_population_added": greedy_added,
-        "optimal_population_added": optimal_added,
-        "greedy_objective": greedy_objective,
-        "optimal_objective": exact.objective,
-        "gap_objective": exact.objective - greedy_objective,
-        "gap_share": (exact.objective - greedy_objective) / exact.objective
-        if exact.objective > 0
-        else 0.0,
-        "optimal_site_ids": sorted(optimal_ids),
-        "solver_status": exact.status,
-        "population_covered_before": base,
-    }
-    return table, ranking, cover
-
-
-def _sources(config: StudyConfig) -> list[dict[str, str]]:
-    out = []
-    net = config.network
-    synthetic = "synthetic demonstration data"
-    if net.osm_file is not None or net.graph_file is not None:
-        path = net.osm_file or net.graph_file
-        assert path is not None
-        out.append(
-            {
-                "layer": "network",
-                "name": net.source or (synthetic if config.synthetic else "OpenStreetMap"),
-                "licence": net.licence or "",
-                "date": net.date or "",
-                "file": path.name,
-                "sha256": _sha256(path),
-            }
-        )
-    else:
-        out.append(
-            {
-                "layer": "network",
-                "name": net.source or f"OpenStreetMap via osmnx ({net.place})",
-                "licence": net.licence or "ODbL 1.0, © OpenStreetMap contributors",
-                "date": net.date or "",
-                "file": "",
-                "sha256": "",
-            }
-        )
-    for name, layer in config.layers.items():
-        out.append(
-            {
-                "layer": name,
-                "name": layer.source or (synthetic if config.synthetic else layer.file.name),
-                "licence": layer.licence or "",
-                "date": layer.date or "",
-                "file": layer.file.name,
-                "sha256": _sha256(layer.file),
-            }
-        )
-    finer = config.finer_demand
-    for key in ("file", "centroids_file"):
-        if key in finer:
-            path = finer[key]
-            out.append(
-                {
-                    "layer": "finer_demand" if key == "file" else "finer_demand_centroids",
-                    "name": finer.get("source", path.name) if key == "file" else path.name,
-                    "licence": finer.get("licence", "") if key == "file" else "",
-                    "date": finer.get("date", "") if key == "file" else "",
-                    "file": path.name,
-                    "sha256": _sha256(path),
-                }
-            )
-    return out
-
-
-def ensure_config(config: StudyConfig | str | Path | None) -> StudyConfig:
-    """Return a :class:`StudyConfig` for any of the accepted study arguments."""
-    if isinstance(config, StudyConfig):
-        return config
-    try:
-        return load_study(config)
-    except FileNotFoundError as exc:  # pragma: no cover - load_study raises ConfigError
-        raise ConfigError(str(exc)) from exc

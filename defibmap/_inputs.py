@@ -1,0 +1,302 @@
+"""Read a study's input layers: load, snap, stack, spread finer demand, record sources.
+
+Private to the package: :mod:`defibmap.study` calls these while running a study.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from defibmap import demand as demand_mod
+from defibmap import network as _network
+from defibmap import reach, sites
+from defibmap._errors import InputError
+from defibmap.snapping import Snapped, snap_points
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from defibmap.config import LayerConfig, StudyConfig
+    from defibmap.network import Network
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def layer_spec(layer: LayerConfig) -> sites.LayerSpec:
+    return sites.LayerSpec(
+        file=layer.file,
+        layer=layer.name,
+        id=layer.id,
+        name=layer.label,
+        lon=layer.lon,
+        lat=layer.lat,
+        easting=layer.easting,
+        northing=layer.northing,
+        population=layer.population,
+        sheet=layer.sheet,
+    )
+
+
+def snap_layer(
+    network: Network,
+    gdf: gpd.GeoDataFrame,
+    report: sites.LayerReport,
+    max_snap_m: float,
+) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Snap a layer and reject (count, never silently use) points beyond the snap limit."""
+    x = gdf.geometry.x.to_numpy()
+    y = gdf.geometry.y.to_numpy()
+    snapped = snap_points(network, x, y, max_snap_m=max_snap_m)
+    far = ~snapped.ok
+    if far.any():
+        reason = f"farther than {max_snap_m:g} m from the walking network"
+        report.reject(list(gdf.index[far]), list(gdf["source_row"].to_numpy()[far]), reason)
+        report.rows_used -= int(far.sum())
+    keep = snapped.ok
+    out = gdf[keep].copy()
+    out["snap_m"] = snapped.snap_m[keep]
+    return out, snapped.subset(keep)
+
+
+def study_crs(config: StudyConfig) -> str:
+    """Choose the projected CRS for the study's points (British National Grid inside GB)."""
+    lons: list[float] = []
+    lats: list[float] = []
+    for layer in config.layers.values():
+        gdf, _ = sites.load_layer(layer_spec(layer), crs="EPSG:4326")
+        lons.extend(gdf["lon"].tolist())
+        lats.extend(gdf["lat"].tolist())
+    return _network.projected_crs_for(np.asarray(lons), np.asarray(lats))
+
+
+def finer_demand(
+    config: StudyConfig, areas: gpd.GeoDataFrame, net: Network
+) -> tuple[gpd.GeoDataFrame, sites.LayerReport]:
+    """Spread area populations over postcode points (see :mod:`defibmap.demand`)."""
+    finer = config.finer_demand
+    points, report = sites.load_layer(
+        sites.LayerSpec(file=finer["file"], layer="finer_demand", id=finer.get("id")),
+        crs=net.crs,
+    )
+    centroids = None
+    if "centroids_file" in finer:
+        centroids, _ = sites.load_layer(
+            sites.LayerSpec(
+                file=finer["centroids_file"], layer="centroids", id=config.layers["demand"].id
+            ),
+            crs=net.crs,
+        )
+    boundaries = None
+    if "boundary_file" in finer:
+        boundaries = gpd.read_file(finer["boundary_file"]).to_crs(net.crs)
+        code = config.layers["demand"].id
+        if code and code in boundaries.columns:
+            boundaries = boundaries.set_index(code)
+    spread = demand_mod.spread_to_points(
+        areas, points, method=finer["method"], all_centroids=centroids, boundaries=boundaries
+    )
+    wgs = spread.geometry.to_crs(4326)
+    spread["lon"] = wgs.x.to_numpy()
+    spread["lat"] = wgs.y.to_numpy()
+    spread["source_row"] = np.arange(len(spread)) + 2
+    report.rows_used = int(spread.index.isin(points.index).sum())
+    unused = points.index[~points.index.isin(spread.index)]
+    rows = points.loc[unused, "source_row"].tolist()
+    report.reject(list(unused), rows, "postcode outside the study's areas")
+    return spread, report
+
+
+def finer_comparison(
+    config: StudyConfig,
+    net: Network,
+    centroids: gpd.GeoDataFrame,
+    defib_snap: Snapped,
+    finer_coverage: dict[str, float],
+    n_points: int,
+) -> dict[str, Any]:
+    """Coverage on area centroids beside the finer-demand figure."""
+    snap = snap_points(
+        net,
+        centroids.geometry.x.to_numpy(),
+        centroids.geometry.y.to_numpy(),
+        max_snap_m=config.network.max_snap_m,
+    )
+    walk = reach.nearest_facility(
+        net, snap, defib_snap, limit_m=reach.search_limit_m(config.thresholds_m)
+    ).walk_m
+    cov = reach.coverage_shares(
+        walk, centroids["population"].to_numpy(dtype=np.float64), config.thresholds_m
+    )
+    return {
+        "method": config.finer_demand["method"],
+        "points": n_points,
+        "areas": len(centroids),
+        "assumption": "each area's residents spread equally over its postcode unit centroids",
+        "coverage": finer_coverage,
+        "area_centroid_coverage": cov,
+        "change": {k: finer_coverage[k] - cov[k] for k in cov},
+    }
+
+
+def read_wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:
+    if config.wards_file is None:
+        return None
+    wards = gpd.read_file(config.wards_file).to_crs(crs)
+    name = config.extra.get("wards", {}).get("name")
+    if name is None or name not in wards.columns:
+        text_cols = [c for c in wards.columns if c != "geometry" and wards[c].dtype == object]
+        name = next((c for c in text_cols if c.lower().endswith("nm")), text_cols[0])
+    return wards.rename(columns={name: "ward"})[["ward", "geometry"]]
+
+
+def stack_layers(
+    parts: list[tuple[gpd.GeoDataFrame, Snapped]], crs: str
+) -> tuple[gpd.GeoDataFrame, Snapped]:
+    if not parts:
+        empty = gpd.GeoDataFrame(
+            {"name": pd.Series(dtype=object), "layer": pd.Series(dtype=object)},
+            geometry=gpd.GeoSeries([], crs=crs),
+        )
+        empty.index.name = "site_id"
+        return empty, Snapped(
+            ok=np.zeros(0, bool),
+            edge=np.zeros(0, np.int64),
+            snap_m=np.zeros(0),
+            to_u_m=np.zeros(0),
+            to_v_m=np.zeros(0),
+            snap_x=np.zeros(0),
+            snap_y=np.zeros(0),
+        )
+    frames = [p for p, _ in parts]
+    gdf = gpd.GeoDataFrame(pd.concat(frames), crs=crs)
+    if gdf.index.duplicated().any():
+        dup = gdf.index[gdf.index.duplicated()][0]
+        msg = f"site id {dup!r} is used in more than one defib layer; ids must be unique"
+        raise InputError(msg)
+    gdf.index.name = "site_id"
+    snaps = [s for _, s in parts]
+    snapped = Snapped(
+        ok=np.concatenate([s.ok for s in snaps]),
+        edge=np.concatenate([s.edge for s in snaps]),
+        snap_m=np.concatenate([s.snap_m for s in snaps]),
+        to_u_m=np.concatenate([s.to_u_m for s in snaps]),
+        to_v_m=np.concatenate([s.to_v_m for s in snaps]),
+        snap_x=np.concatenate([s.snap_x for s in snaps]),
+        snap_y=np.concatenate([s.snap_y for s in snaps]),
+    )
+    return gdf, snapped
+
+
+def stations_frame(
+    layers: dict[str, gpd.GeoDataFrame], config: StudyConfig, crs: str
+) -> gpd.GeoDataFrame:
+    parts = []
+    for name in ("fire_stations", "police_stations"):
+        if name in layers:
+            part = layers[name].copy()
+            part["layer"] = name
+            part["outside_defib"] = config.layers[name].outside_defib
+            parts.append(part)
+    if not parts:
+        return gpd.GeoDataFrame(
+            {
+                "name": pd.Series(dtype=object),
+                "layer": pd.Series(dtype=object),
+                "outside_defib": pd.Series(dtype=bool),
+            },
+            geometry=gpd.GeoSeries([], crs=crs),
+        )
+    gdf = gpd.GeoDataFrame(pd.concat(parts), crs=crs)
+    gdf.index.name = "site_id"
+    return gdf
+
+
+def sources(config: StudyConfig) -> list[dict[str, str]]:
+    out = []
+    net = config.network
+    synthetic = "synthetic demonstration data"
+    if net.osm_file is not None or net.graph_file is not None:
+        path = net.osm_file or net.graph_file
+        assert path is not None
+        out.append(
+            {
+                "layer": "network",
+                "name": net.source or (synthetic if config.synthetic else "OpenStreetMap"),
+                "licence": net.licence or "",
+                "date": net.date or "",
+                "file": path.name,
+                "sha256": sha256(path),
+            }
+        )
+    else:
+        out.append(
+            {
+                "layer": "network",
+                "name": net.source or f"OpenStreetMap via osmnx ({net.place})",
+                "licence": net.licence or "ODbL 1.0, © OpenStreetMap contributors",
+                "date": net.date or "",
+                "file": "",
+                "sha256": "",
+            }
+        )
+    for name, layer in config.layers.items():
+        out.append(
+            {
+                "layer": name,
+                "name": layer.source or (synthetic if config.synthetic else layer.file.name),
+                "licence": layer.licence or "",
+                "date": layer.date or "",
+                "file": layer.file.name,
+                "sha256": sha256(layer.file),
+            }
+        )
+    finer = config.finer_demand
+    for key in ("file", "centroids_file"):
+        if key in finer:
+            path = finer[key]
+            out.append(
+                {
+                    "layer": "finer_demand" if key == "file" else "finer_demand_centroids",
+                    "name": finer.get("source", path.name) if key == "file" else path.name,
+                    "licence": finer.get("licence", "") if key == "file" else "",
+                    "date": finer.get("date", "") if key == "file" else "",
+                    "file": path.name,
+                    "sha256": sha256(path),
+                }
+            )
+    return out
+
+
+def all_schools(gdf: gpd.GeoDataFrame | None) -> bool:
+    if gdf is None or gdf.empty or "kind" not in gdf.columns:
+        return False
+    return bool((gdf["kind"].astype(str) == "school").all())
+
+
+def notes(
+    config: StudyConfig, layers: dict[str, gpd.GeoDataFrame], defibs: gpd.GeoDataFrame
+) -> list[str]:
+    notes = []
+    if "defibs" in config.layers and all_schools(layers.get("defibs")):
+        notes.append(
+            "Existing defibs are schools (DfE: every state-funded school received a defib in "
+            "2022-23); most hang indoors and are usable in school hours only. The headline "
+            "coverage counts every defib as available; day and night figures use school hours."
+        )
+    if config.unknown_hours == "available" and (defibs["availability"] == "unknown").any():
+        notes.append(
+            "Defibs with unknown hours are assumed usable at all times; the figures with them "
+            "unusable are reported beside (unknown_hours_unavailable)."
+        )
+    return notes
