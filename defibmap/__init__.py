@@ -28,10 +28,11 @@ from defibmap.network import from_graph as network_from_graph
 from defibmap.network import from_osm_file as network_from_osm
 from defibmap.network import from_place as network_from_place
 from defibmap.optimise import greedy, mclp
+from defibmap.ranking import rank_sites
 from defibmap.reach import coverage_shares, nearest_facility, pair_distances
 from defibmap.report import write_outputs
 from defibmap.snapping import snap_points
-from defibmap.study import StudyResult, build_network, load_study, rank_sites, run_study
+from defibmap.study import StudyResult, build_network, load_study, run_study
 
 try:
     __version__ = version("defibmap")
