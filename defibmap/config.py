@@ -15,7 +15,15 @@ from defibmap._errors import ConfigError
 from defibmap.reach import DEFAULT_THRESHOLDS_M
 from defibmap.snapping import DEFAULT_MAX_SNAP_M
 
-LAYERS = ("demand", "day_demand", "defibs", "fire_stations", "police_stations", "candidates")
+LAYERS = (
+    "demand",
+    "day_demand",
+    "defibs",
+    "fire_stations",
+    "police_stations",
+    "candidates",
+    "ambulance_bases",
+)
 _SOURCE_KEYS = {"source", "licence", "date"}
 _COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "sheet"}
 _LAYER_KEYS: dict[str, set[str]] = {
@@ -25,6 +33,15 @@ _LAYER_KEYS: dict[str, set[str]] = {
     "fire_stations": {"file", "outside_defib", "co_responder", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "police_stations": {"file", "outside_defib", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "candidates": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "ambulance_bases": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
+}
+_RESPONSE_KEYS = {
+    "cabinet_s",
+    "locked_cabinet_extra_s",
+    "fire_turnout_s",
+    "ambulance_s",
+    "ambulance_turnout_s",
+    "speeds_kph",
 }
 _SECTION_KEYS: dict[str, set[str]] = {
     "study": {"name", "description", "synthetic"},
@@ -34,6 +51,7 @@ _SECTION_KEYS: dict[str, set[str]] = {
     "availability": {"unknown_hours", "school_hours", "school_term_weeks", "walking_speed_m_s"},
     "finer_demand": {"file", "id", "method", "centroids_file", "boundary_file", *_SOURCE_KEYS},
     "scenarios": set(),
+    "response": _RESPONSE_KEYS,
     "boundary": {"file", *_SOURCE_KEYS},
     "wards": {"file", "name", *_SOURCE_KEYS},
     **_LAYER_KEYS,
@@ -104,6 +122,7 @@ class StudyConfig:
     ward_column: str | None = None
     finer_demand: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    response: dict[str, Any] = field(default_factory=dict)
 
     @property
     def headline_threshold_m(self) -> float:
@@ -340,7 +359,18 @@ def _options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
         if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites):
             raise _type_error(where, f"scenarios.{name}", "sites", "a list of site ids", sites)
         scenarios[str(name)] = tuple(sites)
+    resp = dict(data.get("response", {}))
+    for key, value in resp.items():
+        if key == "speeds_kph":
+            if not isinstance(value, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+                for v in value.values()
+            ):
+                raise _type_error(where, "response", key, "a table of road type = km/h", value)
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise _type_error(where, "response", key, "seconds >= 0", value)
     return {
+        "response": resp,
         "baseline": _choice(
             ranking, "baseline", ("current", "current+stations"), "current", where, "ranking"
         ),

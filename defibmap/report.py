@@ -69,9 +69,19 @@ def demand_table(result: StudyResult) -> pd.DataFrame:
             "covered": demand["covered"].to_numpy(),
         }
     )
-    for extra, digits in (("retrieval_s", 1), ("straight_m", 2)):
+    extras = (
+        ("retrieval_s", 1),
+        ("straight_m", 2),
+        ("walk_fetch_s", 1),
+        ("fire_drive_m", 1),
+        ("fire_drive_s", 1),
+        ("time_to_defib_s", 1),
+        ("first_route", None),
+    )
+    for extra, digits in extras:
         if extra in demand.columns:
-            table[extra] = demand[extra].round(digits).to_numpy()
+            values = demand[extra]
+            table[extra] = (values.round(digits) if digits is not None else values).to_numpy()
     return table
 
 
@@ -207,6 +217,14 @@ def format_summary(result: StudyResult) -> str:
         f"  {row.rank}. {row.name} (+{row.added_population:,.0f})"
         for row in result.recommendations.itertuples()
     )
+    timing = result.extras.get("time_to_defib", {}).get("scenarios", {})
+    if timing:
+        parts = [
+            f"{name}: {data['median_s'] / 60:.1f} min"
+            for name, data in timing.items()
+            if data.get("median_s") is not None
+        ]
+        lines.append("Time to first defib, population median: " + "; ".join(parts))
     lines.extend(f"Note: {note}" for note in result.notes)
     lines.append("Data sources:")
     lines.extend(

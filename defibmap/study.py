@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from defibmap import _inputs, analysis, equity, reach, sites
+from defibmap import _inputs, _timing, analysis, equity, reach, sites
 from defibmap import network as _network
 from defibmap._errors import ConfigError, InputError, NetworkError
 from defibmap._resources import study_path
@@ -235,6 +235,8 @@ def run_study(
             config, layers["demand"], net
         )
     max_snap = config.network.max_snap_m
+    loaded = dict(layers)  # as read, before the walking snap (fire crews drive)
+    ambulance_bases = layers.pop("ambulance_bases", None)
     snapped: dict[str, Snapped] = {}
     for name in list(layers):
         layers[name], snapped[name] = _inputs.snap_layer(net, layers[name], reports[name], max_snap)
@@ -359,6 +361,22 @@ def run_study(
         config,
         wards,
     )
+    locked = np.zeros(len(demand), dtype=bool)
+    if "locked" in defibs.columns and len(defibs):
+        lock_of = defibs["locked"].astype(str).str.strip().str.lower().isin({"yes", "true", "1"})
+        ids_near = demand["nearest_defib_id"]
+        locked = ids_near.map(lock_of).fillna(value=False).to_numpy(dtype=bool)
+    timing, timing_cols = _timing.time_analysis(
+        config,
+        crs=net.crs,
+        demand=demand,
+        walks={"current": nearest.walk_m, "current+stations+recommended": after_walk},
+        locked=locked,
+        fire=loaded.get("fire_stations"),
+        ambulance_bases=ambulance_bases,
+    )
+    for column in timing_cols.columns:
+        demand[column] = timing_cols[column].to_numpy()
     straight = analysis.straight_line(demand, defibs, nearest.walk_m, config)
     demand["straight_m"] = straight.pop("straight_m")
     extras: dict[str, Any] = {
@@ -367,6 +385,7 @@ def run_study(
         "curve": curve.to_dict(orient="records"),
         "equity": equity_out,
         "straight_line": straight,
+        "time_to_defib": timing,
         "assumptions": {
             "walking_speed_m_s": config.walking_speed_m_s,
             "unknown_hours": config.unknown_hours,
@@ -382,7 +401,7 @@ def run_study(
         extras["finer_demand"] = _inputs.finer_comparison(
             config, net, centroid_demand, defib_snap, coverage, len(demand)
         )
-    notes = _inputs.notes(config, layers, defibs)
+    notes = [*_inputs.notes(config, layers, defibs), *timing["notes"]]
     sources = _inputs.sources(config)
     inputs = {name: report.as_dict() for name, report in reports.items()}
     rejected = pd.DataFrame(

@@ -217,3 +217,33 @@ def test_installed_cli_runs_from_any_directory(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o" / "map.html").is_file()
+
+
+def test_time_to_defib_in_both_shipped_studies(tmp_path, leeds_network):
+    demo = defibmap.run_study("demo-town")
+    timing = demo.summary()["time_to_defib"]
+    assert timing["co_responding"] == "assessed"
+    assert set(timing["scenarios"]) == {
+        "current",
+        "current+fire",
+        "current+stations+recommended",
+        "current+stations+recommended+fire",
+    }
+    assert timing["scenarios"]["current+fire"]["first_route_share"]["fire"] > 0
+    assert (
+        timing["scenarios"]["current+fire"]["median_s"]
+        <= timing["scenarios"]["current"]["median_s"]
+    )
+    cols = demo.demand
+    fire_first = cols["first_route"] == "fire"
+    assert fire_first.any()
+    # where fire is first, its time is turnout + drive and beats the other two routes
+    t = cols.loc[fire_first]
+    np.testing.assert_allclose(t["time_to_defib_s"], 120.0 + t["fire_drive_s"])
+    assert (t["time_to_defib_s"] <= t["walk_fetch_s"].fillna(np.inf)).all()
+    assert (t["time_to_defib_s"] <= 420.0).all()
+    leeds = defibmap.run_study("leeds", network=leeds_network)
+    lt = leeds.summary()["time_to_defib"]
+    assert lt["co_responding"] == "not assessed"
+    assert any("co-responding cannot be assessed" in n for n in leeds.notes)
+    assert leeds.demand["fire_drive_s"].isna().all()

@@ -1,0 +1,197 @@
+"""Time to the first defibrillator within a study.
+
+The glue between a study and :mod:`defibmap.response` / :mod:`defibmap.drive_routes`.
+
+Private to the package: :mod:`defibmap.study` calls :func:`time_analysis`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from defibmap import drive, drive_routes, response
+from defibmap._errors import NetworkError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from numpy.typing import NDArray
+
+    from defibmap.config import StudyConfig
+
+logger = logging.getLogger(__name__)
+
+_YES = {"yes", "true", "1", "y", "t"}
+
+
+def _flag(values: pd.Series) -> NDArray[np.bool_]:
+    return values.astype(str).str.strip().str.lower().isin(_YES).to_numpy()
+
+
+def co_responders(fire: gpd.GeoDataFrame | None, config: StudyConfig) -> gpd.GeoDataFrame | None:
+    """Return the fire stations taking part in a co-responder scheme, or None without one.
+
+    ``[fire_stations] co_responder = true`` switches the scheme on for the layer; a
+    ``co_responder`` column (yes/no), when present, names the stations taking part.
+    """
+    layer = config.layers.get("fire_stations")
+    if fire is None or layer is None or not layer.co_responder:
+        return None
+    if "co_responder" in fire.columns:
+        return fire[_flag(fire["co_responder"])]
+    return fire
+
+
+def _drive_network(config: StudyConfig, crs: str) -> drive.DriveNetwork:
+    net = config.network
+    if net.osm_file is not None:
+        return drive.drive_network_from_osm_file(
+            net.osm_file, crs=crs, default_speeds_kph=config.response.get("speeds_kph")
+        )
+    if net.place is not None:
+        return drive.drive_network_from_place(
+            net.place, crs=crs, default_speeds_kph=config.response.get("speeds_kph")
+        )
+    msg = "a driving network needs [network] osm_file or place"
+    raise NetworkError(msg)
+
+
+def time_analysis(
+    config: StudyConfig,
+    *,
+    crs: str,
+    demand: gpd.GeoDataFrame,
+    walks: dict[str, NDArray[np.float64]],
+    locked: NDArray[np.bool_],
+    fire: gpd.GeoDataFrame | None,
+    ambulance_bases: gpd.GeoDataFrame | None,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Minutes to the first defib by bystander fetch, fire co-responder or ambulance.
+
+    Parameters
+    ----------
+    config
+        The study (response assumptions in ``config.response``).
+    crs
+        The network CRS of the points.
+    demand
+        Demand points (population, geometry).
+    walks
+        Walk in metres to the nearest defib per scenario name (``"current"`` first).
+    locked
+        Whether the current nearest defib is a locked cabinet.
+    fire
+        Fire stations as loaded (before walking snap), or None.
+    ambulance_bases
+        Ambulance bases, or None for one area-wide response time.
+
+    Returns
+    -------
+    tuple of (dict, DataFrame)
+        The ``time_to_defib`` summary and the per-demand columns for ``demand_coverage.csv``.
+    """
+    opts = config.response
+    population = demand["population"].to_numpy(dtype=np.float64)
+    dx = demand.geometry.x.to_numpy()
+    dy = demand.geometry.y.to_numpy()
+    scheme = co_responders(fire, config)
+    notes: list[str] = []
+    fire_res = None
+    amb_drive = None
+    dnet = None
+    if scheme is not None or ambulance_bases is not None:
+        dnet = _drive_network(config, crs)
+    if scheme is not None and dnet is not None:
+        fire_res = drive_routes.drive_from_stations(
+            dnet, scheme.geometry.x.to_numpy(), scheme.geometry.y.to_numpy(), dx, dy
+        )
+        if fire_res.n_stations_on_network == 0:
+            pts = np.column_stack([scheme.geometry.x.to_numpy(), scheme.geometry.y.to_numpy()])
+            import shapely
+
+            _, dist = dnet.edge_tree().query_nearest(
+                shapely.points(pts), return_distance=True, all_matches=False
+            )
+            far = ", ".join(f"{d:,.0f} m" for d in sorted(dist))
+            notes.append(
+                "Fire co-responding cannot be assessed: no co-responding fire station lies "
+                f"within 250 m of the study's road network (they are {far} away, outside the "
+                "OpenStreetMap extract). Times use bystander fetch and the ambulance only."
+            )
+            fire_res = None
+    if ambulance_bases is not None and dnet is not None:
+        amb = drive_routes.drive_from_stations(
+            dnet,
+            ambulance_bases.geometry.x.to_numpy(),
+            ambulance_bases.geometry.y.to_numpy(),
+            dx,
+            dy,
+        )
+        amb_drive = amb.fire_drive_s
+    common: dict[str, Any] = {
+        "walking_speed_m_s": config.walking_speed_m_s,
+        "cabinet_s": opts.get("cabinet_s", response.CABINET_S),
+        "locked_cabinet_extra_s": opts.get(
+            "locked_cabinet_extra_s", response.LOCKED_CABINET_EXTRA_S
+        ),
+        "fire_turnout_s": opts.get("fire_turnout_s", response.FIRE_TURNOUT_S),
+        "ambulance_s": opts.get("ambulance_s", response.AMBULANCE_S),
+        "ambulance_turnout_s": opts.get("ambulance_turnout_s", response.AMBULANCE_TURNOUT_S),
+        "ambulance_drive_s": amb_drive,
+    }
+    fire_s = None if fire_res is None else fire_res.fire_drive_s
+    summary: dict[str, Any] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    for name, walk in walks.items():
+        lock = locked if name == "current" else np.zeros(len(walk), dtype=bool)
+        frames[name] = response.time_to_defib(walk_m=walk, locked=lock, **common)
+        summary[name] = response.summarise_times(frames[name], population)
+        if fire_s is not None:
+            with_fire = response.time_to_defib(
+                walk_m=walk, locked=lock, fire_drive_s=fire_s, **common
+            )
+            frames[f"{name}+fire"] = with_fire
+            summary[f"{name}+fire"] = response.summarise_times(with_fire, population)
+    headline = "current+fire" if "current+fire" in frames else "current"
+    chosen = frames[headline]
+    columns = pd.DataFrame(
+        {
+            "walk_fetch_s": chosen["walk_fetch_s"].to_numpy(),
+            "fire_drive_m": np.full(len(demand), np.nan)
+            if fire_res is None
+            else fire_res.fire_drive_m,
+            "fire_drive_s": np.full(len(demand), np.nan) if fire_s is None else fire_s,
+            "time_to_defib_s": chosen["time_to_defib_s"].to_numpy(),
+            "first_route": chosen["first_route"].to_numpy(),
+        },
+        index=demand.index,
+    )
+    out = {
+        "scenarios": summary,
+        "per_point_scenario": headline,
+        "co_responding": "assessed" if fire_res is not None else "not assessed",
+        "assumptions": {
+            "walking_speed_m_s": config.walking_speed_m_s,
+            "cabinet_s": common["cabinet_s"],
+            "locked_cabinet_extra_s": common["locked_cabinet_extra_s"],
+            "fire_turnout_s": common["fire_turnout_s"],
+            "ambulance_s": common["ambulance_s"],
+            "ambulance": "drive from [ambulance_bases] plus turnout"
+            if amb_drive is not None
+            else "one area-wide response time (NHS England Category 1 mean target, 7 minutes)",
+            "sources": {
+                "walking_speed": "1.79 m/s, 4 mph (Deakin et al., Heart 2018)",
+                "ambulance_s": "NHS England Ambulance Response Programme: Category 1 mean 7 min",
+                "fire_turnout_s": "assumption to confirm with the fire and rescue service",
+                "cabinet_s": "assumption: open an unlocked cabinet and take the defib",
+                "locked_cabinet_extra_s": "assumption: get the code from the 999 call handler",
+                "drive_speeds": "OSM maxspeed (UK mph) else defaults per road type "
+                "(defibmap.drive.DEFAULT_SPEEDS_KPH)",
+            },
+        },
+        "notes": notes,
+    }
+    return out, columns
