@@ -7,6 +7,8 @@ Private to the package: :mod:`defibmap.study` calls :func:`time_analysis`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +16,12 @@ import numpy as np
 import pandas as pd
 
 from defibmap import drive, drive_routes, response
+from defibmap import network as _network
 from defibmap._errors import NetworkError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import geopandas as gpd
     from numpy.typing import NDArray
 
@@ -45,12 +50,30 @@ def co_responders(fire: gpd.GeoDataFrame | None, config: StudyConfig) -> gpd.Geo
     return fire
 
 
-def _drive_network(config: StudyConfig, crs: str) -> drive.DriveNetwork:
+def _drive_network(config: StudyConfig, crs: str, cache: Path | None) -> drive.DriveNetwork:
+    """Build the driving network from the study's OSM source, cached like the walking one."""
     net = config.network
     if net.osm_file is not None:
-        return drive.drive_network_from_osm_file(
+        path = None
+        if cache is not None:
+            digest = hashlib.sha256(net.osm_file.read_bytes()).hexdigest()
+            speeds = json.dumps(config.response.get("speeds_kph", {}), sort_keys=True)
+            key = _network.cache_key(digest, crs, "drive", speeds)
+            path = cache / f"drive-{key}.npz"
+            if path.exists():
+                try:
+                    return drive.load_drive(path)
+                except NetworkError as exc:
+                    logger.warning("rebuilding the driving network: %s", exc)
+        built = drive.drive_network_from_osm_file(
             net.osm_file, crs=crs, default_speeds_kph=config.response.get("speeds_kph")
         )
+        if path is not None:
+            try:
+                drive.save_drive(built, path)
+            except OSError as exc:
+                logger.warning("could not cache the driving network at %s: %s", path, exc)
+        return built
     if net.place is not None:
         return drive.drive_network_from_place(
             net.place, crs=crs, default_speeds_kph=config.response.get("speeds_kph")
@@ -68,6 +91,7 @@ def time_analysis(
     locked: NDArray[np.bool_],
     fire: gpd.GeoDataFrame | None,
     ambulance_bases: gpd.GeoDataFrame | None,
+    cache: Path | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Minutes to the first defib by bystander fetch, fire co-responder or ambulance.
 
@@ -103,7 +127,7 @@ def time_analysis(
     amb_drive = None
     dnet = None
     if scheme is not None or ambulance_bases is not None:
-        dnet = _drive_network(config, crs)
+        dnet = _drive_network(config, crs, cache)
     if scheme is not None and dnet is not None:
         fire_res = drive_routes.drive_from_stations(
             dnet, scheme.geometry.x.to_numpy(), scheme.geometry.y.to_numpy(), dx, dy

@@ -374,6 +374,7 @@ def run_study(
         locked=locked,
         fire=loaded.get("fire_stations"),
         ambulance_bases=ambulance_bases,
+        cache=cache_dir(config),
     )
     for column in timing_cols.columns:
         demand[column] = timing_cols[column].to_numpy()

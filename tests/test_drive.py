@@ -414,3 +414,15 @@ def test_leeds_fire_stations_lie_off_the_extract(leeds_drive):
     )
     assert res.n_stations_on_network == 0
     assert np.isnan(res.fire_drive_s).all()
+
+
+def test_drive_cache_round_trip(tmp_path):
+    net = drive.drive_network_from_osm_file(DATA / "leeds" / "leeds_inner_ne.osm.bz2")
+    drive.save_drive(net, tmp_path / "d.npz")
+    again = drive.load_drive(tmp_path / "d.npz")
+    assert (again.time_s != net.time_s).nnz == 0
+    assert (again.length_m != net.length_m).nnz == 0
+    assert again.edge_geometry[3].equals(net.edge_geometry[3])
+    (tmp_path / "d.npz").write_bytes(b"not a network")
+    with pytest.raises(NetworkError, match="damaged"):
+        drive.load_drive(tmp_path / "d.npz")
