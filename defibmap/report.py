@@ -134,14 +134,17 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
     """Write the study outputs into ``out_dir`` atomically.
 
     The outputs are ``summary.json``, ``demand_coverage.csv``, ``recommendations.csv``,
-    ``rejected.csv`` and ``map.html``.
+    ``rejected.csv``, ``scenarios.csv``, ``coverage_curve.csv``, ``recommendations.xlsx``,
+    ``report.html`` with its ``figures/`` and ``map.html`` (which works offline).
 
     Returns
     -------
     dict
         Output name to its final path.
     """
-    from defibmap.maps import study_map
+    from defibmap.html_report import write_report
+    from defibmap.maps import result_map, write_map
+    from defibmap.workbook import write_workbook
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -166,25 +169,26 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
         if result.curve is not None:
             result.curve.to_csv(staging / "coverage_curve.csv", index=False)
             tables.append("coverage_curve.csv")
-        fmap = study_map(
-            title=result.config.name,
-            demand=result.demand,
-            defibs=result.defibs,
-            stations=result.stations,
-            candidates=result.candidates,
-            recommendations=result.recommendations,
-            thresholds_m=result.config.thresholds_m,
-            sources=result.sources,
-            synthetic=result.config.synthetic,
+        write_map(result_map(result), staging / "map.html")
+        write_workbook(result, staging / "recommendations.xlsx")
+        (staging / "figures").mkdir()
+        write_report(
+            result, staging / "report.html", map_href="map.html", figures_dir=staging / "figures"
         )
-        fmap.save(str(staging / "map.html"))
+        tables += ["recommendations.xlsx", "report.html", "map.html"]
         written: dict[str, Path] = {}
+        # everything is complete in the staging folder; now move it into place
+        old_figures = out_dir / ".figures-old"
+        shutil.rmtree(old_figures, ignore_errors=True)
+        if (out_dir / "figures").exists():
+            (out_dir / "figures").replace(old_figures)
+        (staging / "figures").replace(out_dir / "figures")
+        shutil.rmtree(old_figures, ignore_errors=True)
+        written["figures"] = out_dir / "figures"
         for name in tables:
             target = out_dir / name
             (staging / name).replace(target)
             written[name] = target
-        (staging / "map.html").replace(out_dir / "map.html")
-        written["map.html"] = out_dir / "map.html"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written

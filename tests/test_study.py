@@ -151,9 +151,12 @@ def test_rerun_replaces_outputs_and_leaves_no_temp_files(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "coverage_curve.csv",
         "demand_coverage.csv",
+        "figures",
         "map.html",
         "recommendations.csv",
+        "recommendations.xlsx",
         "rejected.csv",
+        "report.html",
         "scenarios.csv",
         "summary.json",
     ]
