@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, cast
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from defibmap import _assets
 from defibmap import _map_demand as demand_layers
@@ -31,11 +32,11 @@ from defibmap import _map_page as page
 from defibmap._errors import InputError
 from defibmap._html import esc
 from defibmap._map_demand import AGGREGATED_MARKERS, MAX_DEMAND_MARKERS
+from defibmap._map_layers import WGS84
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    import pandas as pd
     from branca.element import Figure
 
     from defibmap.study import StudyResult
@@ -296,7 +297,7 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
     lines = None
     if network.n_edges <= MAX_NETWORK_EDGES:
         lines = gpd.GeoSeries(network.edge_geometry, crs=network.crs)
-    return study_map(
+    fmap = study_map(
         title=result.config.name,
         demand=result.demand,
         defibs=result.defibs,
@@ -312,6 +313,42 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         network_lines=lines,
         unknown_usable_at_night=unknown_usable,
     )
+    time_layer = _time_layer(result.demand)
+    if time_layer is not None:
+        time_layer.add_to(fmap)
+    return fmap
+
+
+#: Minutes to the first defib drawn in these bands (survival falls ~10 % a minute).
+TIME_BANDS_MIN = (3.0, 5.0, 8.0)
+_TIME_COLOURS = ("#1a9850", "#a6d96a", "#fdae61", "#d73027")
+
+
+def _time_layer(demand: gpd.GeoDataFrame) -> folium.FeatureGroup | None:
+    """Residents coloured by minutes until a defib reaches them, and by which route."""
+    if "time_to_defib_s" not in demand.columns or len(demand) > MAX_DEMAND_MARKERS:
+        return None
+    group = folium.FeatureGroup(name="Minutes to the first defibrillator", show=False)
+    wgs = demand.geometry.to_crs(WGS84)
+    minutes = demand["time_to_defib_s"].to_numpy(dtype=float) / 60.0
+    band = np.searchsorted(np.asarray(TIME_BANDS_MIN), np.nan_to_num(minutes, nan=1e9))
+    routes = demand.get("first_route", pd.Series("", index=demand.index)).astype(str)
+    for i, (lon, lat) in enumerate(zip(wgs.x.to_numpy(), wgs.y.to_numpy(), strict=True)):
+        label = (
+            f"{minutes[i]:.1f} min to the first defib ({esc(routes.iloc[i])})"
+            if np.isfinite(minutes[i])
+            else "no route reaches this point"
+        )
+        folium.CircleMarker(
+            location=(float(lat), float(lon)),
+            radius=4,
+            color=_TIME_COLOURS[int(band[i])],
+            fill=True,
+            fill_opacity=0.8,
+            weight=0,
+            tooltip=label,
+        ).add_to(group)
+    return group
 
 
 def _wards(result: StudyResult) -> gpd.GeoDataFrame | None:

@@ -616,3 +616,16 @@ def test_ward_file_of_a_study_is_read_with_its_name_column() -> None:
     assert list(wards.columns) == ["name", "geometry"]
     assert len(wards) == 18
     assert maps._wards(SimpleNamespace(config=SimpleNamespace(wards_file=None))) is None  # type: ignore[arg-type]
+
+
+def test_time_to_first_defib_layer_on_the_demo_map(tmp_path):
+    import defibmap
+    from defibmap.maps import result_map, write_map
+
+    result = defibmap.run_study("demo-town")
+    write_map(result_map(result, reach=False), tmp_path / "map.html")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "Minutes to the first defibrillator" in page
+    fire_first = int((result.demand["first_route"] == "fire").sum())
+    assert fire_first > 0
+    assert page.count("min to the first defib (fire)") == fire_first
