@@ -265,3 +265,56 @@ def ranked(result: StudyResult) -> pd.DataFrame:
         )
         recs.insert(3, "kind", recs["site_id"].astype(str).map(kinds).to_numpy())
     return recs
+
+
+def time_to_defib(summary: dict[str, Any]) -> pd.DataFrame | None:
+    """Return one row per time-to-defib scenario, or None without the analysis.
+
+    Columns: median minutes, shares within 3/5/8 min, and the share of people for whom each
+    route comes first.
+    """
+    block = summary.get("time_to_defib") or {}
+    rows = []
+    for name, data in (block.get("scenarios") or {}).items():
+        median = data.get("median_s")
+        within = data.get("within_min_share", {})
+        first = data.get("first_route_share", {})
+        rows.append(
+            {
+                "scenario": name,
+                "median_min": None if median is None else float(median) / 60.0,
+                "within_3_min_share": within.get("3"),
+                "within_5_min_share": within.get("5"),
+                "within_8_min_share": within.get("8"),
+                "bystander_first_share": first.get("bystander"),
+                "fire_first_share": first.get("fire"),
+                "ambulance_first_share": first.get("ambulance"),
+            }
+        )
+    return pd.DataFrame(rows) if rows else None
+
+
+def time_assumptions(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return (assumption, value and source) pairs of the time-to-defib analysis."""
+    block = summary.get("time_to_defib") or {}
+    values = block.get("assumptions") or {}
+    sources = values.get("sources", {})
+    pairs = [
+        (
+            "Bystander walking speed",
+            f"{values.get('walking_speed_m_s')} m/s; {sources.get('walking_speed', '')}",
+        ),
+        ("Cabinet allowance", f"{values.get('cabinet_s')} s; {sources.get('cabinet_s', '')}"),
+        (
+            "Locked cabinet, extra",
+            (
+                f"{values.get('locked_cabinet_extra_s')} s; "
+                f"{sources.get('locked_cabinet_extra_s', '')}"
+            ),
+        ),
+        ("Fire turnout", f"{values.get('fire_turnout_s')} s; {sources.get('fire_turnout_s', '')}"),
+        ("Ambulance", f"{values.get('ambulance')}; {sources.get('ambulance_s', '')}"),
+        ("Driving speeds", str(sources.get("drive_speeds", ""))),
+        ("Fire co-responding", str(block.get("co_responding", ""))),
+    ]
+    return [(k, v) for k, v in pairs if values]

@@ -210,6 +210,7 @@ def _page(
     parts.append(_equity(summary, shown, headline))
     parts.append(_ranked(result))
     parts.append(_set_covering(result, summary))
+    parts.append(_time_to_defib(summary))
     parts.append(_method(result, summary))
     parts.append(
         f"<footer>Made with defibmap {esc(summary.get('version', ''))}. Walking distances "
@@ -369,6 +370,36 @@ def _set_covering(result: StudyResult, summary: dict[str, Any]) -> str:
         },
     )
     return f"<h2>Fewest sites for a target</h2><p>Share of {esc(of)}.</p>{table}"
+
+
+def _time_to_defib(summary: dict[str, Any]) -> str:
+    """Return the minutes-to-first-defib section (bystander, fire, ambulance), or ''."""
+    frame = _tables.time_to_defib(summary)
+    if frame is None:
+        return ""
+    frame["scenario"] = frame["scenario"].map(_tables.scenario_label).fillna(frame["scenario"])
+    table = _table(
+        frame,
+        {
+            "scenario": ("Scenario", None),
+            "median_min": ("Median minutes", lambda v: f"{v:.1f}" if v == v else "-"),  # noqa: PLR0124
+            "within_3_min_share": ("Within 3 min", _pct),
+            "within_5_min_share": ("Within 5 min", _pct),
+            "within_8_min_share": ("Within 8 min", _pct),
+            "bystander_first_share": ("Bystander first", _pct),
+            "fire_first_share": ("Fire crew first", _pct),
+            "ambulance_first_share": ("Ambulance first", _pct),
+        },
+    )
+    items = "".join(
+        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _tables.time_assumptions(summary)
+    )
+    return (
+        "<h2>Minutes to the first defibrillator</h2><p>Survival falls by roughly a tenth for "
+        "every minute without defibrillation. The smallest of three routes: a bystander "
+        "fetches the nearest defib (walk there and back), a fire crew co-responds, or the "
+        f"ambulance arrives. Shares are of residents.</p>{table}<table>{items}</table>"
+    )
 
 
 def _method(result: StudyResult, summary: dict[str, Any]) -> str:

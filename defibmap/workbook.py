@@ -91,6 +91,28 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
     }
     _sheet(wb, "Ranked sites", ranked, columns, neutralise_formulas)
 
+    timing = _tables.time_to_defib(summary)
+    if timing is not None:
+        timing["scenario"] = (
+            timing["scenario"].map(_tables.scenario_label).fillna(timing["scenario"])
+        )
+        _sheet(
+            wb,
+            "Time to first defib",
+            timing,
+            {
+                "scenario": ("Scenario", None),
+                "median_min": ("Median minutes to a defib", "0.0"),
+                "within_3_min_share": ("Within 3 min", PERCENT),
+                "within_5_min_share": ("Within 5 min", PERCENT),
+                "within_8_min_share": ("Within 8 min", PERCENT),
+                "bystander_first_share": ("Bystander fetch first", PERCENT),
+                "fire_first_share": ("Fire co-responder first", PERCENT),
+                "ambulance_first_share": ("Ambulance first", PERCENT),
+            },
+            neutralise_formulas,
+        )
+
     scenarios = _tables.scenarios(summary)
     if scenarios is not None:
         columns = {

@@ -175,3 +175,25 @@ def test_every_plot_has_title_units_and_caption(index: int, all_plots: list[plot
     assert plot.caption
     assert plot.png().startswith(PNG)
     assert plot.png() == plot.png()  # no timestamp in the file
+
+
+def test_time_to_defib_in_report_and_workbook(tmp_path):
+    import openpyxl
+
+    import defibmap
+    from defibmap.html_report import write_report
+    from defibmap.workbook import write_workbook
+
+    result = defibmap.run_study("demo-town")
+    write_report(result, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Minutes to the first defibrillator" in page
+    assert "Deakin" in page  # the walking speed's source is stated
+    assert "NHS England" in page
+    write_workbook(result, tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["Time to first defib"]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    timing = result.summary()["time_to_defib"]["scenarios"]
+    fire = [r for name, r in rows.items() if "fire" in str(name).lower()]
+    assert fire
+    assert rows[next(iter(rows))][1] == pytest.approx(timing["current"]["median_s"] / 60)

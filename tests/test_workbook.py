@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from defibmap.study import StudyResult
 
 FORMULA = '=HYPERLINK("http://x","y")'
-SCENARIO_KEYS = ("scenarios", "curve", "coverage_curve", "equity", "set_covering")
+SCENARIO_KEYS = ("scenarios", "curve", "coverage_curve", "equity", "set_covering", "time_to_defib")
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,7 @@ def book(leeds: StudyResult, tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_sheets(book: Any) -> None:
     assert book.sheetnames == [
         "Ranked sites",
+        "Time to first defib",
         "Scenarios",
         "Coverage curve",
         "By deprivation decile",
