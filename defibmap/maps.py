@@ -76,6 +76,7 @@ def study_map(
     network_lines: gpd.GeoSeries | None = None,
     unknown_usable_at_night: bool = True,
     max_demand_markers: int = MAX_DEMAND_MARKERS,
+    extra_layers: Sequence[folium.FeatureGroup] = (),
 ) -> folium.Map:
     """Build the interactive study map.
 
@@ -126,6 +127,9 @@ def study_map(
         With more demand points than this, both demand layers are summed onto a square grid
         (per walking band) of at most :data:`AGGREGATED_MARKERS` markers each. Each marker costs
         about 0.5 ms and 0.6 kB of HTML.
+    extra_layers : sequence of folium.FeatureGroup, default ()
+        Further overlays (for example minutes to the first defib), added before the layer
+        control so that it lists them.
 
     Returns
     -------
@@ -231,6 +235,9 @@ def study_map(
         if night_reach is not None and all(label in reach_groups for label in night_reach):
             pairs.append(tuple(reach_groups[label].get_name() for label in night_reach))  # type: ignore[arg-type]
         m.add_child(page.DayNightSwitch(m.get_name(), pairs))
+    for layer in extra_layers:
+        layer.add_to(m)
+    # The layer control must come last: it lists (and orders) the layers already on the map.
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -312,10 +319,8 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         wards=_wards(result),
         network_lines=lines,
         unknown_usable_at_night=unknown_usable,
+        extra_layers=[layer for layer in [_time_layer(result.demand)] if layer is not None],
     )
-    time_layer = _time_layer(result.demand)
-    if time_layer is not None:
-        time_layer.add_to(fmap)
     return fmap
 
 
