@@ -31,6 +31,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output folder (default: outputs/<study>)")
     run.add_argument("--refresh", action="store_true", help="rebuild the network cache")
     sub.add_parser("studies", help="list the shipped studies")
+    batch = sub.add_parser(
+        "batch",
+        help="run many studies as tasks on Dask distributed",
+        description=(
+            "Run many studies (e.g. one per local authority) as tasks on Dask distributed, "
+            "on a local cluster or a running scheduler; write each study's outputs to "
+            "OUT/<study>/ and one table, OUT/batch_summary.csv. "
+            'Needs the dask extra: pip install "defibmap[dask]".'
+        ),
+    )
+    batch.add_argument("studies", nargs="+", metavar="STUDY", help="study files or names")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler to use")
+    batch.add_argument("--workers", type=int, metavar="N", help="local cluster worker processes")
+    batch.add_argument(
+        "--out", type=Path, default=Path("outputs"), help="output folder (default: outputs)"
+    )
     return parser
 
 
@@ -47,6 +63,19 @@ def main(argv: list[str] | None = None) -> int:
 
             sys.stdout.write("\n".join(shipped_studies()) + "\n")
             return 0
+        if args.command == "batch":
+            from defibmap.batch import run_batch
+
+            done = run_batch(
+                args.studies,
+                args.out,
+                scheduler=args.scheduler,
+                n_workers=args.workers,
+                progress=True,
+            )
+            sys.stdout.write(done.summary.to_string(index=False) + "\n")
+            sys.stdout.write(f"Summary in {done.summary_path}\n")
+            return 1 if done.failed else 0
         from defibmap.report import format_summary, write_outputs
         from defibmap.study import load_study, run_study
 

@@ -5,10 +5,18 @@ The walk from a demand point ``p`` to a defib ``d`` is::
     access leg of p + along p's edge to a node + network path + along d's edge + access leg of d
 
 or, when both sit on the same edge, the two access legs plus the distance between the snap
-points along that edge. Distances come from one bounded multi-source Dijkstra
-(``scipy.sparse.csgraph.dijkstra`` with ``limit`` and ``min_only``) started from the facility
-side: each facility is a virtual node joined to both ends of its edge by its access leg plus
-its offset along the edge, so there is never one search per demand point.
+points along that edge. Distances come from bounded Dijkstra searches started from the
+facility side (:mod:`defibmap._bounded`): each facility starts the search at both ends of its
+edge, at its access leg plus its offset along the edge, so there is never one search per
+demand point.
+
+- :func:`nearest_facility` runs one multi-source search (the nearest facility of every node).
+- :func:`pair_distances` runs one search per site, each bounded by the limit, whose cost grows
+  with the nodes it reaches, never with the size of the network. (``scipy``'s ``dijkstra``
+  with ``limit`` still initialises network-sized arrays for every source.)
+
+The answers equal ``scipy.sparse.csgraph.dijkstra`` on the network with one virtual node per
+facility, to the last bit (``tests/test_bounded.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import csgraph
+
+from defibmap import _bounded
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,8 +41,8 @@ if TYPE_CHECKING:
 DEFAULT_THRESHOLDS_M = (100.0, 200.0, 500.0)
 #: The search limit is at least this many times the largest threshold.
 SEARCH_LIMIT_FACTOR = 4.0
-#: Memory budget (float64 cells) for one block of a multi-source search.
-_BLOCK_CELLS = 16_000_000
+#: Smallest distance from a facility to the ends of its edge, metres (keeps weights positive).
+_MIN_SEED_M = 1e-9
 
 
 @dataclass(frozen=True)
@@ -53,30 +62,23 @@ class NearestResult:
     nearest: NDArray[np.int64]
 
 
-def _augmented(network: Network, sources: Snapped) -> tuple[sp.csr_matrix, NDArray[np.int64]]:
-    """Network adjacency plus one virtual node per snapped source, edges out of it only."""
-    n = network.n_nodes
-    ok = np.flatnonzero(sources.ok)
-    k = ok.size
-    virtual = n + np.arange(k, dtype=np.int64)
-    edge = sources.edge[ok]
-    u = network.edge_u[edge]
-    v = network.edge_v[edge]
-    wu = sources.snap_m[ok] + sources.to_u_m[ok]
-    wv = sources.snap_m[ok] + sources.to_v_m[ok]
-    base = network.adjacency.tocoo()
-    rows = np.concatenate([base.row, virtual, virtual])
-    cols = np.concatenate([base.col, u, v])
-    vals = np.concatenate([base.data, wu, wv])
-    # csgraph ignores zeros in sparse input only when not stored; keep weights strictly positive
-    vals = np.maximum(vals, 1e-9)
-    order = np.lexsort((vals, cols, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    size = n + k
-    matrix = sp.csr_matrix((vals[first], (rows[first], cols[first])), shape=(size, size))
-    return matrix, virtual
+def _seeds(network: Network, sources: Snapped) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Where the searches from snapped sources start: both ends of each source's edge.
+
+    Returns, per seed, its node and its distance
+    (access leg plus the walk along the edge, at least ``_MIN_SEED_M`` so a source sitting on
+    a node stays a positive step away, as on scipy's sparse graphs). Seeds ``2 r`` and
+    ``2 r + 1`` are the u and v ends of snapped source ``r``.
+    """
+    pos = np.flatnonzero(sources.ok)
+    edge = sources.edge[pos]
+    node = np.empty(2 * pos.size, dtype=np.int64)
+    node[0::2] = network.edge_u[edge]
+    node[1::2] = network.edge_v[edge]
+    dist = np.empty(2 * pos.size, dtype=np.float64)
+    dist[0::2] = np.maximum(sources.snap_m[pos] + sources.to_u_m[pos], _MIN_SEED_M)
+    dist[1::2] = np.maximum(sources.snap_m[pos] + sources.to_v_m[pos], _MIN_SEED_M)
+    return node, dist
 
 
 def search_limit_m(thresholds_m: Sequence[float]) -> float:
@@ -111,14 +113,16 @@ def nearest_facility(
     nearest = np.full(n_dem, -1, dtype=np.int64)
     fac_pos = np.flatnonzero(facilities.ok)
     if fac_pos.size and demand.ok.any():
-        graph, virtual = _augmented(network, facilities)
-        dist, _, src = csgraph.dijkstra(
-            graph,
-            directed=True,
-            indices=virtual,
+        seed_node, seed_dist = _seeds(network, facilities)
+        adj = network.adjacency
+        dist, src = _bounded.nearest_sources(
+            adj.indptr,
+            adj.indices,
+            adj.data,
+            seed_node,
+            seed_dist,
+            np.repeat(np.arange(fac_pos.size, dtype=np.int64), 2),
             limit=limit_m,
-            min_only=True,
-            return_predecessors=True,
         )
         d_ok = np.flatnonzero(demand.ok)
         edge = demand.edge[d_ok]
@@ -131,7 +135,7 @@ def nearest_facility(
         best_src = np.where(use_v, src[v], src[u])
         walk[d_ok] = demand.snap_m[d_ok] + best
         found = np.isfinite(best) & (best_src >= 0)
-        nearest[d_ok[found]] = fac_pos[best_src[found] - network.n_nodes]
+        nearest[d_ok[found]] = fac_pos[best_src[found]]
         # same edge: walk straight along it between the two snap points
         dem_i, fac_i, along = _same_edge_pairs(demand, facilities)
         if dem_i.size:
@@ -212,8 +216,9 @@ def pair_distances(
 ) -> PairDistances:
     """Measure the walk of every (site, demand point) pair no farther apart than ``limit_m``.
 
-    Sites are searched in blocks sized to a fixed memory budget; each block is one
-    multi-source call of ``scipy.sparse.csgraph.dijkstra`` bounded by ``limit_m``.
+    One search per site, bounded by ``limit_m`` (:func:`defibmap._bounded.pairs_within`):
+    its cost and memory grow with the nodes it reaches, and the result with the reachable
+    pairs, never as sites x nodes.
     """
     site_pos = np.flatnonzero(sites.ok)
     out_s: list[NDArray[np.int64]] = []
@@ -221,25 +226,27 @@ def pair_distances(
     out_w: list[NDArray[np.float64]] = []
     d_ok = np.flatnonzero(demand.ok)
     if site_pos.size and d_ok.size:
-        graph, virtual = _augmented(network, sites)
-        edge = demand.edge[d_ok]
-        u = network.edge_u[edge]
-        v = network.edge_v[edge]
-        to_u = demand.to_u_m[d_ok]
-        to_v = demand.to_v_m[d_ok]
-        snap = demand.snap_m[d_ok]
-        width = max(graph.shape[0], d_ok.size)
-        block = max(1, _BLOCK_CELLS // width)
-        for start in range(0, site_pos.size, block):
-            idx = virtual[start : start + block]
-            dist = csgraph.dijkstra(graph, directed=True, indices=idx, limit=limit_m)
-            walk = snap[None, :] + np.minimum(
-                to_u[None, :] + dist[:, u], to_v[None, :] + dist[:, v]
-            )
-            rows, cols = np.nonzero(walk <= limit_m)
-            out_s.append(site_pos[start + rows])
-            out_d.append(d_ok[cols])
-            out_w.append(walk[rows, cols])
+        seed_node, seed_dist = _seeds(network, sites)
+        tgt_ptr, tgt_id, tgt_off = _attach(network, demand, d_ok)
+        adj = network.adjacency
+        src, tgt, inner = _bounded.pairs_within(
+            adj.indptr,
+            adj.indices,
+            adj.data,
+            np.arange(0, seed_node.size + 1, 2, dtype=np.int64),
+            seed_node,
+            seed_dist,
+            tgt_ptr,
+            tgt_id,
+            tgt_off,
+            d_ok.size,
+            limit=limit_m,
+        )
+        walk = demand.snap_m[d_ok][tgt] + inner
+        keep = walk <= limit_m
+        out_s.append(site_pos[src[keep]])
+        out_d.append(d_ok[tgt[keep]])
+        out_w.append(walk[keep])
         dem_i, site_i, along = _same_edge_pairs(demand, sites)
         if dem_i.size:
             total = demand.snap_m[dem_i] + sites.snap_m[site_i] + along
@@ -247,15 +254,19 @@ def pair_distances(
             out_s.append(site_i[keep])
             out_d.append(dem_i[keep])
             out_w.append(total[keep])
-    if out_s:
-        s_all = np.concatenate(out_s)
+    s_all = np.concatenate(out_s) if out_s else np.array([], dtype=np.int64)
+    if s_all.size:
         d_all = np.concatenate(out_d)
         w_all = np.concatenate(out_w)
-        order = np.lexsort((w_all, d_all, s_all))
-        s_all, d_all, w_all = s_all[order], d_all[order], w_all[order]
-        first = np.ones(s_all.size, dtype=bool)
-        first[1:] = (s_all[1:] != s_all[:-1]) | (d_all[1:] != d_all[:-1])
-        s_all, d_all, w_all = s_all[first], d_all[first], w_all[first]
+        # one row per pair, by site then demand point; a pair found both through the network
+        # and along a shared edge keeps the shorter walk (one int64 key sorts far faster
+        # than a three-key lexsort)
+        key = s_all.astype(np.int64) * max(len(demand), 1) + d_all
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        w_all = np.minimum.reduceat(w_all[order], starts)
+        s_all, d_all = s_all[order][starts], d_all[order][starts]
     else:
         s_all = np.array([], dtype=np.int64)
         d_all = np.array([], dtype=np.int64)
@@ -267,6 +278,24 @@ def pair_distances(
         n_sites=len(sites),
         n_demand=len(demand),
     )
+
+
+def _attach(
+    network: Network, demand: Snapped, d_ok: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Demand points attached to both ends of their edge, as a CSR by node.
+
+    Returns ``ptr``, ``ids`` (rank in ``d_ok``) and ``offset`` (metres along the edge to that
+    end, the access leg not included): node ``u`` holds ``ids[ptr[u]:ptr[u + 1]]``.
+    """
+    edge = demand.edge[d_ok]
+    node = np.concatenate([network.edge_u[edge], network.edge_v[edge]]).astype(np.int64)
+    ids = np.tile(np.arange(d_ok.size, dtype=np.int64), 2)
+    offset = np.concatenate([demand.to_u_m[d_ok], demand.to_v_m[d_ok]])
+    order = np.argsort(node, kind="stable")
+    ptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(node, minlength=network.n_nodes), out=ptr[1:])
+    return ptr, ids[order], offset[order]
 
 
 def coverage_shares(
