@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from defibmap._errors import InputError
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Default largest access leg (metres) from a point to the network.
 DEFAULT_MAX_SNAP_M = 250.0
+#: Edges shorter than this (metres) are treated as points when locating a snap point on them.
+_DEGENERATE_M = 1e-9
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,23 @@ def snap_points(
     Snapped
         One entry per point. The offsets along the edge are scaled from the projected
         geometry to the edge's walking length, so ``to_u_m + to_v_m`` equals that length.
+        Points with a missing (NaN) coordinate, and every point of a network without edges,
+        are not snapped.
+
+    Raises
+    ------
+    InputError
+        When ``max_snap_m`` is not a non-negative number of metres or ``x`` and ``y`` differ
+        in length.
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if not (np.isfinite(max_snap_m) and max_snap_m >= 0):
+        msg = f"max_snap_m must be a non-negative number of metres, got {max_snap_m!r}"
+        raise InputError(msg)
+    if x.shape != y.shape:
+        msg = f"x and y must have the same length, got {x.shape[0]} and {y.shape[0]}"
+        raise InputError(msg)
     n = x.shape[0]
     points = shapely.points(x, y)
     edge = np.full(n, -1, dtype=np.int64)
@@ -124,9 +142,13 @@ def snap_points(
     sy = np.full(n, np.nan)
     if ok.any():
         geoms = network.edge_geometry[edge[ok]]
-        along = shapely.line_locate_point(geoms, points[ok])
         geom_len = shapely.length(geoms)
-        frac = np.divide(along, geom_len, out=np.zeros_like(along), where=geom_len > 0)
+        # a (near) zero-length edge is a point: every spot on it is its start (GEOS would
+        # divide by its length)
+        usable = geom_len > _DEGENERATE_M
+        along = np.zeros(geoms.shape[0])
+        along[usable] = shapely.line_locate_point(geoms[usable], points[ok][usable])
+        frac = np.divide(along, geom_len, out=np.zeros_like(along), where=usable)
         frac = np.clip(frac, 0.0, 1.0)
         length = network.edge_length_m[edge[ok]]
         to_u[ok] = frac * length
