@@ -32,8 +32,15 @@ def shipped_studies() -> list[str]:
 
 
 def study_path(name: str) -> Path:
-    """Return the path of a shipped study by name (e.g. ``"leeds"``, ``"demo-town"``)."""
+    """Return the path of a shipped study by name (e.g. ``"leeds"``, ``"demo-town"``).
+
+    A name is only ever looked up among the shipped studies: one holding a path separator or
+    ``..`` is refused, so a name can never reach a file elsewhere (give a path as a file).
+    """
     path = data_root() / "studies" / f"{name}.toml"
+    if not name or "/" in name or "\\" in name or ".." in name or name.startswith("."):
+        msg = f"{name!r} is not a shipped study name; give a study file with --config"
+        raise ConfigError(msg)
     if not path.is_file():
         known = ", ".join(shipped_studies())
         msg = f"no shipped study named {name!r}; shipped studies: {known}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -29,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", type=Path, help="a study TOML file")
     run.add_argument("--out", type=Path, help="output folder (default: outputs/<study>)")
-    run.add_argument("--refresh", action="store_true", help="rebuild the network cache")
+    run.add_argument(
+        "--refresh", action="store_true", help="rebuild the network cache and re-download"
+    )
+    run.add_argument("--open", action="store_true", help="open the map in a web browser when done")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     sub.add_parser("studies", help="list the shipped studies")
     batch = sub.add_parser(
         "batch",
@@ -50,9 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """Turn SIGTERM into SystemExit, so clean-up (staging folders) runs before the exit."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    if __name__ == "__main__" or argv is None:  # the program itself, not a library call
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -76,22 +88,68 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(done.summary.to_string(index=False) + "\n")
             sys.stdout.write(f"Summary in {done.summary_path}\n")
             return 1 if done.failed else 0
-        from defibmap.report import format_summary, write_outputs
-        from defibmap.study import load_study, run_study
-
-        if args.config is not None and args.study is not None:
-            sys.stderr.write("defibmap: give a study name or --config, not both\n")
-            return 2
-        config = load_study(args.config if args.config is not None else args.study)
-        result = run_study(config, refresh=args.refresh)
-        slug = (args.config.stem if args.config is not None else args.study) or "leeds"
-        out = args.out if args.out is not None else Path("outputs") / slug
-        written = write_outputs(result, out)
-        sys.stdout.write(format_summary(result) + "\n")
-        sys.stdout.write(f"Outputs in {out}: {', '.join(sorted(written))}\n")
+        return _run(args)
     except DefibmapError as exc:
         sys.stderr.write(f"defibmap: error: {exc}\n")
         return 1
+    return 0
+
+
+#: What each output is, for the end-of-run list.
+_DESCRIBE = {
+    "map.html": "interactive map (works offline)",
+    "report.html": "report with figures",
+    "recommendations.xlsx": "Excel workbook: ranked sites, scenarios, method",
+    "recommendations.csv": "ranked candidate buildings",
+    "scenarios.csv": "coverage by scenario and time of day",
+    "coverage_curve.csv": "coverage against number of new cabinets",
+    "demand_coverage.csv": "walk to the nearest defib, per demand point",
+    "rejected.csv": "input rows not used, with the reason",
+    "summary.json": "every headline figure, machine-readable",
+    "figures": "the report's figures as PNG",
+}
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``defibmap run``: run one study, write its outputs, print where they are."""
+    from defibmap import _progress
+    from defibmap.report import check_output_folder, format_summary, write_outputs
+    from defibmap.study import load_study, run_study
+
+    if args.config is not None and args.study is not None:
+        sys.stderr.write("defibmap: give a study name or --config, not both\n")
+        return 2
+    if not args.quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_progress.ElapsedFormatter())
+        _progress.logger.addHandler(handler)
+        _progress.logger.setLevel(logging.INFO)
+        _progress.logger.propagate = False
+    try:
+        _progress.step("Reading the study file")
+        config = load_study(args.config if args.config is not None else args.study)
+        slug = (args.config.stem if args.config is not None else args.study) or "leeds"
+        out = args.out if args.out is not None else Path("outputs") / slug
+        check_output_folder(out)  # before the work, not after it
+        _progress.step(f"Running the study {config.name!r}")
+        result = run_study(config, refresh=args.refresh)
+        _progress.step("Writing the map, workbook, report and tables")
+        written = write_outputs(result, out)
+        _progress.step("Done")
+    finally:
+        for old in list(_progress.logger.handlers):
+            _progress.logger.removeHandler(old)
+    sys.stdout.write(format_summary(result) + "\n\n")
+    sys.stdout.write(f"Outputs written to {out}:\n")
+    width = max(len(name) for name in written)
+    for name in sorted(written, key=lambda n: list(_DESCRIBE).index(n) if n in _DESCRIBE else 99):
+        sys.stdout.write(f"  {name:<{width}}  {_DESCRIBE.get(name, '')}\n".rstrip() + "\n")
+    if args.open:
+        import webbrowser
+
+        page = written["map.html"].resolve().as_uri()
+        if not webbrowser.open(page):
+            sys.stderr.write(f"defibmap: no web browser found; open {page} yourself\n")
     return 0
 
 

@@ -1,23 +1,30 @@
 """Write a study's outputs: summary, tables and map, atomically.
 
-Every output is first written in full to a hidden temporary folder beside the output folder
-and only then moved into place file by file with ``os.replace`` (atomic on one filesystem),
-so a failed or killed run never leaves a half-written file and earlier outputs stay readable.
+Every output is first written in full to a hidden staging folder beside the output folder,
+which is then exchanged with the output folder in one atomic step, so a failed or killed run
+never leaves a half-written file or a mix of two runs, and earlier outputs stay readable.
 Text cells from input files that a spreadsheet would run as a formula are neutralised.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import glob
 import json
 import logging
 import math
+import os
+import secrets
 import shutil
-import tempfile
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from defibmap._errors import DefibmapError
 
 if TYPE_CHECKING:
     from defibmap.study import StudyResult
@@ -130,68 +137,192 @@ def _clean_json(value: Any) -> Any:  # noqa: ANN401 - JSON values
     return value
 
 
+#: Every name :func:`write_outputs` may put in an output folder (``figures`` is a folder).
+OUTPUT_NAMES = frozenset(
+    {
+        "summary.json",
+        "demand_coverage.csv",
+        "recommendations.csv",
+        "rejected.csv",
+        "scenarios.csv",
+        "coverage_curve.csv",
+        "recommendations.xlsx",
+        "report.html",
+        "map.html",
+        "figures",
+    }
+)
+#: Hidden names earlier versions of :func:`write_outputs` left inside an output folder.
+_OLD_LEFTOVERS = (".defibmap-", ".figures-old", ".map.html.")
+_STAGING_TAG = ".defibmap-"
+
+
 def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write the study outputs into ``out_dir`` atomically.
+    """Write the study outputs into ``out_dir``, all at once.
 
     The outputs are ``summary.json``, ``demand_coverage.csv``, ``recommendations.csv``,
     ``rejected.csv``, ``scenarios.csv``, ``coverage_curve.csv``, ``recommendations.xlsx``,
     ``report.html`` with its ``figures/`` and ``map.html`` (which works offline).
 
+    Everything is written into a hidden staging folder beside ``out_dir`` (same filesystem)
+    and then exchanged with ``out_dir`` in one atomic step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``; a plain rename when ``out_dir`` does not exist yet). A run killed at
+    any instant therefore leaves either the complete earlier outputs or the complete new ones,
+    never a mix, and never a missing file. Where the exchange is not available the old folder
+    is renamed aside first; a kill between the two renames leaves the earlier outputs in the
+    hidden ``.<name>.defibmap-old-*`` folder beside it, and the next run puts them back before
+    it starts. Staging folders a killed run left behind are removed by the next run.
+
+    Parameters
+    ----------
+    result : StudyResult
+        A finished study.
+    out_dir : str or pathlib.Path
+        The output folder. A symbolic link is followed (the folder it names is written). It
+        must be new, empty or hold only earlier defibmap outputs: the whole folder is replaced.
+
     Returns
     -------
     dict
         Output name to its final path.
+
+    Raises
+    ------
+    DefibmapError
+        When ``out_dir`` holds files defibmap did not write, or is not a folder.
     """
+    out_dir = Path(out_dir).expanduser()
+    # a symbolic link the caller named is honoured: the folder it points to is written
+    out_dir = out_dir.resolve() if out_dir.is_symlink() else out_dir.parent.resolve() / out_dir.name
+    check_output_folder(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _recover(out_dir)
+    staging = out_dir.parent / f".{out_dir.name}{_STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()
+    try:
+        names = _write_all(result, staging)
+        _swap_in(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    written = {name: out_dir / name for name in names}
+    logger.info("wrote %d outputs to %s", len(written), out_dir)
+    return written
+
+
+def _write_all(result: StudyResult, folder: Path) -> list[str]:
+    """Write every output into the empty ``folder``; return their names."""
     from defibmap.html_report import write_report
     from defibmap.maps import result_map, write_map
     from defibmap.workbook import write_workbook
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".defibmap-", dir=out_dir))
+    neutralise_formulas(demand_table(result)).to_csv(folder / "demand_coverage.csv", index=False)
+    neutralise_formulas(result.recommendations).to_csv(folder / "recommendations.csv", index=False)
+    neutralise_formulas(result.rejected).to_csv(folder / "rejected.csv", index=False)
+    names = ["demand_coverage.csv", "recommendations.csv", "rejected.csv"]
+    if result.extras.get("scenarios"):
+        scenarios_table(result).to_csv(folder / "scenarios.csv", index=False)
+        names.append("scenarios.csv")
+    if result.curve is not None:
+        result.curve.to_csv(folder / "coverage_curve.csv", index=False)
+        names.append("coverage_curve.csv")
+    write_map(result_map(result), folder / "map.html")
+    write_workbook(result, folder / "recommendations.xlsx")
+    (folder / "figures").mkdir()
+    write_report(
+        result, folder / "report.html", map_href="map.html", figures_dir=folder / "figures"
+    )
+    summary = _clean_json(result.summary())
+    (folder / "summary.json").write_text(
+        json.dumps(summary, indent=2, default=_json_default, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    return [*names, "recommendations.xlsx", "report.html", "map.html", "figures", "summary.json"]
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output folder holding anything defibmap did not write (it is replaced whole)."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        msg = f"output folder {out_dir} is a file, not a folder"
+        raise DefibmapError(msg)
+    foreign = sorted(
+        p.name
+        for p in out_dir.iterdir()
+        if p.name not in OUTPUT_NAMES and not p.name.startswith(_OLD_LEFTOVERS)
+    )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        msg = (
+            f"output folder {out_dir} holds files defibmap did not write ({shown}); the whole "
+            "folder is replaced by each run, so give an empty folder or an earlier defibmap "
+            "output folder"
+        )
+        raise DefibmapError(msg)
+
+
+def _recover(out_dir: Path) -> None:
+    """Put back outputs a killed fallback swap left aside; remove dead runs' staging folders."""
+    prefix = f".{out_dir.name}{_STAGING_TAG}"
+    for path in sorted(out_dir.parent.glob(f"{glob.escape(prefix)}*")):
+        tail = path.name[len(prefix) :]
+        if tail.startswith("old-"):
+            if not out_dir.exists():
+                path.rename(out_dir)
+                logger.warning("restored the earlier outputs of an interrupted run: %s", out_dir)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+            continue
+        pid = tail.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
     try:
-        summary = _clean_json(result.summary())
-        (staging / "summary.json").write_text(
-            json.dumps(summary, indent=2, default=_json_default, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
-        neutralise_formulas(demand_table(result)).to_csv(
-            staging / "demand_coverage.csv", index=False
-        )
-        neutralise_formulas(result.recommendations).to_csv(
-            staging / "recommendations.csv", index=False
-        )
-        neutralise_formulas(result.rejected).to_csv(staging / "rejected.csv", index=False)
-        tables = ["summary.json", "demand_coverage.csv", "recommendations.csv", "rejected.csv"]
-        if result.extras.get("scenarios"):
-            scenarios_table(result).to_csv(staging / "scenarios.csv", index=False)
-            tables.append("scenarios.csv")
-        if result.curve is not None:
-            result.curve.to_csv(staging / "coverage_curve.csv", index=False)
-            tables.append("coverage_curve.csv")
-        write_map(result_map(result), staging / "map.html")
-        write_workbook(result, staging / "recommendations.xlsx")
-        (staging / "figures").mkdir()
-        write_report(
-            result, staging / "report.html", map_href="map.html", figures_dir=staging / "figures"
-        )
-        tables += ["recommendations.xlsx", "report.html", "map.html"]
-        written: dict[str, Path] = {}
-        # everything is complete in the staging folder; now move it into place
-        old_figures = out_dir / ".figures-old"
-        shutil.rmtree(old_figures, ignore_errors=True)
-        if (out_dir / "figures").exists():
-            (out_dir / "figures").replace(old_figures)
-        (staging / "figures").replace(out_dir / "figures")
-        shutil.rmtree(old_figures, ignore_errors=True)
-        written["figures"] = out_dir / "figures"
-        for name in tables:
-            target = out_dir / name
-            (staging / name).replace(target)
-            written[name] = target
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return written
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Make ``staging`` the output folder; the earlier outputs end up in ``staging``."""
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        staging.mkdir()  # so the caller's clean-up has the same thing to remove
+        return
+    try:
+        _exchange(staging, out_dir)
+    except OSError as exc:
+        logger.info("atomic folder exchange unavailable (%s); renaming aside", exc)
+        aside = staging.with_name(f".{out_dir.name}{_STAGING_TAG}old-{secrets.token_hex(4)}")
+        out_dir.rename(aside)
+        staging.rename(out_dir)
+        aside.rename(staging)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); OSError elsewhere."""
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, "renameat2 is Linux only")
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "this C library has no renameat2")
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes.append(ctypes.c_uint)
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
 def format_summary(result: StudyResult) -> str:

@@ -419,3 +419,12 @@ def test_the_scan_finds_what_it_looks_for():
         "pd.read_pickle",
         "subprocess.run(shell=...)",
     ]
+
+
+@pytest.mark.parametrize("name", ["../studies/leeds", "leeds/../leeds", "/etc/passwd", ".hidden"])
+def test_a_study_name_cannot_reach_outside_the_shipped_studies(name):
+    from defibmap._errors import ConfigError
+    from defibmap._resources import study_path
+
+    with pytest.raises(ConfigError, match="not a shipped study name"):
+        study_path(name)
