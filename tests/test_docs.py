@@ -1,0 +1,15 @@
+"""The user documentation keeps up with the code it describes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from defibmap import _netcheck, sites
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_every_rejection_reason_is_documented() -> None:
+    text = (DOCS / "inputs.md").read_text(encoding="utf-8")
+    for reason in (*sites.REASONS, _netcheck.ISLAND_REASON, "farther than 250 m from the"):
+        assert f"`{reason}" in text, reason
