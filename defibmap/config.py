@@ -6,12 +6,14 @@ is documented in ``docs/study-file.md``; defaults are stated and cited there.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from defibmap._errors import ConfigError
+from defibmap.osm_features import DEFAULT_BUFFER_M, KINDS
 from defibmap.reach import DEFAULT_THRESHOLDS_M
 from defibmap.snapping import DEFAULT_MAX_SNAP_M
 
@@ -29,12 +31,38 @@ _COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "sheet"}
 _LAYER_KEYS: dict[str, set[str]] = {
     "demand": {"file", "population", "imd_decile", "ward", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "day_demand": {"file", "population", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "defibs": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "fire_stations": {"file", "outside_defib", "co_responder", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "police_stations": {"file", "outside_defib", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "candidates": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "defibs": {
+        "file",
+        "osm",
+        "register",
+        "register_within_m",
+        *_COLUMN_KEYS,
+        *_SOURCE_KEYS,
+    },
+    "fire_stations": {
+        "file",
+        "osm",
+        "outside_defib",
+        "co_responder",
+        *_COLUMN_KEYS,
+        *_SOURCE_KEYS,
+    },
+    "police_stations": {"file", "osm", "outside_defib", *_COLUMN_KEYS, *_SOURCE_KEYS},
+    "candidates": {"file", "osm", "council", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "ambulance_bases": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
 }
+#: The OpenStreetMap layer kinds (:data:`defibmap.osm_features.KINDS`) each section may load
+#: with ``osm = ...``.
+OSM_KINDS: dict[str, tuple[str, ...]] = {
+    "defibs": ("defibrillators", "schools"),
+    "fire_stations": ("fire_stations",),
+    "police_stations": ("police",),
+    "candidates": ("council_buildings",),
+}
+#: Default distance, metres, within which a register defib and an OSM defib are one site.
+DEFAULT_REGISTER_WITHIN_M = 25.0
+#: Least (and default) distance, metres, the OSM area reaches beyond the ``[boundary]``.
+MIN_BOUNDARY_BUFFER_M = DEFAULT_BUFFER_M
 _RESPONSE_KEYS = {
     "cabinet_s",
     "locked_cabinet_extra_s",
@@ -45,7 +73,17 @@ _RESPONSE_KEYS = {
 }
 _SECTION_KEYS: dict[str, set[str]] = {
     "study": {"name", "description", "synthetic"},
-    "network": {"osm_file", "place", "graph_file", "max_snap_m", "crs", "cache_dir"} | _SOURCE_KEYS,
+    "network": {
+        "osm_file",
+        "place",
+        "graph_file",
+        "max_snap_m",
+        "crs",
+        "cache_dir",
+        "boundary_buffer_m",
+        "extract_url",
+    }
+    | _SOURCE_KEYS,
     "coverage": {"thresholds_m"},
     "ranking": {"new_sites", "threshold_m", "baseline", "weight", "targets", "targets_of"},
     "availability": {"unknown_hours", "school_hours", "school_term_weeks", "walking_speed_m_s"},
@@ -60,10 +98,14 @@ _SECTION_KEYS: dict[str, set[str]] = {
 
 @dataclass(frozen=True)
 class LayerConfig:
-    """One point layer of a study."""
+    """One point layer of a study.
+
+    ``file`` is None when the layer comes only from OpenStreetMap (``osm``) and/or a defib
+    register (``register``).
+    """
 
     name: str
-    file: Path
+    file: Path | None
     id: str | None = None
     label: str | None = None
     lon: str | None = None
@@ -77,6 +119,10 @@ class LayerConfig:
     source: str | None = None
     licence: str | None = None
     date: str | None = None
+    osm: tuple[str, ...] = ()
+    council: str | None = None
+    register: Path | None = None
+    register_within_m: float = DEFAULT_REGISTER_WITHIN_M
 
 
 @dataclass(frozen=True)
@@ -92,6 +138,8 @@ class NetworkConfig:
     source: str | None = None
     licence: str | None = None
     date: str | None = None
+    boundary_buffer_m: float = MIN_BOUNDARY_BUFFER_M
+    extract_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +215,93 @@ def _file(base: Path, value: str, path: Path, section: str, key: str = "file") -
     return resolved
 
 
+def _folder(base: Path, value: str) -> Path:
+    """Return a folder path of the study file: ``~`` expanded, relative to its folder."""
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else base / candidate
+
+
+def _osm_kinds(table: dict[str, Any], where: Path, section: str) -> tuple[str, ...]:
+    """Read and check ``osm = "kind"`` or ``osm = ["kind", ...]`` of a layer section."""
+    value = table.get("osm")
+    if value is None:
+        return ()
+    kinds = [value] if isinstance(value, str) else value
+    allowed = OSM_KINDS[section]
+    if (
+        not isinstance(kinds, list)
+        or not kinds
+        or not all(isinstance(k, str) for k in kinds)
+        or len(set(kinds)) != len(kinds)
+    ):
+        expected = "an OpenStreetMap layer name or a list of different ones"
+        raise _type_error(where, section, "osm", f"{expected} ({', '.join(allowed)})", value)
+    for kind in kinds:
+        if kind not in KINDS:
+            msg = (
+                f"{where}: [{section}] osm = {value!r}: unknown OpenStreetMap layer {kind!r}; "
+                f"known: {', '.join(KINDS)}"
+            )
+            raise ConfigError(msg)
+        if kind not in allowed:
+            msg = (
+                f"{where}: [{section}] osm = {value!r}: the {kind!r} layer does not belong in "
+                f"[{section}]; it takes {', '.join(repr(a) for a in allowed)}"
+            )
+            raise ConfigError(msg)
+    return tuple(kinds)
+
+
+def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerConfig:
+    """Read and check one point-layer section."""
+    kinds = _osm_kinds(table, where, name) if "osm" in table else ()
+    register = (
+        _file(base, table["register"], where, name, "register") if "register" in table else None
+    )
+    if "file" not in table and not kinds and register is None:
+        also = ""
+        if name in OSM_KINDS:
+            also = f", osm = {' or '.join(repr(k) for k in OSM_KINDS[name])}"
+        extra = " or register" if name == "defibs" else ""
+        msg = f"{where}: [{name}] needs a file{also}{extra}"
+        raise ConfigError(msg)
+    council = _get(table, "council", str, where, name)
+    if council is not None and (not council.strip() or "council_buildings" not in kinds):
+        msg = (
+            f'{where}: [{name}] council = {council!r} needs osm = "council_buildings" '
+            "and a non-empty council name (matched in the buildings' operator or owner)"
+        )
+        raise ConfigError(msg)
+    within = _get(table, "register_within_m", (int, float), where, name)
+    if within is not None:
+        if register is None:
+            msg = f"{where}: [{name}] register_within_m needs register (a register export)"
+            raise ConfigError(msg)
+        if not (math.isfinite(within) and within > 0):
+            raise _type_error(where, name, "register_within_m", "finite metres > 0", within)
+    return LayerConfig(
+        name=name,
+        file=_file(base, table["file"], where, name) if "file" in table else None,
+        id=_get(table, "id", str, where, name),
+        label=_get(table, "name", str, where, name),
+        lon=_get(table, "lon", str, where, name),
+        lat=_get(table, "lat", str, where, name),
+        easting=_get(table, "easting", str, where, name),
+        northing=_get(table, "northing", str, where, name),
+        population=_get(table, "population", str, where, name),
+        sheet=_get(table, "sheet", (str, int), where, name),
+        outside_defib=bool(_get(table, "outside_defib", bool, where, name) or False),
+        co_responder=bool(_get(table, "co_responder", bool, where, name) or False),
+        source=_get(table, "source", str, where, name),
+        licence=_get(table, "licence", str, where, name),
+        date=_get(table, "date", str, where, name),
+        osm=kinds,
+        council=council,
+        register=register,
+        register_within_m=float(within) if within is not None else DEFAULT_REGISTER_WITHIN_M,
+    )
+
+
 def read_study(path: str | Path) -> StudyConfig:
     """Read and check a study TOML file.
 
@@ -220,6 +355,19 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         msg = f"{where}: [network] needs exactly one of osm_file, place or graph_file"
         raise ConfigError(msg)
     max_snap = _get(net, "max_snap_m", (int, float), where, "network")
+    if max_snap is not None and not (math.isfinite(max_snap) and max_snap >= 0):
+        raise _type_error(where, "network", "max_snap_m", "finite metres >= 0", max_snap)
+    buffer_m = _get(net, "boundary_buffer_m", (int, float), where, "network")
+    if buffer_m is not None and not (math.isfinite(buffer_m) and buffer_m >= MIN_BOUNDARY_BUFFER_M):
+        raise _type_error(
+            where,
+            "network",
+            "boundary_buffer_m",
+            f"finite metres >= {MIN_BOUNDARY_BUFFER_M:g} (people near the edge walk to "
+            "defibs beyond it)",
+            buffer_m,
+        )
+    cache = _get(net, "cache_dir", str, where, "network")
     network = NetworkConfig(
         osm_file=_file(base, net["osm_file"], where, "network", "osm_file")
         if "osm_file" in net
@@ -230,36 +378,19 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         else None,
         max_snap_m=float(max_snap) if max_snap is not None else DEFAULT_MAX_SNAP_M,
         crs=_get(net, "crs", str, where, "network"),
-        cache_dir=(base / net["cache_dir"]) if net.get("cache_dir") else None,
+        cache_dir=_folder(base, cache) if cache else None,
         source=_get(net, "source", str, where, "network"),
         licence=_get(net, "licence", str, where, "network"),
         date=_get(net, "date", str, where, "network"),
+        boundary_buffer_m=float(buffer_m) if buffer_m is not None else MIN_BOUNDARY_BUFFER_M,
+        extract_url=_get(net, "extract_url", str, where, "network"),
     )
     layers: dict[str, LayerConfig] = {}
     for layer in LAYERS:
         table = data.get(layer)
         if table is None:
             continue
-        if "file" not in table:
-            msg = f"{where}: [{layer}] needs a file"
-            raise ConfigError(msg)
-        layers[layer] = LayerConfig(
-            name=layer,
-            file=_file(base, table["file"], where, layer),
-            id=_get(table, "id", str, where, layer),
-            label=_get(table, "name", str, where, layer),
-            lon=_get(table, "lon", str, where, layer),
-            lat=_get(table, "lat", str, where, layer),
-            easting=_get(table, "easting", str, where, layer),
-            northing=_get(table, "northing", str, where, layer),
-            population=_get(table, "population", str, where, layer),
-            sheet=_get(table, "sheet", (str, int), where, layer),
-            outside_defib=bool(_get(table, "outside_defib", bool, where, layer) or False),
-            co_responder=bool(_get(table, "co_responder", bool, where, layer) or False),
-            source=_get(table, "source", str, where, layer),
-            licence=_get(table, "licence", str, where, layer),
-            date=_get(table, "date", str, where, layer),
-        )
+        layers[layer] = _layer(layer, table, base, where)
     for required in ("demand",):
         if required not in layers:
             msg = f"{where}: the study needs a [{required}] section"
@@ -286,6 +417,13 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
     rank_t = _get(ranking, "threshold_m", (int, float), where, "ranking")
     wards = data.get("wards")
     boundary = data.get("boundary")
+    with_osm = [name for name, layer in layers.items() if layer.osm]
+    if with_osm and network.graph_file is not None and not boundary:
+        msg = (
+            f"{where}: [{with_osm[0]}] osm needs an area to read OpenStreetMap for: "
+            "[network] osm_file or place, or a [boundary] file"
+        )
+        raise ConfigError(msg)
     options = _options(data, base, where)
     return StudyConfig(
         name=name,
@@ -297,8 +435,8 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         thresholds_m=tuple(sorted(float(t) for t in thresholds)),
         new_sites=3 if new_sites is None else int(new_sites),
         ranking_threshold_m=float(rank_t) if rank_t is not None else None,
-        wards_file=_file(base, wards["file"], where, "wards") if wards else None,
-        boundary_file=_file(base, boundary["file"], where, "boundary") if boundary else None,
+        wards_file=_file(base, wards.get("file"), where, "wards") if wards else None,
+        boundary_file=_file(base, boundary.get("file"), where, "boundary") if boundary else None,
         extra={"wards": wards or {}, "boundary": boundary or {}},
         **options,
     )

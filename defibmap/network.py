@@ -366,10 +366,17 @@ def from_place(
     place: str | shapely.Polygon | shapely.MultiPolygon,
     *,
     crs: str | None = None,
+    buffer_m: float = 0.0,
+    refresh: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> Network:
     """Download the walking network for a place name or boundary polygon with osmnx.
 
-    osmnx caches every Overpass response on disk (``osmnx.settings.cache_folder``).
+    The download goes through :func:`defibmap.osm_features.walk_graph`: each query's Overpass
+    and Nominatim responses are cached on disk under a hash of the query (with the query and
+    date beside them), so a re-run makes no request; HTTP 500/502/503 answers are retried with
+    back-off; a refused connection, a failed name lookup or a timeout ends at once with a
+    :class:`~defibmap.NetworkError` saying how to give a local extract instead.
 
     Parameters
     ----------
@@ -377,26 +384,30 @@ def from_place(
         A place name geocoded by Nominatim, or a shapely (multi)polygon in WGS84.
     crs
         Projected CRS; default British National Grid inside Great Britain, else local UTM.
+    buffer_m
+        Metres the download area reaches beyond the place's outline or the polygon.
+    refresh
+        Download again even when the responses are cached.
+    cache_dir
+        defibmap's cache folder (default: the per-user cache folder).
 
     Returns
     -------
     Network
     """
-    import osmnx as ox
+    from defibmap import osm_features
 
-    try:
-        if isinstance(place, str):
-            graph = ox.graph.graph_from_place(place, network_type="walk", retain_all=True)
-        else:
-            graph = ox.graph.graph_from_polygon(place, network_type="walk", retain_all=True)
-    except Exception as exc:
-        msg = (
-            f"could not download the walking network for {place!r}: {exc}. "
-            "Give a local OpenStreetMap extract instead with [network] osm_file = ..."
-        )
-        raise NetworkError(msg) from exc
+    named = isinstance(place, str)
+    graph = osm_features.walk_graph(
+        place=place if isinstance(place, str) else None,
+        polygon=None if isinstance(place, str) else place,
+        buffer_m=buffer_m,
+        refresh=refresh,
+        cache_dir=cache_dir,
+    )
     undirected = _prepare_walk_graph(graph, crs)
-    return from_graph(undirected, source=f"OpenStreetMap via osmnx: {place}")
+    label = place if named else "a boundary polygon"
+    return from_graph(undirected, source=f"OpenStreetMap via osmnx: {label}")
 
 
 def from_graphml(path: str | Path, *, crs: str | None = None) -> Network:

@@ -8,8 +8,7 @@ and ranks the candidate buildings. It writes nothing: :mod:`defibmap.report` doe
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from defibmap import _inputs, _timing, analysis, equity, reach, sites
+from defibmap import _inputs, _netcheck, _timing, analysis, equity, osm_features, reach
+from defibmap import _overpass_cache as _cache
 from defibmap import network as _network
 from defibmap._errors import ConfigError, InputError, NetworkError
 from defibmap._resources import study_path
@@ -27,6 +27,10 @@ from defibmap.ranking import rank_sites
 from defibmap.snapping import Snapped, snap_points
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import shapely
+
     from defibmap.network import Network
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,9 @@ class StudyResult:
         Every rejected row: ``layer``, ``id``, ``row``, ``reason``.
     sources
         ``{layer, name, licence, date, sha256}`` for every input file.
+    network_faults
+        Counts of the network's faults (:class:`defibmap._netcheck.NetworkFaults`) and one
+        sentence per kind found, for ``summary.json``'s ``network``.
     """
 
     config: StudyConfig
@@ -83,6 +90,7 @@ class StudyResult:
     notes: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     curve: pd.DataFrame | None = None
+    network_faults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def population_total(self) -> float:
@@ -105,6 +113,7 @@ class StudyResult:
                 "edges": self.network.n_edges,
                 "source": self.network.source,
                 "crs": self.network.crs,
+                **({"faults": self.network_faults} if self.network_faults else {}),
             },
             "inputs": self.inputs,
             "notes": self.notes,
@@ -142,58 +151,106 @@ def load_study(study: str | Path | None = None) -> StudyConfig:
 
 
 def cache_dir(config: StudyConfig) -> Path:
-    """Return the network cache folder.
+    """Return the study's cache folder (networks, OpenStreetMap downloads, clipped extracts).
 
     The study's ``cache_dir``, else ``$DEFIBMAP_CACHE_DIR``, else the per-user cache folder
     (``$XDG_CACHE_HOME/defibmap``, default ``~/.cache/defibmap``); never the current directory.
     """
     if config.network.cache_dir is not None:
         return config.network.cache_dir
-    env = os.environ.get("DEFIBMAP_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "defibmap"
+    return _cache.default_cache_dir()
+
+
+def _place_network_query(config: StudyConfig, polygon: shapely.Geometry | None) -> dict[str, Any]:
+    """Return what defines a place study's network download (its hash names the cache)."""
+    place, area = _inputs.online_area(config, polygon)
+    return osm_features.walk_query(
+        place=place, polygon=area, buffer_m=config.network.boundary_buffer_m
+    )
+
+
+def _network_cache_path(config: StudyConfig, polygon: shapely.Geometry | None) -> Path | None:
+    """Return the ``walk-<key>.npz`` a place study's network is cached in, else None."""
+    if config.network.place is None:
+        return None
+    query = _place_network_query(config, polygon)
+    key = _network.cache_key(_cache.query_key(query), config.network.crs or "auto", "walk")
+    return cache_dir(config) / f"walk-{key}.npz"
+
+
+def _cached(
+    path: Path, build: Callable[[], Network], meta: dict[str, Any], *, refresh: bool
+) -> Network:
+    """Load a network from ``path``, or build and save it; a damaged file is rebuilt."""
+    if path.exists() and not refresh:
+        try:
+            return _network.load(path)
+        except NetworkError as exc:
+            logger.warning("rebuilding the network: %s", exc)
+    built = build()
+    try:
+        _network.save(built, path, meta=meta)
+    except OSError as exc:  # a read-only cache must not stop the study
+        logger.warning("could not cache the network at %s: %s", path, exc)
+    return built
 
 
 def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
     """Build the study's walking network, or load it from the on-disk cache.
 
-    The cache key is a hash of the OSM file's bytes and the CRS, so an edited file is
-    rebuilt; a damaged cache file is detected, logged and rebuilt.
+    * ``osm_file``: built from the local extract; with a ``[boundary]``, from the extract
+      clipped to the boundary grown by ``boundary_buffer_m`` (the clip is cached too). The
+      cache key is a hash of the file's bytes and the CRS, so an edited file is rebuilt.
+    * ``place``: downloaded with osmnx (:func:`defibmap.network.from_place`: cached
+      responses, retries, clear errors), for the ``[boundary]`` outline when the study has
+      one, else the place's outline, grown by ``boundary_buffer_m``. The cache key derives
+      from the hash of the download query (:func:`defibmap.osm_features.walk_query`).
+    * ``graph_file``: read as saved.
+
+    A damaged cache file is detected, logged and rebuilt; ``refresh`` rebuilds (and
+    re-downloads) regardless.
     """
     net = config.network
     if net.graph_file is not None:
         if net.graph_file.suffix.lower() == ".graphml":
             return _network.from_graphml(net.graph_file, crs=net.crs)
         return _network.load(net.graph_file)
+    folder = cache_dir(config)
+    polygon = _inputs.boundary(config)
     if net.osm_file is not None:
-        digest = _inputs.sha256(net.osm_file)
+        extract = _inputs.study_extract(config, folder, polygon)
+        assert extract is not None
+        digest = _inputs.sha256(extract)
         key = _network.cache_key(digest, net.crs or "auto", "walk")
-        path = cache_dir(config) / f"walk-{key}.npz"
-        if path.exists() and not refresh:
-            try:
-                return _network.load(path)
-            except NetworkError as exc:
-                logger.warning("rebuilding the network: %s", exc)
-        built = _network.from_osm_file(net.osm_file, crs=net.crs)
-        try:
-            _network.save(
-                built,
-                path,
-                meta={"query": str(net.osm_file), "sha256": digest, "network_type": "walk"},
-            )
-        except OSError as exc:  # a read-only cache must not stop the study
-            logger.warning("could not cache the network at %s: %s", path, exc)
-        return built
+        return _cached(
+            folder / f"walk-{key}.npz",
+            lambda: _network.from_osm_file(extract, crs=net.crs),
+            {
+                "query": str(net.osm_file),
+                "extract": str(extract),
+                "sha256": digest,
+                "network_type": "walk",
+            },
+            refresh=refresh,
+        )
     assert net.place is not None
-    import osmnx as ox
-
-    # osmnx caches each Overpass response under a hash of the query; keep it in our cache
-    # folder, never the current directory
-    ox.settings.cache_folder = str(cache_dir(config) / "osmnx")
-    ox.settings.use_cache = True
-    return _network.from_place(net.place, crs=net.crs)
+    path = _network_cache_path(config, polygon)
+    assert path is not None
+    place, area = _inputs.online_area(config, polygon)
+    where = place if place is not None else area
+    assert where is not None
+    return _cached(
+        path,
+        lambda: _network.from_place(
+            where,
+            crs=net.crs,
+            buffer_m=net.boundary_buffer_m,
+            refresh=refresh,
+            cache_dir=folder,
+        ),
+        {"query": _place_network_query(config, polygon), "network_type": "walk"},
+        refresh=refresh,
+    )
 
 
 def run_study(
@@ -212,20 +269,39 @@ def run_study(
     network
         A network to use instead of building one (e.g. from :func:`defibmap.network.from_graph`).
     refresh
-        Rebuild the network instead of using the cache.
+        Rebuild the network and download the OpenStreetMap layers again instead of using
+        the cache.
 
     Returns
     -------
     StudyResult
+
+    Raises
+    ------
+    NetworkError
+        Before any work, when the study needs downloads (``[network] place``, ``osm``
+        layers without a local extract) that are not cached and the servers cannot be
+        reached: the message lists what is missing, what to download and where to put it.
     """
     if not isinstance(config, StudyConfig):
         config = load_study(config)
-    layers: dict[str, gpd.GeoDataFrame] = {}
-    reports: dict[str, sites.LayerReport] = {}
-    crs = config.network.crs or _inputs.study_crs(config)
-    for name, layer in config.layers.items():
-        layers[name], reports[name] = sites.load_layer(_inputs.layer_spec(layer), crs=crs)
+    folder = cache_dir(config)
+    polygon = _inputs.boundary(config)
+    if network is None and config.network.place is not None:
+        path = _network_cache_path(config, polygon)
+        need_network = refresh or path is None or not path.is_file()
+    else:
+        need_network = False
+    # before any work: every download is cached or its server answers, else stop and say
+    # what to download and where to put it
+    _inputs.preflight(config, polygon, network=need_network, cache=folder)
+    source = _inputs.osm_source(config, folder, polygon)
+    parts = _inputs.layer_parts(config, source, folder, refresh=refresh)
+    crs = config.network.crs or _inputs.study_crs([s for p in parts.values() for s in p.specs])
+    layers, reports = _inputs.load_layers(parts, crs)
     net = network if network is not None else build_network(config, refresh=refresh)
+    faults = _netcheck.log_faults(net)
+    main_nodes = _netcheck.main_component(net)
     if net.crs != crs:
         layers = {name: gdf.to_crs(net.crs) for name, gdf in layers.items()}
     centroid_demand = None
@@ -239,7 +315,9 @@ def run_study(
     ambulance_bases = layers.pop("ambulance_bases", None)
     snapped: dict[str, Snapped] = {}
     for name in list(layers):
-        layers[name], snapped[name] = _inputs.snap_layer(net, layers[name], reports[name], max_snap)
+        layers[name], snapped[name] = _inputs.snap_layer(
+            net, layers[name], reports[name], max_snap, main=main_nodes
+        )
     demand = layers["demand"]
     if demand.empty:
         msg = f"{config.layers['demand'].file}: no demand point lies within the study network"
@@ -366,15 +444,22 @@ def run_study(
         lock_of = defibs["locked"].astype(str).str.strip().str.lower().isin({"yes", "true", "1"})
         ids_near = demand["nearest_defib_id"]
         locked = ids_near.map(lock_of).fillna(value=False).to_numpy(dtype=bool)
+    # the drive network is read from the same (clipped) extract as the walking one
+    extract = source.osm_file if source is not None else None
+    drive_config = (
+        replace(config, network=replace(config.network, osm_file=extract))
+        if extract is not None
+        else config
+    )
     timing, timing_cols = _timing.time_analysis(
-        config,
+        drive_config,
         crs=net.crs,
         demand=demand,
         walks={"current": nearest.walk_m, "current+stations+recommended": after_walk},
         locked=locked,
         fire=loaded.get("fire_stations"),
         ambulance_bases=ambulance_bases,
-        cache=cache_dir(config),
+        cache=folder,
     )
     for column in timing_cols.columns:
         demand[column] = timing_cols[column].to_numpy()
@@ -403,8 +488,10 @@ def run_study(
             config, net, centroid_demand, defib_snap, coverage, len(demand)
         )
     notes = [*_inputs.notes(config, layers, defibs), *timing["notes"]]
-    sources = _inputs.sources(config)
+    sources = _inputs.sources(config, parts)
     inputs = {name: report.as_dict() for name, report in reports.items()}
+    for name, part in parts.items():
+        inputs[name].update(part.info)
     rejected = pd.DataFrame(
         [
             {"layer": name, "id": i, "row": r, "reason": why}
@@ -429,4 +516,5 @@ def run_study(
         notes=notes,
         extras=extras,
         curve=curve,
+        network_faults={**faults.as_dict(), "messages": faults.messages()},
     )

@@ -787,17 +787,23 @@ def test_point_outside_the_study_area_is_rejected_and_counted(tmp_path):
     assert set(result.rejected["row"]) == {3, 4}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defibmap._inputs.snap_layer does not yet reject points on network islands "
-    "(call defibmap._netcheck.on_island; see the issue 9 report)",
-)
 def test_point_on_a_network_island_is_reported_not_counted(tmp_path):
     # graph_file networks keep their islands; a point on one cannot reach the main network
     study = tiny_study(tmp_path, "main,10,5,10\nisland,50,2005,30")
     result = defibmap.run_study(study)
     assert result.inputs["demand"]["rejected_reasons"] == {_netcheck.ISLAND_REASON: 1}
+    assert result.inputs["demand"]["rows_read"] == 2
     assert list(result.demand.index) == ["main"]
+    assert result.population_total == 10  # the island's 30 people are not counted either way
+    rejected = result.rejected.set_index("id")
+    assert rejected.loc["island", "reason"] == _netcheck.ISLAND_REASON
+    assert rejected.loc["island", "row"] == 3
+    # the network's faults are in the summary
+    faults = result.summary()["network"]["faults"]
+    assert faults["components"] == 2
+    assert faults["island_nodes"] == 2
+    assert faults["island_edges"] == 1
+    assert any("disconnected" in m for m in faults["messages"])
 
 
 # ---------------------------------------------------------------------------------------------

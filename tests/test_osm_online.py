@@ -23,7 +23,7 @@ import pytest
 import shapely
 from fake_overpass import FakeServer, OsmData, closed_port
 
-from defibmap import _overpass_cache, network, osm_features
+from defibmap import _overpass_cache, network, osm_features, run_study
 from defibmap._errors import InputError, NetworkError
 
 TESTS = Path(__file__).resolve().parent
@@ -497,3 +497,203 @@ def test_location_from_tags(indoor, where, location):
             raw[tag] = ""
     layer = osm_features.finish_layer(raw, "defibrillators")
     assert layer.loc[0, "location"] == location
+
+
+# --------------------------------------------------------------------------------------------
+# Whole studies: online through the fake server, and offline from a clipped extract
+# --------------------------------------------------------------------------------------------
+
+REPO = TESTS.parent
+REGISTER = TESTS / "data" / "register_circuit_style_handmade.csv"
+
+
+def _study(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _boundary(path: Path, polygon) -> Path:
+    import geopandas as gpd
+
+    gpd.GeoDataFrame({"name": ["area"]}, geometry=[polygon], crs="EPSG:4326").to_file(path)
+    return path
+
+
+def test_whole_study_online_then_offline_from_the_cache(online, tmp_path, leeds_network):
+    from defibmap.cli import main
+
+    study = _study(
+        tmp_path / "study",
+        f"""
+[network]
+place = "Leeds, UK"
+cache_dir = "cache"
+[demand]
+file = "{(REPO / "data" / "leeds" / "lsoa21_demand.csv").as_posix()}"
+id = "lsoa21cd"
+population = "population"
+[defibs]
+osm = ["defibrillators", "schools"]
+register = "{REGISTER.as_posix()}"
+register_within_m = 25
+[police_stations]
+osm = "police"
+[candidates]
+file = "{(REPO / "data" / "leeds" / "candidates.csv").as_posix()}"
+id = "site_id"
+osm = "council_buildings"
+council = "Leeds City Council"
+[ranking]
+new_sites = 2
+""",
+    )
+    result = run_study(study)
+    # the place's outline grown by 2 km holds the whole extract: the offline network
+    assert result.network.n_nodes == leeds_network.n_nodes
+    assert result.network.n_edges == leeds_network.n_edges
+    assert result.population_total == 60339
+    defibs = set(result.defibs.index)
+    # OSM defibs, the register-only D006 and the 15 schools; D001/D002 are OSM 1/2 (merged)
+    assert {"osm_node_9000000001", "osm_node_9000000002", "osm_node_9000000005", "D006"} <= defibs
+    assert "D001" not in defibs
+    assert "D002" not in defibs
+    assert (result.defibs["kind"] == "school").sum() == 15
+    inputs = result.inputs["defibs"]
+    assert inputs["rows_read"] == inputs["rows_used"] + inputs["rows_rejected"]
+    assert inputs["rejected_reasons"] == {
+        "not for public use (access=private)": 2,  # OSM 9000000003 and register D003
+        "not for public use (access=no)": 1,
+        "missing or non-numeric coordinates": 2,  # D004 (a postcode only) and D005
+    }
+    assert inputs["register"]["matched"] == 2
+    assert inputs["osm"]["layers"]["defibrillators"]["excluded"] == {
+        "not for public use (access=no)": 1,
+        "not for public use (access=private)": 1,
+    }
+    private = set(result.rejected.loc[result.rejected["reason"].str.startswith("not for"), "id"])
+    assert private == {"osm_node_9000000003", "osm_node_9000000004", "D003"}
+    assert set(result.stations.index) == {"osm_node_9000000031"}
+    candidates = set(result.candidates.index)
+    assert {"osm_node_9000000011", "osm_node_9000000012", "library_chapeltown"} <= candidates
+    assert "osm_node_9000000013" not in candidates  # Nuffield Health
+    assert result.inputs["candidates"]["rejected_reasons"] == {
+        "operator/owner does not match 'Leeds City Council'": 6
+    }
+    assert any("private" in note for note in result.notes)
+    names = [s["name"] for s in result.summary()["sources"]]
+    assert "OpenStreetMap via osmnx (defibrillators, schools)" in names
+    requests = len(online.requests)
+    assert online.count("/api/interpreter") == 5  # the network and the four OSM layers
+    # offline, from the cache alone: the same figures, written by the command line
+    online.close()
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(study), "--out", str(out), "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["coverage"] == result.coverage
+    assert summary["inputs"]["defibs"]["rejected_reasons"] == inputs["rejected_reasons"]
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert {"osm_node_9000000003", "osm_node_9000000004", "D003"} <= set(rejected["id"])
+    assert len(online.requests) == requests
+
+
+def test_place_study_with_a_boundary_downloads_the_grown_outline(online, tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    _boundary(folder / "boundary.geojson", SMALL_BOX)
+    (folder / "demand.csv").write_text("id,lon,lat,pop\na,-1.530,53.814,100\nb,-1.524,53.816,50\n")
+    study = _study(
+        folder,
+        """
+[network]
+place = "Chapeltown, Leeds"
+cache_dir = "cache"
+boundary_buffer_m = 2500
+[boundary]
+file = "boundary.geojson"
+[demand]
+file = "demand.csv"
+id = "id"
+population = "pop"
+[police_stations]
+osm = "police"
+outside_defib = true
+[ranking]
+new_sites = 0
+""",
+    )
+    result = run_study(study)
+    assert online.count("/nominatim/search") == 0  # the boundary is the area: no geocoding
+    assert set(result.defibs.index) == {"osm_node_9000000031"}
+    polygon = osm_features.boundary_polygon(folder / "boundary.geojson")
+    query = osm_features.walk_query(polygon=polygon, buffer_m=2500)
+    key = network.cache_key(_overpass_cache.query_key(query), "auto", "walk")
+    cached = folder / "cache" / f"walk-{key}.npz"
+    assert cached.is_file()
+    sidecar = json.loads(cached.with_suffix(".json").read_text(encoding="utf-8"))
+    assert sidecar["query"]["buffer_m"] == 2500
+    assert network.load(cached).n_nodes == result.network.n_nodes
+    before = online.count("/api/interpreter")
+    run_study(study)
+    assert online.count("/api/interpreter") == before  # cached
+    run_study(study, refresh=True)
+    assert online.count("/api/interpreter") == before + 2  # the network and the police
+
+
+@pytest.mark.parametrize("source", [ITS_PBF, LEEDS_OSM], ids=["its-example-pbf", "leeds-bz2"])
+def test_study_from_a_regional_extract_clipped_to_the_boundary(tmp_path, source):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    extract = folder / source.name
+    extract.write_bytes(source.read_bytes())
+    # a small area at the west end of each file
+    area = shapely.box(-1.5600, 53.8060, -1.5560, 53.8085)
+    if source == LEEDS_OSM:
+        area = shapely.box(-1.5535, 53.8100, -1.5500, 53.8130)
+    _boundary(folder / "outline.geojson", area)
+    lon, lat = area.centroid.x, area.centroid.y
+    (folder / "demand.csv").write_text(f"id,lon,lat,pop\na,{lon:.6f},{lat:.6f},100\n")
+    study = _study(
+        folder,
+        f"""
+[network]
+osm_file = "{source.name}"
+cache_dir = "cache"
+[boundary]
+file = "outline.geojson"
+[demand]
+file = "demand.csv"
+id = "id"
+population = "pop"
+[defibs]
+osm = ["defibrillators", "schools"]
+[candidates]
+osm = "council_buildings"
+[ranking]
+new_sites = 1
+""",
+    )
+    before = extract.read_bytes()
+    result = run_study(study)
+    (clipped,) = (folder / "cache" / "extracts").glob("*-clip-*.osm.pbf")
+    full = network.from_osm_file(extract)
+    assert result.network.n_nodes <= full.n_nodes
+    if source == LEEDS_OSM:  # 2 km around the west end is not the whole extract
+        assert result.network.n_nodes < full.n_nodes
+    else:  # the University's extract lies within 2 km of its west end
+        assert result.network.n_nodes == full.n_nodes
+    every = osm_features.osm_layer("council_buildings", osm_file=extract)
+    grown = osm_features.buffered(area, 2000)
+    inside = every[shapely.contains_xy(grown, every["lon"], every["lat"])]
+    assert set(result.candidates.index) | set(
+        result.rejected.loc[result.rejected["layer"] == "candidates", "id"]
+    ) == set(inside["site_id"])
+    assert len(result.candidates) > 0
+    assert result.inputs["candidates"]["osm"]["source"] == clipped.name
+    assert extract.read_bytes() == before  # inputs are never modified
+    # a second run reuses the clip and the network
+    mtime = clipped.stat().st_mtime_ns
+    again = run_study(study)
+    assert clipped.stat().st_mtime_ns == mtime
+    assert again.coverage == result.coverage

@@ -250,3 +250,121 @@ def test_time_to_defib_in_both_shipped_studies(tmp_path, leeds_network):
     assert lt["co_responding"] == "not assessed"
     assert any("co-responding cannot be assessed" in n for n in leeds.notes)
     assert leeds.demand["fire_drive_s"].isna().all()
+
+
+def _toml(tmp_path: Path, network: str, layers: str) -> Path:
+    (tmp_path / "d.csv").write_text("id,lon,lat,pop\na,-1.53,53.81,1\n")
+    (tmp_path / "net.npz").write_bytes(b"")
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f'[network]\n{network}\n[demand]\nfile = "d.csv"\npopulation = "pop"\n{layers}\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("network", "layers", "error"),
+    [
+        ('place = "X"', '[defibs]\nosm = "hospitals"', r"\[defibs\] osm = 'hospitals': unknown"),
+        ('place = "X"', '[defibs]\nosm = "police"', r"'police' layer does not belong"),
+        ('place = "X"', "[defibs]\nosm = []", r"\[defibs\] osm must be an OpenStreetMap layer"),
+        ('place = "X"', "[defibs]\nosm = 3", r"\[defibs\] osm must be"),
+        (
+            'place = "X"',
+            '[defibs]\nosm = ["schools", "schools"]',
+            r"\[defibs\] osm must be .* different",
+        ),
+        (
+            'place = "X"',
+            '[day_demand]\nfile = "d.csv"\npopulation = "pop"\nosm = "schools"',
+            r"\[day_demand\] unknown key\(s\) \['osm'\]",
+        ),
+        ('place = "X"', '[police_stations]\nid = "x"', r"\[police_stations\] needs a file, osm"),
+        (
+            'place = "X"',
+            '[candidates]\nfile = "d.csv"\ncouncil = "Leeds City Council"',
+            r'council = .* needs osm = "council_buildings"',
+        ),
+        ('place = "X"', '[defibs]\nregister = "nope.csv"', r"\[defibs\] register = 'nope.csv'"),
+        (
+            'place = "X"',
+            '[defibs]\nosm = "defibrillators"\nregister_within_m = 25',
+            r"register_within_m needs register",
+        ),
+        (
+            'place = "X"',
+            '[defibs]\nregister = "d.csv"\nregister_within_m = -1',
+            r"register_within_m must be finite metres > 0",
+        ),
+        ('place = "X"\nboundary_buffer_m = 500', "", r"boundary_buffer_m must be .*>= 2000"),
+        ('place = "X"\nboundary_buffer_m = inf', "", r"boundary_buffer_m must be"),
+        ('place = "X"\nmax_snap_m = -5', "", r"max_snap_m must be finite metres >= 0"),
+        ('place = "X"\nmax_snap_m = nan', "", r"max_snap_m must be finite metres >= 0"),
+        ('place = "X"\nmax_snap_m = inf', "", r"max_snap_m must be finite metres >= 0"),
+        ('place = "X"\ncache_dir = 3', "", r"\[network\] cache_dir must be a str"),
+        (
+            'graph_file = "net.npz"',
+            '[defibs]\nosm = "defibrillators"',
+            r"\[defibs\] osm needs an area",
+        ),
+    ],
+)
+def test_new_study_keys_are_checked(tmp_path, network, layers, error):
+    path = _toml(tmp_path, network, layers)
+    with pytest.raises(ConfigError, match=error) as info:
+        defibmap.load_study(path)
+    assert str(path) in str(info.value)  # the file is named
+
+
+def test_new_study_keys_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = _toml(
+        tmp_path,
+        'place = "X"\ncache_dir = "~/defib-cache"\nboundary_buffer_m = 2500\nmax_snap_m = 0',
+        '[defibs]\nosm = "defibrillators"\nregister = "d.csv"\n'
+        '[candidates]\nfile = "d.csv"\nosm = ["council_buildings"]\ncouncil = "Leeds City Council"',
+    )
+    study = defibmap.load_study(path)
+    assert study.network.cache_dir == tmp_path / "home" / "defib-cache"  # ~ expanded
+    assert study.network.boundary_buffer_m == 2500
+    assert study.network.max_snap_m == 0
+    assert study.layers["defibs"].file is None
+    assert study.layers["defibs"].osm == ("defibrillators",)
+    assert study.layers["defibs"].register == tmp_path / "d.csv"
+    assert study.layers["defibs"].register_within_m == 25
+    assert study.layers["candidates"].council == "Leeds City Council"
+    assert study.layers["candidates"].osm == ("council_buildings",)
+    default = defibmap.load_study(_toml(tmp_path, 'place = "X"', ""))
+    assert default.network.boundary_buffer_m == 2000
+
+
+def test_register_without_osm_is_read_merged_and_counted(tmp_path, leeds_network):
+    register = REPO / "tests" / "data" / "register_circuit_style_handmade.csv"
+    (tmp_path / "s.toml").write_text(
+        f"""
+[network]
+osm_file = "{(REPO / "data" / "leeds" / "leeds_inner_ne.osm.bz2").as_posix()}"
+[demand]
+file = "{(REPO / "data" / "leeds" / "lsoa21_demand.csv").as_posix()}"
+id = "lsoa21cd"
+population = "population"
+[defibs]
+register = "{register.as_posix()}"
+[ranking]
+new_sites = 0
+""",
+        encoding="utf-8",
+    )
+    result = defibmap.run_study(tmp_path / "s.toml", network=leeds_network)
+    assert set(result.defibs.index) == {"D001", "D002", "D006"}
+    inputs = result.inputs["defibs"]
+    assert inputs["rows_read"] == 6 == inputs["rows_used"] + inputs["rows_rejected"]
+    assert inputs["rejected_reasons"] == {
+        "missing or non-numeric coordinates": 2,
+        "not for public use (access=private)": 1,
+    }
+    assert inputs["register"]["register_only"] == 4
+    assert result.defibs.loc["D001", "availability"] == "24/7"
+    layers = [s["layer"] for s in result.sources]
+    assert "defibs_register" in layers
