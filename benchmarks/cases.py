@@ -356,7 +356,10 @@ def mclp_side(side: str, spec: dict, cache: Path | None):
                 "objective": res.objective,
                 "sites": res.sites.tolist(),
                 "status": res.status,
+                "optimal": res.optimal,
                 "mip_gap": res.mip_gap,
+                "upper_bound": res.upper_bound,
+                "free_sites": res.free_sites,
             }
 
         if spec.get("with_greedy"):
@@ -365,30 +368,11 @@ def mclp_side(side: str, spec: dict, cache: Path | None):
             sizes["greedy_s"] = time.perf_counter() - start
             sizes["greedy_objective"] = steps[-1].cumulative if steps else 0.0
         return sizes, run
-    if side == "proposal":
-        import sys
-
-        sys.path.insert(0, str(Path(__file__).resolve().parent / "proposals"))
-        import mclp_lagrangian
-
-        time_limit = float(spec.get("time_limit_s", 120.0))
+    if side == "highs-full":
 
         def run():
-            res = mclp_lagrangian.mclp(cover, w, k, time_limit_s=time_limit)
-            return {
-                "objective": res.objective,
-                "sites": res.sites.tolist(),
-                "status": res.status,
-                "mip_gap": res.gap,
-                "upper_bound": res.upper_bound,
-                "free_candidates": res.free_candidates,
-            }
+            return full_model_mclp(cover, w, k)
 
-        if spec.get("with_greedy"):
-            start = time.perf_counter()
-            steps = optimise.greedy(cover, w, k)
-            sizes["greedy_s"] = time.perf_counter() - start
-            sizes["greedy_objective"] = steps[-1].cumulative if steps else 0.0
         return sizes, run
     if side == "spopt":
         import pulp
@@ -409,6 +393,33 @@ def mclp_side(side: str, spec: dict, cache: Path | None):
 
         return sizes, run
     raise ValueError(side)
+
+
+def full_model_mclp(cover: sp.csr_matrix, w: np.ndarray, k: int) -> dict:
+    """HiGHS on the plain MCLP model over every candidate and demand point (defibmap's
+    ``optimise.mclp`` before it merged demand and fixed candidates by a Lagrangian bound)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    matrix = sp.csc_matrix(cover, dtype=np.float64)
+    rows = np.flatnonzero((np.diff(matrix.indptr) > 0) & (w > 0))
+    a = sp.csr_matrix(matrix[:, rows].T)
+    m, n = a.shape
+    res = milp(
+        np.r_[np.zeros(n), -w[rows]],
+        constraints=[
+            LinearConstraint(sp.hstack([-a, sp.identity(m)], format="csr"), -np.inf, 0.0),
+            LinearConstraint(sp.csr_matrix(np.r_[np.ones(n), np.zeros(m)][None, :]), -np.inf, k),
+        ],
+        integrality=np.r_[np.ones(n), np.zeros(m)],
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": 600.0, "mip_rel_gap": 0.0},
+    )
+    chosen = np.flatnonzero(res.x[:n] > 0.5)
+    return {
+        "objective": optimise.covered_weight(cover, w, chosen),
+        "sites": chosen.tolist(),
+        "status": str(res.message),
+    }
 
 
 def compare_mclp(a: dict, b: dict) -> dict:

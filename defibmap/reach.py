@@ -260,9 +260,9 @@ def pair_distances(
         w_all = np.concatenate(out_w)
         # one row per pair, by site then demand point; a pair found both through the network
         # and along a shared edge keeps the shorter walk (one int64 key sorts far faster
-        # than a three-key lexsort)
+        # than a three-key lexsort, and needs no stable sort: the minimum ignores order)
         key = s_all.astype(np.int64) * max(len(demand), 1) + d_all
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)
         key = key[order]
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         w_all = np.minimum.reduceat(w_all[order], starts)
@@ -292,7 +292,7 @@ def _attach(
     node = np.concatenate([network.edge_u[edge], network.edge_v[edge]]).astype(np.int64)
     ids = np.tile(np.arange(d_ok.size, dtype=np.int64), 2)
     offset = np.concatenate([demand.to_u_m[d_ok], demand.to_v_m[d_ok]])
-    order = np.argsort(node, kind="stable")
+    order = np.argsort(node)  # a node's targets in any order: the searches take the minimum
     ptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(node, minlength=network.n_nodes), out=ptr[1:])
     return ptr, ids[order], offset[order]

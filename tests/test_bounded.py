@@ -155,6 +155,46 @@ def test_pairs_within_same_with_any_thread_count():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pairs_within_reuses_scratch_cleanly_across_sources_and_spans(threads):
+    # many overlapping searches, one source with more seeds than the first heap holds and
+    # several targets on a node: every span of a thread reuses the same scratch arrays
+    rng = np.random.default_rng(7)
+    n = 400
+    graph = random_graph(rng, n, 1600)
+    counts = rng.integers(1, 4, 120)
+    counts[17] = 700
+    src_ptr = np.r_[0, np.cumsum(counts)]
+    seed_node = rng.integers(0, n, src_ptr[-1])
+    seed_dist = rng.uniform(1e-9, 30, src_ptr[-1])
+    n_targets = 900
+    tgt_node = rng.integers(0, n // 3, n_targets)  # crowded onto a third of the nodes
+    tgt_off = rng.uniform(0, 25, n_targets)
+    order = np.argsort(tgt_node, kind="stable")
+    tgt_ptr = np.r_[0, np.cumsum(np.bincount(tgt_node, minlength=n))]
+    src, tgt, dist = _bounded.pairs_within(
+        graph.indptr,
+        graph.indices,
+        graph.data,
+        src_ptr,
+        seed_node,
+        seed_dist,
+        tgt_ptr,
+        np.arange(n_targets)[order],
+        tgt_off[order],
+        n_targets,
+        limit=90.0,
+        threads=threads,
+    )
+    ref = scipy_from_seeds(graph, src_ptr, seed_node, seed_dist, 90.0, min_only=False)
+    expect = ref[:, tgt_node] + tgt_off[None, :]
+    expect[expect > 90.0] = np.inf
+    got = np.full(expect.shape, np.inf)
+    got[src, tgt] = dist
+    np.testing.assert_array_equal(got, expect)
+    assert np.unique(src * n_targets + tgt).size == src.size
+
+
 def test_heap_grows_past_its_first_allocation():
     # a star: the centre pushes every leaf at once, far more than the initial heap holds
     n = 5000
