@@ -27,7 +27,7 @@ LAYERS = (
     "ambulance_bases",
 )
 _SOURCE_KEYS = {"source", "licence", "date"}
-_COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "sheet"}
+_COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "postcode", "sheet"}
 _LAYER_KEYS: dict[str, set[str]] = {
     "demand": {"file", "population", "imd_decile", "ward", *_COLUMN_KEYS, *_SOURCE_KEYS},
     "day_demand": {"file", "population", *_COLUMN_KEYS, *_SOURCE_KEYS},
@@ -72,7 +72,7 @@ _RESPONSE_KEYS = {
     "speeds_kph",
 }
 _SECTION_KEYS: dict[str, set[str]] = {
-    "study": {"name", "description", "synthetic"},
+    "study": {"name", "description", "synthetic", "postcode_file"},
     "network": {
         "osm_file",
         "place",
@@ -101,7 +101,9 @@ class LayerConfig:
     """One point layer of a study.
 
     ``file`` is None when the layer comes only from OpenStreetMap (``osm``) and/or a defib
-    register (``register``).
+    register (``register``). ``postcode`` names the file's postcode column (default: one
+    called ``postcode``, ``post_code`` or ``postcode_unit``), used with
+    :attr:`StudyConfig.postcode_file` to place rows that have no coordinates.
     """
 
     name: str
@@ -112,6 +114,7 @@ class LayerConfig:
     lat: str | None = None
     easting: str | None = None
     northing: str | None = None
+    postcode: str | None = None
     population: str | None = None
     sheet: str | int | None = None
     outside_defib: bool = False
@@ -157,6 +160,7 @@ class StudyConfig:
     ranking_threshold_m: float | None = None
     wards_file: Path | None = None
     boundary_file: Path | None = None
+    postcode_file: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     baseline: str = "current"
     weight: str = "population"
@@ -288,6 +292,7 @@ def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerCo
         lat=_get(table, "lat", str, where, name),
         easting=_get(table, "easting", str, where, name),
         northing=_get(table, "northing", str, where, name),
+        postcode=_get(table, "postcode", str, where, name),
         population=_get(table, "population", str, where, name),
         sheet=_get(table, "sheet", (str, int), where, name),
         outside_defib=bool(_get(table, "outside_defib", bool, where, name) or False),
@@ -424,6 +429,18 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
             "[network] osm_file or place, or a [boundary] file"
         )
         raise ConfigError(msg)
+    postcode_file = (
+        _file(base, study["postcode_file"], where, "study", "postcode_file")
+        if "postcode_file" in study
+        else None
+    )
+    with_postcode = [name for name, layer in layers.items() if layer.postcode is not None]
+    if with_postcode and postcode_file is None:
+        msg = (
+            f"{where}: [{with_postcode[0]}] postcode needs a postcode lookup: set "
+            "[study] postcode_file (OS Code-Point Open folder or CSV, or ONSPD CSV)"
+        )
+        raise ConfigError(msg)
     options = _options(data, base, where)
     return StudyConfig(
         name=name,
@@ -437,6 +454,7 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         ranking_threshold_m=float(rank_t) if rank_t is not None else None,
         wards_file=_file(base, wards.get("file"), where, "wards") if wards else None,
         boundary_file=_file(base, boundary.get("file"), where, "boundary") if boundary else None,
+        postcode_file=postcode_file,
         extra={"wards": wards or {}, "boundary": boundary or {}},
         **options,
     )

@@ -37,6 +37,17 @@ CODEPOINT_COLUMNS = (
     "ward",
 )
 _MISSING = {"", "NA", "N/A", "NAN", "NONE", "NULL", "-"}
+#: Start of the reason a row placed only by its postcode is rejected for when the postcode is
+#: not in the lookup (:func:`not_found_reason` adds the lookup's file name).
+POSTCODE_NOT_FOUND = "postcode not found in"
+
+
+def not_found_reason(lookup: pd.DataFrame) -> str:
+    """Return the rejection reason for a postcode missing from ``lookup``.
+
+    ``"postcode not found in <file>"``, the file the lookup was read from.
+    """
+    return f"{POSTCODE_NOT_FOUND} {lookup.attrs.get('file', 'the postcode file')}"
 
 
 def normalise_postcode(text: object) -> str:

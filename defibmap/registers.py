@@ -27,7 +27,7 @@ import pandas as pd
 
 from defibmap._errors import InputError
 from defibmap.availability import week_profile
-from defibmap.postcodes import geocode, normalise_postcodes
+from defibmap.postcodes import geocode, normalise_postcodes, not_found_reason
 from defibmap.sites import read_table
 
 if TYPE_CHECKING:
@@ -227,6 +227,9 @@ def read_register(
         :data:`LAYER_COLUMNS`: ``lon``/``lat`` (WGS84) and ``easting``/``northing``
         (EPSG:27700), NaN where a row could not be placed; ``kind`` is ``defibrillator``.
         ``attrs["no_coordinates"]`` lists ``(row, postcode)`` of rows left without a place,
+        ``attrs["unplaced"]`` the reason for each of them by ``site_id`` (``no coordinates``,
+        or ``postcode not found in <file>`` when ``postcodes`` was given and the row's
+        postcode is not in it), ``attrs["by_postcode"]`` how many rows ``postcodes`` placed,
         ``attrs["invalid_hours"]`` hours text that is not OSM syntax.
     """
     from pyproj import Transformer
@@ -267,6 +270,7 @@ def read_register(
         lon[from_en], lat[from_en] = to_wgs.transform(east[from_en], north[from_en])
     postcode = normalise_postcodes(text("postcode"))
     have = np.isfinite(lon) & np.isfinite(lat)
+    by_postcode = 0
     if postcodes is not None and (~have).any():
         placed, _ = geocode(frame.assign(_pc=postcode.to_numpy())[~have], "_pc", postcodes)
         found = np.isfinite(placed["easting"].to_numpy(float))
@@ -275,6 +279,7 @@ def read_register(
         north[idx] = placed["northing"].to_numpy(float)[found]
         lon[idx], lat[idx] = to_wgs.transform(east[idx], north[idx])
         have = np.isfinite(lon) & np.isfinite(lat)
+        by_postcode = int(found.sum())
     east, north = to_bng.transform(lon, lat)
     hours_text = text("hours")
     access_text = text("access")
@@ -313,11 +318,16 @@ def read_register(
         msg = f"{path}: row {dup['source_row']}: duplicate id {dup['site_id']!r}"
         raise InputError(msg)
     bad_hours = out["hours_text"].ne("") & out["opening_hours"].eq("")
+    lost = postcode.ne("").to_numpy() & ~have
+    missing = not_found_reason(postcodes) if postcodes is not None else "no coordinates"
+    unplaced = np.where(lost, missing, "no coordinates")[~have]
     out.attrs = {
         "file": path.name,
         "no_coordinates": [
             (int(r), str(p)) for r, p in zip(rows[~have], postcode[~have], strict=True)
         ],
+        "unplaced": dict(zip(site_ids[~have].tolist(), unplaced.tolist(), strict=True)),
+        "by_postcode": by_postcode,
         "invalid_hours": out.loc[bad_hours, ["site_id", "hours_text"]].to_dict("records"),
     }
     return out
@@ -386,7 +396,8 @@ def merge_defibs(
         is ``osm``, ``register`` or ``osm+register``; ``register_id`` and ``match_m`` name
         the pair. Sites the merged data mark ``access=private|no`` are moved to
         ``attrs["excluded"]`` (with OSM's own exclusions), as are register rows without
-        coordinates.
+        coordinates (reason ``no coordinates``; the register's ``attrs["unplaced"]`` says
+        which of them had a postcode the lookup did not hold).
     """
     from scipy.spatial import cKDTree
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from defibmap import _netcheck, sites
+from defibmap import _netcheck, postcodes, sites
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_every_rejection_reason_is_documented() -> None:
     text = (DOCS / "inputs.md").read_text(encoding="utf-8")
-    for reason in (*sites.REASONS, _netcheck.ISLAND_REASON, "farther than 250 m from the"):
+    for reason in (
+        *sites.REASONS,
+        _netcheck.ISLAND_REASON,
+        "farther than 250 m from the",
+        postcodes.POSTCODE_NOT_FOUND,
+    ):
         assert f"`{reason}" in text, reason
