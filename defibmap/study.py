@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from defibmap import _inputs, _netcheck, _timing, analysis, equity, osm_features, reach
+from defibmap import _inputs, _netcheck, _progress, _timing, analysis, equity, osm_features, reach
 from defibmap import _overpass_cache as _cache
 from defibmap import network as _network
 from defibmap._errors import ConfigError, InputError, NetworkError
@@ -296,9 +296,11 @@ def run_study(
     # what to download and where to put it
     _inputs.preflight(config, polygon, network=need_network, cache=folder)
     source = _inputs.osm_source(config, folder, polygon)
+    _progress.step("Loading the input layers")
     parts = _inputs.layer_parts(config, source, folder, refresh=refresh)
     crs = config.network.crs or _inputs.study_crs([s for p in parts.values() for s in p.specs])
     layers, reports = _inputs.load_layers(parts, crs)
+    _progress.step("Building or loading the walking network")
     net = network if network is not None else build_network(config, refresh=refresh)
     faults = _netcheck.log_faults(net)
     main_nodes = _netcheck.main_component(net)
@@ -314,6 +316,7 @@ def run_study(
     loaded = dict(layers)  # as read, before the walking snap (fire crews drive)
     ambulance_bases = layers.pop("ambulance_bases", None)
     snapped: dict[str, Snapped] = {}
+    _progress.step(f"Snapping points to the network ({net.n_nodes:,} nodes)")
     for name in list(layers):
         layers[name], snapped[name] = _inputs.snap_layer(
             net, layers[name], reports[name], max_snap, main=main_nodes
@@ -343,6 +346,7 @@ def run_study(
     )
     thresholds = config.thresholds_m
     limit = reach.search_limit_m(thresholds)
+    _progress.step("Walking distances and coverage")
     nearest = reach.nearest_facility(net, snapped["demand"], defib_snap, limit_m=limit)
     demand = demand.copy()
     demand.index.name = "demand_id"
@@ -391,6 +395,7 @@ def run_study(
             raise ConfigError(msg)
         deciles = pd.to_numeric(demand[decile_col], errors="coerce").to_numpy(dtype=float)
         weights = equity.deprivation_weights(population, deciles)
+    _progress.step(f"Ranking {len(candidates):,} candidate buildings (greedy and exact)")
     recommendations, ranking, cover = rank_sites(
         net,
         demand_snapped=snapped["demand"],
@@ -422,6 +427,7 @@ def run_study(
     day = None
     if "day_demand" in layers:
         day = (snapped["day_demand"], layers["day_demand"]["population"].to_numpy(np.float64))
+    _progress.step("Scenarios by hour of the week, set covering, equity")
     scenarios_out = {
         name: analysis.scenario_summary(net, dem_snap, population, sset, config, day_demand=day)
         for name, sset in scenario_sets.items()

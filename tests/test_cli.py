@@ -35,13 +35,21 @@ def test_run_shows_progress_lists_outputs_and_opens_the_map(
     out = tmp_path / "out"
     assert main(["run", "demo-town", "--out", str(out), "--open"]) == 0
     captured = capsys.readouterr()
-    steps = [line for line in captured.err.splitlines() if line.startswith("[")]
-    assert [s.split("] ", 1)[1].split(" '")[0] for s in steps] == [
+    steps = [line.split("] ", 1)[1] for line in captured.err.splitlines() if line.startswith("[")]
+    expected = [
         "Reading the study file",
         "Running the study",
+        "Loading the input layers",
+        "Building or loading the walking network",
+        "Snapping points to the network",
+        "Walking distances and coverage",
+        "Ranking",
+        "Scenarios",
         "Writing the map, workbook, report and tables",
         "Done",
     ]
+    assert len(steps) == len(expected)
+    assert all(step.startswith(want) for step, want in zip(steps, expected, strict=True))
     listed = {
         line.split()[0]
         for line in captured.out.split("Outputs written to", 1)[1].splitlines()[1:]
