@@ -6,7 +6,6 @@ directory, as a reader would run it. The repository copies carry no outputs.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import nbformat
@@ -78,10 +77,7 @@ def test_notebook_runs_and_shows_its_figures(name, tmp_path, monkeypatch):
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
-    start = time.perf_counter()
-    client.execute()
-    elapsed = time.perf_counter() - start
-    assert elapsed < TIMEOUT_S, f"{name} took {elapsed:.0f} s"
+    client.execute()  # TIMEOUT_S per cell guards against a hang; speed is not asserted here
 
     outputs = _outputs(nb)
     errors = [out for out in outputs if out.output_type == "error"]
