@@ -191,9 +191,7 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
     DefibmapError
         When ``out_dir`` holds files defibmap did not write, or is not a folder.
     """
-    out_dir = Path(out_dir).expanduser()
-    # a symbolic link the caller named is honoured: the folder it points to is written
-    out_dir = out_dir.resolve() if out_dir.is_symlink() else out_dir.parent.resolve() / out_dir.name
+    out_dir = _absolute(out_dir)
     check_output_folder(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _recover(out_dir)
@@ -239,8 +237,26 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
     return [*names, "recommendations.xlsx", "report.html", "map.html", "figures", "summary.json"]
 
 
-def check_output_folder(out_dir: Path) -> None:
-    """Refuse an output folder holding anything defibmap did not write (it is replaced whole)."""
+def _absolute(out_dir: str | Path) -> Path:
+    """Return the output folder as an absolute path, following a symbolic link to its folder."""
+    path = Path(os.path.abspath(Path(out_dir).expanduser()))  # noqa: PTH100 - keep links
+    return path.resolve() if path.is_symlink() else path
+
+
+def check_output_folder(out_dir: str | Path) -> None:
+    """Refuse an output folder that cannot be replaced whole.
+
+    Raises
+    ------
+    DefibmapError
+        When the folder is a file, holds files defibmap did not write, or is (or holds) the
+        working folder.
+    """
+    out_dir = _absolute(out_dir)
+    cwd = Path.cwd()
+    if out_dir == cwd or out_dir in cwd.parents:
+        msg = f"output folder {out_dir} is the working folder (or holds it); give a folder below it"
+        raise DefibmapError(msg)
     if not out_dir.exists():
         return
     if not out_dir.is_dir():

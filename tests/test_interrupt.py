@@ -579,3 +579,14 @@ def test_unwritable_cache_does_not_stop_the_study(osm_config, tmp_path, caplog):
         net = study_mod.build_network(config)
     assert net.n_nodes > 0
     assert "could not cache the network" in caplog.text
+
+
+@pytest.mark.parametrize("name", [".", "..", "sub/.."])
+def test_the_working_folder_is_never_swapped_away(name, two_runs, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    with pytest.raises(defibmap.DefibmapError, match="working folder"):
+        write_outputs(two_runs["b"], name)
+    assert Path.cwd() == work
+    assert sorted(p.name for p in work.iterdir()) == ["sub"]
