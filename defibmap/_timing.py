@@ -7,6 +7,7 @@ Private to the package: :mod:`defibmap.study` calls :func:`time_analysis`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ import pandas as pd
 from defibmap import drive, drive_routes, response
 from defibmap import network as _network
 from defibmap._errors import NetworkError
+from defibmap._overpass_cache import osmnx_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,36 +52,46 @@ def co_responders(fire: gpd.GeoDataFrame | None, config: StudyConfig) -> gpd.Geo
     return fire
 
 
-def _drive_network(config: StudyConfig, crs: str, cache: Path | None) -> drive.DriveNetwork:
-    """Build the driving network from the study's OSM source, cached like the walking one."""
+def _drive_network(
+    config: StudyConfig, crs: str, cache: Path | None, *, refresh: bool = False
+) -> drive.DriveNetwork:
+    """Build the driving network from the study's OSM source, cached like the walking one.
+
+    From a file the cache key is the file's SHA-256; from a place, the place name. With
+    ``refresh`` the cached network is rebuilt (a place downloaded again). A place is
+    downloaded with osmnx's response cache in the study's cache folder, never in the current
+    directory.
+    """
     net = config.network
+    speeds = json.dumps(config.response.get("speeds_kph", {}), sort_keys=True)
     if net.osm_file is not None:
-        path = None
-        if cache is not None:
-            digest = hashlib.sha256(net.osm_file.read_bytes()).hexdigest()
-            speeds = json.dumps(config.response.get("speeds_kph", {}), sort_keys=True)
-            key = _network.cache_key(digest, crs, "drive", speeds)
-            path = cache / f"drive-{key}.npz"
-            if path.exists():
-                try:
-                    return drive.load_drive(path)
-                except NetworkError as exc:
-                    logger.warning("rebuilding the driving network: %s", exc)
-        built = drive.drive_network_from_osm_file(
-            net.osm_file, crs=crs, default_speeds_kph=config.response.get("speeds_kph")
-        )
-        if path is not None:
+        source = hashlib.sha256(net.osm_file.read_bytes()).hexdigest()
+    elif net.place is not None:
+        source = hashlib.sha256(f"place:{net.place}".encode()).hexdigest()
+    else:
+        msg = "a driving network needs [network] osm_file or place"
+        raise NetworkError(msg)
+    path = None
+    if cache is not None:
+        path = cache / f"drive-{_network.cache_key(source, crs, 'drive', speeds)}.npz"
+        if path.exists() and not refresh:
             try:
-                drive.save_drive(built, path)
-            except OSError as exc:
-                logger.warning("could not cache the driving network at %s: %s", path, exc)
-        return built
-    if net.place is not None:
-        return drive.drive_network_from_place(
-            net.place, crs=crs, default_speeds_kph=config.response.get("speeds_kph")
-        )
-    msg = "a driving network needs [network] osm_file or place"
-    raise NetworkError(msg)
+                return drive.load_drive(path)
+            except NetworkError as exc:
+                logger.warning("rebuilding the driving network: %s", exc)
+    kph = config.response.get("speeds_kph")
+    if net.osm_file is not None:
+        built = drive.drive_network_from_osm_file(net.osm_file, crs=crs, default_speeds_kph=kph)
+    else:
+        where = contextlib.nullcontext() if cache is None else osmnx_settings(cache / "osmnx")
+        with where:
+            built = drive.drive_network_from_place(str(net.place), crs=crs, default_speeds_kph=kph)
+    if path is not None:
+        try:
+            drive.save_drive(built, path)
+        except OSError as exc:
+            logger.warning("could not cache the driving network at %s: %s", path, exc)
+    return built
 
 
 def time_analysis(
@@ -92,6 +104,7 @@ def time_analysis(
     fire: gpd.GeoDataFrame | None,
     ambulance_bases: gpd.GeoDataFrame | None,
     cache: Path | None = None,
+    refresh: bool = False,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Minutes to the first defib by bystander fetch, fire co-responder or ambulance.
 
@@ -111,6 +124,10 @@ def time_analysis(
         Fire stations as loaded (before walking snap), or None.
     ambulance_bases
         Ambulance bases, or None for one area-wide response time.
+    cache
+        The study's cache folder for the driving network (and osmnx's downloads), or None.
+    refresh
+        Rebuild the cached driving network (download a place again).
 
     Returns
     -------
@@ -127,7 +144,7 @@ def time_analysis(
     amb_drive = None
     dnet = None
     if scheme is not None or ambulance_bases is not None:
-        dnet = _drive_network(config, crs, cache)
+        dnet = _drive_network(config, crs, cache, refresh=refresh)
     if scheme is not None and dnet is not None:
         fire_res = drive_routes.drive_from_stations(
             dnet, scheme.geometry.x.to_numpy(), scheme.geometry.y.to_numpy(), dx, dy

@@ -466,6 +466,7 @@ def run_study(
         fire=loaded.get("fire_stations"),
         ambulance_bases=ambulance_bases,
         cache=folder,
+        refresh=refresh,
     )
     for column in timing_cols.columns:
         demand[column] = timing_cols[column].to_numpy()
