@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from defibmap import postcodes, registers, sites
 from defibmap._errors import InputError
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import geopandas as gpd
+    import pandas as pd
     from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
@@ -225,14 +225,7 @@ def place_by_postcode(
 
 def _cell(value: object) -> str:
     """Return a cell as CSV text: missing is empty, whole floats (Excel) lose their ``.0``."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, float | np.floating):
-        if np.isnan(value):
-            return ""
-        if float(value).is_integer():
-            return str(int(value))
-    return str(value)
+    return sites._cell_text(value, strip=False)  # noqa: SLF001 - the readers' own rule
 
 
 def _rows_as_csv(frame: pd.DataFrame, sep: str) -> str:

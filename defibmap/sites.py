@@ -272,8 +272,8 @@ def _header(cells: list[Any], path: Path, row: int) -> list[str]:
     return names
 
 
-def _cell_text(value: object) -> str:
-    """Return a cell as stripped text: missing is empty, whole floats lose their ``.0``."""
+def _cell_text(value: object, *, strip: bool = True) -> str:
+    """Return a cell as (stripped) text: missing is empty, whole floats lose their ``.0``."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, float | np.floating):
@@ -281,7 +281,7 @@ def _cell_text(value: object) -> str:
             return ""
         if float(value).is_integer():
             return str(int(value))
-    return str(value).strip()
+    return str(value).strip() if strip else str(value)
 
 
 def _decode(data: bytes, path: Path) -> str:
