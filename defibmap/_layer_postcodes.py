@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from defibmap import postcodes, registers, sites
+from defibmap import _readers, postcodes, registers, sites
 from defibmap._errors import InputError
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ def place_by_postcode(
 
 def _cell(value: object) -> str:
     """Return a cell as CSV text: missing is empty, whole floats (Excel) lose their ``.0``."""
-    return sites._cell_text(value, strip=False)  # noqa: SLF001 - the readers' own rule
+    return _readers.cell_text(value, strip=False)
 
 
 def _rows_as_csv(frame: pd.DataFrame, sep: str) -> str:
