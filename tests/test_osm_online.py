@@ -23,7 +23,7 @@ import pytest
 import shapely
 from fake_overpass import FakeServer, OsmData, closed_port
 
-from defibmap import _overpass_cache, network, osm_features, run_study
+from defibmap import _osm_raw, _overpass_cache, network, osm_features, run_study
 from defibmap._errors import InputError, NetworkError
 
 TESTS = Path(__file__).resolve().parent
@@ -495,7 +495,7 @@ def test_location_from_tags(indoor, where, location):
             }
         ]
     )
-    for tag in osm_features._RAW_TAGS:
+    for tag in _osm_raw.RAW_TAGS:
         if tag not in raw:
             raw[tag] = ""
     layer = osm_features.finish_layer(raw, "defibrillators")
