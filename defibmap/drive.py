@@ -25,22 +25,32 @@ UK values in mph (``"20 mph"`` becomes 32.19 km/h) and understands implicit valu
 
 Speeds are free-flow speed limits: a fire engine on blue lights may beat them on open roads
 and lose time at junctions; no correction is applied and none is claimed.
+
+The array form, :class:`DriveNetwork` with :func:`min_time_csr`, :func:`save_drive` and
+:func:`load_drive`, lives in :mod:`defibmap._drive_network` and is re-exported here; this
+module builds it from an osmnx graph, a local OpenStreetMap file or a place.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 import shapely
 
 from defibmap import _osm
+from defibmap._drive_network import (
+    MIN_EDGE_LENGTH_M,
+    MIN_EDGE_TIME_S,
+    DriveNetwork,
+    load_drive,
+    min_time_csr,
+    save_drive,
+)
 from defibmap._errors import NetworkError
 from defibmap.network import projected_crs_for
 
@@ -50,7 +60,25 @@ if TYPE_CHECKING:
     import networkx as nx
     from numpy.typing import NDArray
 
+__all__ = [
+    "DEFAULT_DRIVE_LIMIT_S",
+    "DEFAULT_FALLBACK_KPH",
+    "DEFAULT_SPEEDS_KPH",
+    "MIN_EDGE_LENGTH_M",
+    "MIN_EDGE_TIME_S",
+    "SNAP_TIE_M",
+    "UK_IMPLICIT_MAXSPEEDS",
+    "DriveNetwork",
+    "drive_network_from_graph",
+    "drive_network_from_osm_file",
+    "drive_network_from_place",
+    "load_drive",
+    "min_time_csr",
+    "save_drive",
+]
+
 logger = logging.getLogger(__name__)
+
 
 #: Default speed (km/h) per OSM ``highway`` type for ways without a usable ``maxspeed``.
 #: Assumed UK urban limits, not a published table: motorway 60 mph (96), trunk 40 mph (64),
@@ -85,77 +113,9 @@ UK_IMPLICIT_MAXSPEEDS: Mapping[str, str] = MappingProxyType(
 DEFAULT_FALLBACK_KPH = 32.0
 #: Default search limit of a drive in seconds; farther patients count as unreachable.
 DEFAULT_DRIVE_LIMIT_S = 3600.0
-#: Times and lengths below these are raised to them so sparse matrices keep the edge.
-MIN_EDGE_TIME_S = 1e-9
-MIN_EDGE_LENGTH_M = 1e-9
 #: Edges within this many metres of the nearest one are equally near (a two-way street is
 #: two directed edges with the same geometry; a snap point on a junction touches several).
 SNAP_TIE_M = 1e-6
-
-
-@dataclass(frozen=True, eq=False)
-class DriveNetwork:
-    """A directed driving network held as arrays.
-
-    Attributes
-    ----------
-    time_s
-        ``(n, n)`` CSR matrix of free-flow travel time in seconds from row node to column
-        node. Parallel edges keep the fastest; self-loops are dropped.
-    length_m
-        ``(n, n)`` CSR matrix, same sparsity structure as ``time_s``, of the length in metres
-        of the edge kept in ``time_s`` (the fastest, not necessarily the shortest).
-    node_x, node_y
-        Node coordinates in ``crs`` (metres).
-    node_ids
-        OSM node ids, ``int64``.
-    edge_u, edge_v
-        Node positions (0..n-1) at the tail and head of every directed edge. A two-way street
-        is two edges with the same geometry running opposite ways.
-    edge_length_m
-        Length of every edge in metres (osmnx's great-circle length).
-    edge_time_s
-        Free-flow travel time of every edge in seconds (osmnx's ``travel_time``).
-    edge_speed_kph
-        Speed of every edge in km/h (from ``maxspeed`` or the default for its road type).
-    edge_geometry
-        Shapely ``LineString`` array of every edge in ``crs``, running from u to v.
-    crs
-        The projected CRS of the coordinates.
-    source
-        Where the network came from.
-    """
-
-    time_s: sp.csr_matrix
-    length_m: sp.csr_matrix
-    node_x: NDArray[np.float64]
-    node_y: NDArray[np.float64]
-    node_ids: NDArray[np.int64]
-    edge_u: NDArray[np.int64]
-    edge_v: NDArray[np.int64]
-    edge_length_m: NDArray[np.float64]
-    edge_time_s: NDArray[np.float64]
-    edge_speed_kph: NDArray[np.float64]
-    edge_geometry: NDArray[np.object_]
-    crs: str
-    source: str = "graph"
-    _tree: list[shapely.STRtree] = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def n_nodes(self) -> int:
-        """Number of nodes."""
-        return int(self.node_x.shape[0])
-
-    @property
-    def n_edges(self) -> int:
-        """Number of directed edges (parallel edges counted separately)."""
-        return int(self.edge_u.shape[0])
-
-    def edge_tree(self) -> shapely.STRtree:
-        """Return an STRtree over the edge geometries, built once and kept."""
-        if not self._tree:
-            self._tree.append(shapely.STRtree(self.edge_geometry))
-        return self._tree[0]
 
 
 def _speeds(default_speeds_kph: Mapping[str, float] | None) -> dict[str, float]:
@@ -260,34 +220,6 @@ def _orient(
     flip = d_end < d_start
     if np.any(flip):
         geometry[flip] = shapely.reverse(geometry[flip])
-
-
-def min_time_csr(
-    u: NDArray[np.int64],
-    v: NDArray[np.int64],
-    time_s: NDArray[np.float64],
-    length_m: NDArray[np.float64],
-    n: int,
-) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Directed CSR matrices of seconds and metres with one identical sparsity structure.
-
-    Parallel edges keep the fastest and its length; self-loops are dropped; values are raised
-    to :data:`MIN_EDGE_TIME_S` / :data:`MIN_EDGE_LENGTH_M` so every edge stays stored.
-    """
-    keep = u != v
-    rows, cols = u[keep], v[keep]
-    secs = np.maximum(time_s[keep], MIN_EDGE_TIME_S)
-    metres = np.maximum(length_m[keep], MIN_EDGE_LENGTH_M)
-    order = np.lexsort((metres, secs, cols, rows))
-    rows, cols, secs, metres = rows[order], cols[order], secs[order], metres[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, secs, metres = rows[first], cols[first], secs[first], metres[first]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    time_csr = sp.csr_matrix((secs, cols, indptr), shape=(n, n))
-    length_csr = sp.csr_matrix((metres, cols.copy(), indptr.copy()), shape=(n, n))
-    return time_csr, length_csr
 
 
 def _prepare_drive_graph(
@@ -407,68 +339,3 @@ def drive_network_from_place(
         G, crs=crs, default_speeds_kph=default_speeds_kph, fallback_kph=fallback_kph
     )
     return drive_network_from_graph(G, source=f"OpenStreetMap via osmnx: {place}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Drives from stations
-# ---------------------------------------------------------------------------------------------
-
-
-def save_drive(network: DriveNetwork, path: Path) -> None:
-    """Save a driving network to ``path`` (``.npz``) atomically; geometries as WKB."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wkb = shapely.to_wkb(network.edge_geometry)
-    offsets = np.cumsum([0, *(len(b) for b in wkb)]).astype(np.int64)
-    tmp = path.with_name(f".tmp-{path.name}")
-    try:
-        with tmp.open("wb") as fh:
-            np.savez_compressed(
-                fh,
-                node_x=network.node_x,
-                node_y=network.node_y,
-                node_ids=network.node_ids,
-                edge_u=network.edge_u,
-                edge_v=network.edge_v,
-                edge_length_m=network.edge_length_m,
-                edge_time_s=network.edge_time_s,
-                edge_speed_kph=network.edge_speed_kph,
-                wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8),
-                wkb_offsets=offsets,
-                crs=np.array(network.crs),
-                source=np.array(network.source),
-            )
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_drive(path: Path) -> DriveNetwork:
-    """Load a driving network saved by :func:`save_drive`; damage raises NetworkError."""
-    try:
-        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
-            offsets = data["wkb_offsets"]
-            blob = data["wkb"].tobytes()
-            wkb = [blob[offsets[i] : offsets[i + 1]] for i in range(offsets.size - 1)]
-            edge_u = data["edge_u"]
-            edge_v = data["edge_v"]
-            time_s, length_m = min_time_csr(
-                edge_u, edge_v, data["edge_time_s"], data["edge_length_m"], data["node_x"].size
-            )
-            return DriveNetwork(
-                time_s=time_s,
-                length_m=length_m,
-                node_x=data["node_x"],
-                node_y=data["node_y"],
-                node_ids=data["node_ids"],
-                edge_u=edge_u,
-                edge_v=edge_v,
-                edge_length_m=data["edge_length_m"],
-                edge_time_s=data["edge_time_s"],
-                edge_speed_kph=data["edge_speed_kph"],
-                edge_geometry=np.asarray(shapely.from_wkb(np.asarray(wkb, dtype=object))),
-                crs=str(data["crs"]),
-                source=str(data["source"]),
-            )
-    except Exception as exc:
-        msg = f"{path}: the saved driving network is damaged ({exc})"
-        raise NetworkError(msg) from exc
