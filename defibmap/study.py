@@ -3,13 +3,15 @@
 ``run_study`` reads the layers, builds (or loads from cache) the walking network, snaps every
 point, measures walking distances to the nearest defib, computes coverage at each threshold
 and ranks the candidate buildings. It writes nothing: :mod:`defibmap.report` does that.
+
+The result object, :class:`StudyResult`, lives in :mod:`defibmap._study_result`; building and
+caching the network, :func:`build_network` and :func:`cache_dir`, in
+:mod:`defibmap._study_network`. Both are re-exported here.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field, replace
-from importlib.metadata import PackageNotFoundError, version
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,116 +19,29 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from defibmap import _inputs, _netcheck, _progress, _timing, analysis, equity, osm_features, reach
-from defibmap import _overpass_cache as _cache
-from defibmap import network as _network
-from defibmap._errors import ConfigError, InputError, NetworkError
+from defibmap import _inputs, _netcheck, _progress, _timing, analysis, equity, reach
+from defibmap._errors import ConfigError, InputError
 from defibmap._resources import study_path
+from defibmap._study_network import build_network, cache_dir, network_cache_path
+from defibmap._study_result import StudyResult, tool_version
 from defibmap.config import StudyConfig, read_study
 from defibmap.ranking import rank_sites
 from defibmap.snapping import Snapped, snap_points
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    import shapely
-
     from defibmap.network import Network
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "DEFIB_LAYERS",
+    "StudyResult",
+    "build_network",
+    "cache_dir",
+    "load_study",
+    "run_study",
+    "tool_version",
+]
 
 DEFIB_LAYERS = ("defibs", "fire_stations", "police_stations")
-
-
-@dataclass
-class StudyResult:
-    """Everything a study computed; the report and the map read from it.
-
-    Attributes
-    ----------
-    config
-        The study as read.
-    network
-        The walking network.
-    demand
-        Demand points used (index ``demand_id``): ``population``, ``lon``/``lat`` (input, WGS84),
-        ``snap_m``, ``walk_m`` (NaN: no defib within the search limit), ``nearest_defib_id``,
-        ``covered`` (at the headline threshold); geometry in the network CRS.
-    defibs
-        Every site counted as an existing defib (index ``site_id``), with its ``layer``.
-    stations
-        Fire and police stations (index ``site_id``) with ``layer`` and ``outside_defib``.
-    candidates
-        Candidate buildings that snapped to the network, sorted by ``site_id``.
-    coverage
-        Share (0-1) of population within each threshold, every defib counted available.
-    recommendations
-        The ranked list (greedy order), ``min(k, candidates)`` rows.
-    ranking
-        Method, k, greedy and optimal population added, the gap, the optimal site ids.
-    inputs
-        Per layer: rows read, used, rejected and the reasons.
-    rejected
-        Every rejected row: ``layer``, ``id``, ``row``, ``reason``.
-    sources
-        ``{layer, name, licence, date, sha256}`` for every input file.
-    network_faults
-        Counts of the network's faults (:class:`defibmap._netcheck.NetworkFaults`) and one
-        sentence per kind found, for ``summary.json``'s ``network``.
-    """
-
-    config: StudyConfig
-    network: Network
-    demand: gpd.GeoDataFrame
-    defibs: gpd.GeoDataFrame
-    stations: gpd.GeoDataFrame
-    candidates: gpd.GeoDataFrame
-    coverage: dict[str, float]
-    recommendations: pd.DataFrame
-    ranking: dict[str, Any]
-    inputs: dict[str, dict[str, Any]]
-    rejected: pd.DataFrame
-    sources: list[dict[str, str]]
-    notes: list[str] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-    curve: pd.DataFrame | None = None
-    network_faults: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def population_total(self) -> float:
-        """Population of the demand points used, people."""
-        return float(self.demand["population"].sum())
-
-    def summary(self) -> dict[str, Any]:
-        """Return the ``summary.json`` content."""
-        return {
-            "study": self.config.name,
-            "version": tool_version(),
-            "synthetic": self.config.synthetic,
-            "sources": self.sources,
-            "population_total": self.population_total,
-            "thresholds_m": [round(t) for t in self.config.thresholds_m],
-            "coverage": self.coverage,
-            "ranking": self.ranking,
-            "network": {
-                "nodes": self.network.n_nodes,
-                "edges": self.network.n_edges,
-                "source": self.network.source,
-                "crs": self.network.crs,
-                **({"faults": self.network_faults} if self.network_faults else {}),
-            },
-            "inputs": self.inputs,
-            "notes": self.notes,
-            **self.extras,
-        }
-
-
-def tool_version() -> str:
-    """Return the installed defibmap version."""
-    try:
-        return version("defibmap")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-        return "0+unknown"
 
 
 def load_study(study: str | Path | None = None) -> StudyConfig:
@@ -148,109 +63,6 @@ def load_study(study: str | Path | None = None) -> StudyConfig:
     if candidate.suffix.lower() == ".toml" or candidate.exists():
         return read_study(candidate)
     return read_study(study_path(str(study)))
-
-
-def cache_dir(config: StudyConfig) -> Path:
-    """Return the study's cache folder (networks, OpenStreetMap downloads, clipped extracts).
-
-    The study's ``cache_dir``, else ``$DEFIBMAP_CACHE_DIR``, else the per-user cache folder
-    (``$XDG_CACHE_HOME/defibmap``, default ``~/.cache/defibmap``); never the current directory.
-    """
-    if config.network.cache_dir is not None:
-        return config.network.cache_dir
-    return _cache.default_cache_dir()
-
-
-def _place_network_query(config: StudyConfig, polygon: shapely.Geometry | None) -> dict[str, Any]:
-    """Return what defines a place study's network download (its hash names the cache)."""
-    place, area = _inputs.online_area(config, polygon)
-    return osm_features.walk_query(
-        place=place, polygon=area, buffer_m=config.network.boundary_buffer_m
-    )
-
-
-def _network_cache_path(config: StudyConfig, polygon: shapely.Geometry | None) -> Path | None:
-    """Return the ``walk-<key>.npz`` a place study's network is cached in, else None."""
-    if config.network.place is None:
-        return None
-    query = _place_network_query(config, polygon)
-    key = _network.cache_key(_cache.query_key(query), config.network.crs or "auto", "walk")
-    return cache_dir(config) / f"walk-{key}.npz"
-
-
-def _cached(
-    path: Path, build: Callable[[], Network], meta: dict[str, Any], *, refresh: bool
-) -> Network:
-    """Load a network from ``path``, or build and save it; a damaged file is rebuilt."""
-    if path.exists() and not refresh:
-        try:
-            return _network.load(path)
-        except NetworkError as exc:
-            logger.warning("rebuilding the network: %s", exc)
-    built = build()
-    try:
-        _network.save(built, path, meta=meta)
-    except OSError as exc:  # a read-only cache must not stop the study
-        logger.warning("could not cache the network at %s: %s", path, exc)
-    return built
-
-
-def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
-    """Build the study's walking network, or load it from the on-disk cache.
-
-    * ``osm_file``: built from the local extract; with a ``[boundary]``, from the extract
-      clipped to the boundary grown by ``boundary_buffer_m`` (the clip is cached too). The
-      cache key is a hash of the file's bytes and the CRS, so an edited file is rebuilt.
-    * ``place``: downloaded with osmnx (:func:`defibmap.network.from_place`: cached
-      responses, retries, clear errors), for the ``[boundary]`` outline when the study has
-      one, else the place's outline, grown by ``boundary_buffer_m``. The cache key derives
-      from the hash of the download query (:func:`defibmap.osm_features.walk_query`).
-    * ``graph_file``: read as saved.
-
-    A damaged cache file is detected, logged and rebuilt; ``refresh`` rebuilds (and
-    re-downloads) regardless.
-    """
-    net = config.network
-    if net.graph_file is not None:
-        if net.graph_file.suffix.lower() == ".graphml":
-            return _network.from_graphml(net.graph_file, crs=net.crs)
-        return _network.load(net.graph_file)
-    folder = cache_dir(config)
-    polygon = _inputs.boundary(config)
-    if net.osm_file is not None:
-        extract = _inputs.study_extract(config, folder, polygon)
-        assert extract is not None
-        digest = _inputs.sha256(extract)
-        key = _network.cache_key(digest, net.crs or "auto", "walk")
-        return _cached(
-            folder / f"walk-{key}.npz",
-            lambda: _network.from_osm_file(extract, crs=net.crs),
-            {
-                "query": str(net.osm_file),
-                "extract": str(extract),
-                "sha256": digest,
-                "network_type": "walk",
-            },
-            refresh=refresh,
-        )
-    assert net.place is not None
-    path = _network_cache_path(config, polygon)
-    assert path is not None
-    place, area = _inputs.online_area(config, polygon)
-    where = place if place is not None else area
-    assert where is not None
-    return _cached(
-        path,
-        lambda: _network.from_place(
-            where,
-            crs=net.crs,
-            buffer_m=net.boundary_buffer_m,
-            refresh=refresh,
-            cache_dir=folder,
-        ),
-        {"query": _place_network_query(config, polygon), "network_type": "walk"},
-        refresh=refresh,
-    )
 
 
 def run_study(
@@ -288,7 +100,7 @@ def run_study(
     folder = cache_dir(config)
     polygon = _inputs.boundary(config)
     if network is None and config.network.place is not None:
-        path = _network_cache_path(config, polygon)
+        path = network_cache_path(config, polygon)
         need_network = refresh or path is None or not path.is_file()
     else:
         need_network = False
