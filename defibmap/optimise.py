@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
+from defibmap import _mclp
 from defibmap._errors import OptimisationError
 
 if TYPE_CHECKING:
@@ -113,8 +114,6 @@ class MclpResult:
     free_sites: int
 
 
-#: Most subgradient steps of the Lagrangian bound (about 2 s at 25,000 x 200,000).
-_LAGRANGE_STEPS = 300
 #: Most candidates handed to HiGHS after fixing: beyond this its root LP can outlast the time
 #: limit (it overran 120 s by minutes on 25,000 candidates), so the proven gap is reported.
 MAX_MILP_SITES = 5_000
@@ -170,206 +169,29 @@ def mclp(
         The chosen sites, the newly covered weight, the proven upper bound and gap.
     """
     start = time.perf_counter()
-    a, w = _open_demand(cover, weights, already_covered)
+    a, w = _mclp.open_demand(cover, weights, already_covered)
     k = min(k, cover.shape[0])
     useful = np.flatnonzero(np.diff(sp.csc_matrix(a).indptr) > 0)
     if k <= 0 or w.size == 0:
-        found = _Found(np.array([], dtype=np.int64), 0.0, "Optimal: nothing to choose", 0)
+        found = _mclp.Found(np.array([], dtype=np.int64), 0.0, "Optimal: nothing to choose", 0)
     elif useful.size <= k:
-        found = _Found(useful, float(w.sum()), "Optimal: every useful candidate fits", 0)
+        found = _mclp.Found(useful, float(w.sum()), "Optimal: every useful candidate fits", 0)
     else:
-        a, w = _merge_identical(a, w)
-        lag = _lagrangian(a, w, k)
-        if lag.upper <= lag.lower + _tol(lag.upper):
+        a, w = _mclp.merge_identical(a, w)
+        first = greedy(sp.csr_matrix(a.T), w, k)
+        start_sites = np.array([s.site for s in first], dtype=np.int64)
+        lag = _mclp.lagrangian(a, w, k, start_sites=start_sites)
+        if lag.upper <= lag.lower + _mclp.tol(lag.upper):
             status = "Optimal: the Lagrangian bound meets the best solution"
-            found = _Found(lag.sites, lag.upper, status, 0)
+            found = _mclp.Found(lag.sites, lag.upper, status, 0)
         else:
-            found = _after_fixing(a, w, k, lag, time_limit_s - (time.perf_counter() - start))
+            time_left_s = time_limit_s - (time.perf_counter() - start)
+            found = _mclp.after_fixing(a, w, k, lag, time_left_s, max_sites=MAX_MILP_SITES)
     objective = covered_weight(cover, weights, found.sites, already_covered=already_covered)
     optimal = found.status.startswith("Optimal")
     upper = objective if optimal else max(found.upper, objective)
     gap = (upper - objective) / upper if upper > 0 else 0.0
     return MclpResult(found.sites, objective, found.status, gap, upper, optimal, found.free_sites)
-
-
-class _Found(NamedTuple):
-    """A solution (sites ascending), its proven upper bound, how it was found."""
-
-    sites: NDArray[np.int64]
-    upper: float
-    status: str
-    free_sites: int
-
-
-def _after_fixing(
-    a: sp.csr_matrix, w: NDArray[np.float64], k: int, lag: _Lagrangian, time_left_s: float
-) -> _Found:
-    """HiGHS on the candidates the Lagrangian bound left free, the fixed ones in place."""
-    ones = np.flatnonzero(lag.fix_one)
-    free = np.flatnonzero(~lag.fix_one & ~lag.fix_zero)
-    pick = np.zeros(a.shape[1])
-    pick[ones] = 1.0
-    won = (a @ pick) > 0
-    sub = sp.csr_matrix(a[:, free])
-    live = ~won & (np.diff(sub.indptr) > 0)
-    k_left = k - ones.size
-    if k_left <= 0 or free.size == 0 or not live.any():
-        # every solution as good as the best known takes these sites and nothing else helps
-        return _Found(ones, float(w[won].sum()), "Optimal: reduced-cost fixing settles it", 0)
-    if free.size > MAX_MILP_SITES or time_left_s <= 0:
-        status = f"Stopped: {free.size} candidates left after fixing; Lagrangian gap"
-        return _Found(lag.sites, lag.upper, status, free.size)
-    sub_a, sub_w = _merge_identical(sp.csr_matrix(sub[live]), w[live])
-    res = _solve_milp(sub_a, sub_w, k_left, time_limit_s=time_left_s)
-    if res.x is None:
-        status = f"Stopped: HiGHS found no solution in time ({res.message}); Lagrangian gap"
-        return _Found(lag.sites, lag.upper, status, free.size)
-    chosen = np.sort(np.r_[ones, free[res.x[: free.size] > 0.5]]).astype(np.int64)
-    if res.status == 0:
-        status = f"Optimal: HiGHS on {free.size} of {a.shape[1]} candidates after fixing"
-        return _Found(chosen, _value(a, w, chosen), status, free.size)
-    # the solutions left include every one as good as the best known, so HiGHS's bound on
-    # them plus the demand the fixed sites win bounds the optimum as well
-    upper = min(lag.upper, float(w[won].sum()) - float(res.mip_dual_bound))
-    if _value(a, w, chosen) < lag.lower:
-        chosen = lag.sites
-    status = f"Stopped: time limit with {free.size} candidates left; HiGHS gap"
-    return _Found(chosen, upper, status, free.size)
-
-
-def _tol(value: float) -> float:
-    """Absolute tolerance for comparing bounds of the size of ``value``."""
-    return 1e-9 * max(1.0, abs(value))
-
-
-def _open_demand(
-    cover: sp.csr_matrix,
-    weights: NDArray[np.float64],
-    already_covered: NDArray[np.bool_] | None,
-) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
-    """Demand x sites 0/1 matrix of the demand still open, of positive weight and coverable."""
-    matrix = sp.csc_matrix(cover, dtype=np.float64)
-    matrix.eliminate_zeros()
-    w = np.asarray(weights, dtype=np.float64)
-    keep = (np.diff(matrix.indptr) > 0) & (w > 0)
-    if already_covered is not None:
-        keep &= ~np.asarray(already_covered, dtype=bool)
-    rows = np.flatnonzero(keep)
-    a = sp.csr_matrix(matrix[:, rows].T)
-    a.data[:] = 1.0
-    return a, w[rows]
-
-
-def _merge_identical(
-    a: sp.csr_matrix, w: NDArray[np.float64]
-) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
-    """Merge demand rows covered by the same sites, summing their weights (exact).
-
-    Rows are grouped by two random linear hashes of their site sets, then every row is
-    checked against its group's first row, so a hash collision cannot merge different rows.
-    """
-    a = sp.csr_matrix(a, copy=True)
-    a.sort_indices()
-    rng = np.random.default_rng(0)
-    h1 = a @ rng.random(a.shape[1])
-    h2 = a @ rng.random(a.shape[1])
-    count = np.diff(a.indptr)
-    order = np.lexsort((h2, h1, count))
-    key = np.c_[count[order], h1[order], h2[order]]
-    new = np.r_[True, np.any(key[1:] != key[:-1], axis=1)]
-    group = np.cumsum(new) - 1
-    rep = order[new]
-    # rows of a group have equal counts, so equal site lists means equal index arrays
-    if not np.array_equal(a[order].indices, a[rep[group]].indices):  # pragma: no cover
-        return a, w
-    merged = np.asarray(np.bincount(group, weights=w[order]), dtype=np.float64)
-    return sp.csr_matrix(a[rep]), merged
-
-
-def _value(a: sp.csr_matrix, w: NDArray[np.float64], sites: NDArray[np.int64]) -> float:
-    """Weight of the demand rows of ``a`` that ``sites`` cover."""
-    pick = np.zeros(a.shape[1])
-    pick[sites] = 1.0
-    return float(w[(a @ pick) > 0].sum())
-
-
-@dataclass(frozen=True)
-class _Lagrangian:
-    """Bounds from the Lagrangian relaxation, and the candidates they rule in or out."""
-
-    lower: float
-    sites: NDArray[np.int64]
-    upper: float
-    fix_zero: NDArray[np.bool_]
-    fix_one: NDArray[np.bool_]
-
-
-def _lagrangian(a: sp.csr_matrix, w: NDArray[np.float64], k: int) -> _Lagrangian:
-    """Subgradient optimisation of the Lagrangian bound, with reduced-cost fixing.
-
-    ``a`` is demand x sites with more sites covering something than ``k``. With multipliers
-    ``lam`` the relaxed problem picks the ``k`` sites of largest ``c = a' lam``; forcing a
-    site in (out) swaps it for the k-th (k+1-th) largest. Fixes from every step are kept:
-    each rules out only solutions worse than the best known, which only improves.
-    """
-    n_sites = a.shape[1]
-    at = sp.csr_matrix(a.T)
-    sites = np.array([s.site for s in greedy(at, w, k)], dtype=np.int64)
-    lower = _value(a, w, sites)
-    lam = w.copy()  # the bound is then the k largest single-site totals
-    upper = np.inf
-    fix_zero = np.zeros(n_sites, dtype=bool)
-    fix_one = np.zeros(n_sites, dtype=bool)
-    step, stall = 2.0, 0
-    for _ in range(_LAGRANGE_STEPS):
-        c = at @ lam
-        top = np.argpartition(-c, k - 1)[:k]
-        in_top = np.zeros(n_sites, dtype=bool)
-        in_top[top] = True
-        bound = float((w - lam).sum() + c[top].sum())
-        if bound < upper - _tol(upper if np.isfinite(upper) else bound):
-            upper, stall = bound, 0
-        else:
-            stall += 1
-            if stall >= 5:
-                step, stall = step / 2.0, 0
-        pick = in_top.astype(np.float64)
-        count = a @ pick
-        value = float(w[count > 0].sum())
-        if value > lower:
-            lower, sites = value, top.copy()
-        below = lower - _tol(lower)
-        kth = float(c[top].min())
-        next_best = float(c[~in_top].max()) if n_sites > k else 0.0
-        fix_zero |= ~in_top & (bound - kth + c < below)
-        fix_one |= in_top & (bound - c + next_best < below)
-        if upper - lower <= _tol(upper) or step < 1e-5:
-            break
-        grad = count - 1.0  # d bound / d lam_i
-        norm = float(grad @ grad)
-        if norm == 0:
-            break
-        lam = np.clip(lam - step * (bound - lower) / norm * grad, 0.0, w)
-    return _Lagrangian(lower, np.sort(sites), upper, fix_zero, fix_one)
-
-
-def _solve_milp(
-    a: sp.csr_matrix, w: NDArray[np.float64], k: int, *, time_limit_s: float
-) -> OptimizeResult:
-    """HiGHS on the full MCLP model of demand x sites matrix ``a`` (sites first in ``x``)."""
-    m, n = a.shape
-    link = sp.hstack([-a, sp.identity(m, format="csr")], format="csr")
-    budget = sp.csr_matrix(np.r_[np.ones(n), np.zeros(m)][None, :])
-    return milp(
-        np.r_[np.zeros(n), -w],
-        constraints=[
-            LinearConstraint(link, -np.inf, 0.0),
-            LinearConstraint(budget, -np.inf, float(k)),
-        ],
-        integrality=np.r_[np.ones(n), np.zeros(m)],
-        bounds=Bounds(0.0, 1.0),
-        options={"time_limit": time_limit_s, "mip_rel_gap": 0.0},
-    )
 
 
 def covered_weight(

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from defibmap import optimise
+from defibmap import _mclp, optimise
 
 
 def brute_force(cover: np.ndarray, w: np.ndarray, k: int, covered: np.ndarray) -> float:
@@ -245,7 +245,7 @@ def test_merging_identical_demand_keeps_weights_and_distinct_rows():
     base.data[:] = 1.0
     a = sp.csr_matrix(sp.vstack([base, base[::2], base[::5]]))
     w = rng.random(a.shape[0])
-    merged, mw = optimise._merge_identical(a, w)
+    merged, mw = _mclp.merge_identical(a, w)
     assert mw.sum() == pytest.approx(w.sum())
     dense = merged.toarray()
     assert len({row.tobytes() for row in dense}) == dense.shape[0]
