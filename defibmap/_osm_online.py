@@ -231,7 +231,8 @@ def preflight(
     place_or_polygon
         The study area: a place name or a WGS84 boundary, as the layers will be fetched.
     layers
-        ``"network"`` and/or kinds of :data:`KINDS` the study downloads.
+        ``"network"``, ``"drive network"`` (listed only when not cached) and/or kinds of
+        :data:`KINDS` the study downloads.
     timeout_s
         Longest wait for each server, seconds.
     buffer_m, cache_dir
@@ -255,6 +256,9 @@ def preflight(
     polygon = None if isinstance(place_or_polygon, str) else place_or_polygon
     missing = []
     for layer in layers:
+        if layer == "drive network":  # the caller has found it missing from its own cache
+            missing.append(layer)
+            continue
         if layer == "network":
             query = walk_query(place=place, polygon=polygon, buffer_m=buffer_m)
         else:
@@ -280,19 +284,18 @@ def preflight(
         url = extract_url or f"a county .osm.pbf from {GEOFABRIK_ENGLAND}"
         name = extract_url.rsplit("/", 1)[-1] if extract_url else "<county>-latest.osm.pbf"
         key = f'[network] osm_file = "{osm_file_value or (where / name).as_posix()}"'
-        layers_too = [k for k in missing if k != "network"]
-        also = (
-            f" (the OpenStreetMap layers {', '.join(layers_too)} are then read from it too)"
-            if layers_too
-            else ""
-        )
+        layers_too = [k for k in missing if k not in {"network", "drive network"}]
+        also = ["the driving network is then built from it"] if "drive network" in missing else []
+        if layers_too:
+            also.append(f"the OpenStreetMap layers {', '.join(layers_too)} are then read from it")
+        also_text = f" ({'; '.join(also)} too)" if also else ""
         area = place if place is not None else "the study boundary"
         reason = str(exc).removeprefix("could not fetch OpenStreetMap: ").rstrip(". ")
         msg = (
             f"OpenStreetMap cannot be reached ({reason}); these layers are not in the cache "
             f"({folder}): {', '.join(missing)}. Nothing was run. To run offline: download "
             f"{url} (covering {area} and {buffer_m / 1000:g} km around it) into {where}, "
-            f"then set in the study file {key} instead of place{also}. Or run once online: "
+            f"then set in the study file {key} instead of place{also_text}. Or run once online: "
             "downloads are cached and later runs work offline."
         )
         raise NetworkError(msg) from exc

@@ -149,11 +149,17 @@ def osm_source(
 
 
 def preflight(
-    config: StudyConfig, polygon: shapely.Geometry | None, *, network: bool, cache: Path
+    config: StudyConfig,
+    polygon: shapely.Geometry | None,
+    *,
+    network: bool,
+    cache: Path,
+    drive: bool = False,
 ) -> None:
     """Before any work: check every download the study needs is cached or its server answers.
 
-    ``network`` says whether the walking network must still be fetched. Offline with
+    ``network`` and ``drive`` say whether the walking and the driving network must still be
+    fetched. Offline with
     something missing, :func:`defibmap.osm_features.preflight` raises
     :class:`~defibmap.NetworkError` listing what is missing, the extract to download
     (``[network] extract_url``), the folder to put it in (the boundary file's folder, else
@@ -163,7 +169,11 @@ def preflight(
     if net.osm_file is not None:
         return
     kinds = [kind for layer in config.layers.values() for kind in layer.osm]
-    layers = (["network"] if network else []) + list(dict.fromkeys(kinds))
+    layers = (
+        (["network"] if network else [])
+        + (["drive network"] if drive else [])
+        + list(dict.fromkeys(kinds))
+    )
     place, area = online_area(config, polygon)
     if not layers or (place is None and area is None):
         return

@@ -52,33 +52,62 @@ def co_responders(fire: gpd.GeoDataFrame | None, config: StudyConfig) -> gpd.Geo
     return fire
 
 
-def _drive_network(
-    config: StudyConfig, crs: str, cache: Path | None, *, refresh: bool = False
-) -> drive.DriveNetwork:
-    """Build the driving network from the study's OSM source, cached like the walking one.
+def needs_drive(config: StudyConfig) -> bool:
+    """Whether the study needs a driving network (fire co-responders or ambulance bases)."""
+    fire = config.layers.get("fire_stations")
+    return (fire is not None and bool(fire.co_responder)) or "ambulance_bases" in config.layers
 
-    From a file the cache key is the file's SHA-256; from a place, the place name. With
-    ``refresh`` the cached network is rebuilt (a place downloaded again). A place is
-    downloaded with osmnx's response cache in the study's cache folder, never in the current
-    directory.
+
+def drive_cache_path(config: StudyConfig, cache: Path | None) -> Path | None:
+    """Return the ``drive-<key>.npz`` the study's driving network is cached in, else None.
+
+    From a file the key derives from the file's SHA-256; from a place, from the place name;
+    both with the study's ``crs`` setting (``auto`` when unset, as the walking network's
+    cache) and the speed defaults. It is known before any layer is read, so the offline
+    check (:func:`defibmap._inputs.preflight`) can tell whether a download is due.
     """
     net = config.network
-    speeds = json.dumps(config.response.get("speeds_kph", {}), sort_keys=True)
+    if cache is None:
+        return None
     if net.osm_file is not None:
         source = hashlib.sha256(net.osm_file.read_bytes()).hexdigest()
     elif net.place is not None:
         source = hashlib.sha256(f"place:{net.place}".encode()).hexdigest()
     else:
+        return None
+    speeds = json.dumps(config.response.get("speeds_kph", {}), sort_keys=True)
+    key = _network.cache_key(source, net.crs or "auto", "drive", speeds)
+    return cache / f"drive-{key}.npz"
+
+
+def _drive_network(
+    config: StudyConfig, crs: str, cache: Path | None, *, refresh: bool = False
+) -> drive.DriveNetwork:
+    """Build the driving network from the study's OSM source, cached like the walking one.
+
+    The cache file is :func:`drive_cache_path`; a cached network in another CRS than the
+    study's points is rebuilt. With ``refresh`` the cached network is rebuilt (a place
+    downloaded again). A place is downloaded with osmnx's response cache in the study's
+    cache folder, never in the current directory.
+    """
+    net = config.network
+    if net.osm_file is None and net.place is None:
         msg = "a driving network needs [network] osm_file or place"
         raise NetworkError(msg)
-    path = None
-    if cache is not None:
-        path = cache / f"drive-{_network.cache_key(source, crs, 'drive', speeds)}.npz"
-        if path.exists() and not refresh:
-            try:
-                return drive.load_drive(path)
-            except NetworkError as exc:
-                logger.warning("rebuilding the driving network: %s", exc)
+    path = drive_cache_path(config, cache)
+    if path is not None and path.exists() and not refresh:
+        try:
+            cached = drive.load_drive(path)
+        except NetworkError as exc:
+            logger.warning("rebuilding the driving network: %s", exc)
+        else:
+            if cached.crs == crs:
+                return cached
+            logger.warning(
+                "rebuilding the driving network: the cached one is in %s, the study in %s",
+                cached.crs,
+                crs,
+            )
     kph = config.response.get("speeds_kph")
     if net.osm_file is not None:
         built = drive.drive_network_from_osm_file(net.osm_file, crs=crs, default_speeds_kph=kph)

@@ -7,6 +7,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 LEEDS_OSM = DATA / "leeds" / "leeds_inner_ne.osm.bz2"
+_SETTINGS = ("overpass_url", "nominatim_url", "cache_folder", "doh_url_template")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -22,3 +23,32 @@ def leeds_network():
     from defibmap import network
 
     return network.from_osm_file(LEEDS_OSM)
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """Endpoints on a closed local port, an empty cache, and a working folder of its own."""
+    import socket
+
+    import osmnx as ox
+    from fake_overpass import closed_port
+
+    saved = {name: getattr(ox.settings, name) for name in _SETTINGS}
+    getaddrinfo = socket.getaddrinfo
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DEFIBMAP_CACHE_DIR", str(cache))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    ox.settings.overpass_url = f"http://127.0.0.1:{closed_port()}/api"
+    ox.settings.nominatim_url = f"http://127.0.0.1:{closed_port()}/"
+    ox.settings.cache_folder = str(tmp_path / "osmnx-default")
+    ox.settings.doh_url_template = None
+    yield cache
+    for name, value in saved.items():
+        setattr(ox.settings, name, value)
+    socket.getaddrinfo = getaddrinfo

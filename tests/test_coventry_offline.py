@@ -1,18 +1,16 @@
 """The Coventry study offline: it stops before any work, says what to download, writes nothing.
 
-Networking is made to fail without touching the internet: osmnx's Overpass and Nominatim
-endpoints point at a closed port on 127.0.0.1, and the cache folder is a new empty one.
+Networking is made to fail without touching the internet (the ``offline`` fixture in
+``conftest.py``): osmnx's Overpass and Nominatim endpoints point at a closed port on
+127.0.0.1, and the cache folder is a new empty one.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
-import osmnx as ox
 import pytest
-from fake_overpass import closed_port
 
 from defibmap import config, run_study, sites
 from defibmap._errors import NetworkError
@@ -22,31 +20,6 @@ from defibmap.cli import main
 REPO = Path(__file__).resolve().parents[1]
 STUDY = REPO / "data" / "studies" / "coventry.toml"
 EXTRACT = "west-midlands-latest.osm.pbf"
-_SETTINGS = ("overpass_url", "nominatim_url", "cache_folder", "doh_url_template")
-
-
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """Endpoints on a closed local port, an empty cache, and a working folder of its own."""
-    saved = {name: getattr(ox.settings, name) for name in _SETTINGS}
-    getaddrinfo = socket.getaddrinfo
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("DEFIBMAP_CACHE_DIR", str(cache))
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    ox.settings.overpass_url = f"http://127.0.0.1:{closed_port()}/api"
-    ox.settings.nominatim_url = f"http://127.0.0.1:{closed_port()}/"
-    ox.settings.cache_folder = str(tmp_path / "osmnx-default")
-    ox.settings.doh_url_template = None
-    yield cache
-    for name, value in saved.items():
-        setattr(ox.settings, name, value)
-    socket.getaddrinfo = getaddrinfo
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
