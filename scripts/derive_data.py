@@ -12,7 +12,10 @@ row-reduced copies into the repository:
   postcode centroids);
 * ``data/coventry/`` the Coventry layers (fire stations, libraries, candidates, LSOA demand,
   wards, boundary);
-* ``tests/data/its-example.osm.pbf`` a byte copy of a small PBF used by the tests.
+* ``tests/data/its-example.osm.pbf`` a byte copy of a small PBF used by the tests;
+* ``tests/data/trafford/`` gzip copies of Trafford's ONS population and IMD tables and its
+  defibrillator register (whole files), and the Trafford postcode rows the register uses,
+  so the reader tests on those real layouts run on any clone.
 
 The output is deterministic: re-running it gives byte-identical files (rows sorted, fixed
 float formatting, bz2 at a fixed level, one pinned coordinate transformation). Counts that
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import bz2
 import csv
+import gzip
 import io
 import json
 import re
@@ -618,6 +622,49 @@ def derive_coventry(shared: Path, out: Path) -> dict[str, int]:
     return counts
 
 
+TRAFFORD_COPIES = (
+    "population_mid_year_2024_mid-year_2024_population_estimates_lsoa.csv",
+    "population_mid_year_2024_mid-year_2024_population_estimates_oa.csv",
+    "lsoa21_trafford_pop2021_pwc_imd2019.csv",
+    "defibrillators_trafford_defibrillators.csv",
+)
+TRAFFORD_POSTCODES = "spatial_postcodes_trafford_postcodes.csv"
+
+
+def write_gzip(path: Path, data: bytes) -> None:
+    """Write ``data`` gzip-compressed with no name or time in the header (byte-identical)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as fh,
+    ):
+        fh.write(data)
+
+
+def derive_trafford_fixtures(shared: Path, out: Path) -> dict[str, int]:
+    """Write ``tests/data/trafford/*.csv.gz``; return row counts."""
+    src = shared / "trafford"
+    dst = out / "tests" / "data" / "trafford"
+    counts: dict[str, int] = {}
+    for name in TRAFFORD_COPIES:
+        data = (src / name).read_bytes()
+        write_gzip(dst / f"{name}.gz", data)
+        counts[name] = data.count(b"\n") - 1
+    register = read_csv(src / "defibrillators_trafford_defibrillators.csv")
+    wanted = {r["Postcode"].replace(" ", "").upper() for r in register}
+    text = (src / TRAFFORD_POSTCODES).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    kept = [lines[0]] + [
+        line for line in lines[1:] if line.split(",", 1)[0].replace(" ", "").upper() in wanted
+    ]
+    write_gzip(dst / f"{TRAFFORD_POSTCODES}.gz", "".join(kept).encode("utf-8"))
+    counts[TRAFFORD_POSTCODES] = len(kept) - 1
+    assert counts["defibrillators_trafford_defibrillators.csv"] == 185, counts
+    for path in sorted(dst.iterdir()):
+        print(f"  tests/data/trafford/{path.name}: {path.stat().st_size} bytes")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -641,8 +688,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"deriving from {shared} into {out}")
     leeds = derive_leeds(shared, out)
     coventry = derive_coventry(shared, out)
+    trafford = derive_trafford_fixtures(shared, out)
     print("leeds:", json.dumps(leeds, sort_keys=True))
     print("coventry:", json.dumps(coventry, sort_keys=True))
+    print("trafford:", json.dumps(trafford, sort_keys=True))
     return 0
 
 

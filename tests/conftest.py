@@ -52,3 +52,18 @@ def offline(tmp_path, monkeypatch):
     for name, value in saved.items():
         setattr(ox.settings, name, value)
     socket.getaddrinfo = getaddrinfo
+
+
+@pytest.fixture(scope="session")
+def trafford(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trafford's real ONS tables, register and postcodes, unpacked from ``tests/data/trafford``.
+
+    The shipped copies are gzip files derived by ``scripts/derive_data.py`` (whole files, the
+    postcodes cut to the register's); the readers take them as published, uncompressed.
+    """
+    import gzip
+
+    folder = tmp_path_factory.mktemp("trafford")
+    for packed in sorted((REPO / "tests" / "data" / "trafford").glob("*.csv.gz")):
+        (folder / packed.name.removesuffix(".gz")).write_bytes(gzip.decompress(packed.read_bytes()))
+    return folder

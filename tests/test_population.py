@@ -21,7 +21,6 @@ from defibmap._errors import InputError
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "data"
 DATA = TESTS.parent / "data"
-TRAFFORD = TESTS.parent.parent / "shared" / "data" / "trafford"
 
 BULK_TOTAL = "Residence type: Total; measures: Value"
 BULK_HOUSEHOLD = "Residence type: Lives in a household; measures: Value"
@@ -176,21 +175,16 @@ def test_shipped_demand_round_trips_through_the_ons_layouts(tmp_path, place, are
     ]
 
 
-needs_trafford = pytest.mark.skipif(
-    not TRAFFORD.is_dir(),
-    reason="the Trafford files in ../shared/data/trafford (beside the repo) are not here",
-)
-
-
-@needs_trafford
-def test_trafford_mid_2024_population_joins_the_lsoa_table_and_imd_via_2011_parents(tmp_path):
+def test_trafford_mid_2024_population_joins_the_lsoa_table_and_imd_via_2011_parents(
+    trafford, tmp_path
+):
     table = pop.read_population(
-        TRAFFORD / "population_mid_year_2024_mid-year_2024_population_estimates_lsoa.csv"
+        trafford / "population_mid_year_2024_mid-year_2024_population_estimates_lsoa.csv"
     )
     assert table.attrs["layout"] == "mid-year"
     assert len(table) == 139
     assert table["population"].sum() == 241_025  # Persons rows only
-    lsoas = TRAFFORD / "lsoa21_trafford_pop2021_pwc_imd2019.csv"
+    lsoas = trafford / "lsoa21_trafford_pop2021_pwc_imd2019.csv"
     centroids = pop.read_centroids(lsoas, code="LSOA21CD")
     # IMD 2019 is published for 2011 LSOAs: write it that way, one row per 2011 LSOA
     raw = pd.read_csv(lsoas).drop_duplicates("F_LSOA11CD")
@@ -213,10 +207,9 @@ def test_trafford_mid_2024_population_joins_the_lsoa_table_and_imd_via_2011_pare
     assert without_lookup.missing_imd == ["E01034000", "E01034001"]
 
 
-@needs_trafford
-def test_trafford_oa_population_adds_up_to_the_lsoa_total():
+def test_trafford_oa_population_adds_up_to_the_lsoa_total(trafford):
     oa = pop.read_population(
-        TRAFFORD / "population_mid_year_2024_mid-year_2024_population_estimates_oa.csv"
+        trafford / "population_mid_year_2024_mid-year_2024_population_estimates_oa.csv"
     )
     assert oa.attrs["level"] == "OA"
     assert len(oa) == 738

@@ -15,8 +15,7 @@ TESTS = Path(__file__).resolve().parent
 REGISTER = TESTS / "data" / "register_circuit_style_handmade.csv"
 HANDMADE_OSM = TESTS / "data" / "osm_defibs_handmade.osm"
 LEEDS_POSTCODES = TESTS.parent / "data" / "leeds" / "postcodes_inner_ne.csv"
-TRAFFORD = TESTS.parent.parent / "shared" / "data" / "trafford"
-TRAFFORD_REGISTER = TRAFFORD / "defibrillators_trafford_defibrillators.csv"
+TRAFFORD_REGISTER = "defibrillators_trafford_defibrillators.csv"
 
 
 @pytest.fixture(scope="module")
@@ -138,15 +137,8 @@ def test_merge_counts_each_site_once(register):
     assert wider.matched == 3
 
 
-needs_trafford = pytest.mark.skipif(
-    not TRAFFORD_REGISTER.is_file(),
-    reason="the Trafford register in ../shared/data/trafford (beside the repo) is not here",
-)
-
-
-@needs_trafford
-def test_trafford_register_is_read_clean():
-    frame = registers.read_register(TRAFFORD_REGISTER)
+def test_trafford_register_is_read_clean(trafford):
+    frame = registers.read_register(trafford / TRAFFORD_REGISTER)
     assert len(frame) == 185
     assert frame[["lon", "lat"]].notna().all().all()
     assert frame.attrs["no_coordinates"] == []
@@ -159,10 +151,9 @@ def test_trafford_register_is_read_clean():
     assert (frame["opening_hours"] == "").all()  # the export has no hours
 
 
-@needs_trafford
-def test_trafford_register_postcodes_and_merge():
-    frame = registers.read_register(TRAFFORD_REGISTER)
-    lookup = postcodes.read_postcode_lookup(TRAFFORD / "spatial_postcodes_trafford_postcodes.csv")
+def test_trafford_register_postcodes_and_merge(trafford):
+    frame = registers.read_register(trafford / TRAFFORD_REGISTER)
+    lookup = postcodes.read_postcode_lookup(trafford / "spatial_postcodes_trafford_postcodes.csv")
     placed, missing = postcodes.geocode(
         frame.drop(columns=["easting", "northing"]), "postcode", lookup
     )

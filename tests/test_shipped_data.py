@@ -38,6 +38,11 @@ DERIVED = [
     "data/coventry/wards.geojson",
     "data/coventry/boundary.geojson",
     "tests/data/its-example.osm.pbf",
+    "tests/data/trafford/population_mid_year_2024_mid-year_2024_population_estimates_lsoa.csv.gz",
+    "tests/data/trafford/population_mid_year_2024_mid-year_2024_population_estimates_oa.csv.gz",
+    "tests/data/trafford/lsoa21_trafford_pop2021_pwc_imd2019.csv.gz",
+    "tests/data/trafford/defibrillators_trafford_defibrillators.csv.gz",
+    "tests/data/trafford/spatial_postcodes_trafford_postcodes.csv.gz",
 ]
 
 
