@@ -120,6 +120,9 @@ class LayerReport:
     rows_read: int = 0
     rows_used: int = 0
     rejected: list[tuple[str, int, str]] = field(default_factory=list)  # (id, row, reason)
+    #: the file a row came from, by id, where a layer is read from more than one (row 0:
+    #: an OpenStreetMap feature, which has no row)
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows_rejected(self) -> int:

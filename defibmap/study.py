@@ -319,12 +319,18 @@ def run_study(
         inputs[name].update(part.info)
     rejected = pd.DataFrame(
         [
-            {"layer": name, "id": i, "row": r, "reason": why}
+            {
+                "layer": name,
+                "id": i,
+                "file": report.origins.get(i, report.file),
+                "row": r or None,  # OpenStreetMap features have no row
+                "reason": why,
+            }
             for name, report in reports.items()
             for i, r, why in report.rejected
         ],
-        columns=["layer", "id", "row", "reason"],
-    )
+        columns=["layer", "id", "file", "row", "reason"],
+    ).astype({"row": "Int64"})
     return StudyResult(
         config=config,
         network=net,

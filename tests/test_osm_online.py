@@ -577,6 +577,13 @@ new_sites = 2
     }
     private = set(result.rejected.loc[result.rejected["reason"].str.startswith("not for"), "id"])
     assert private == {"osm_node_9000000003", "osm_node_9000000004", "D003"}
+    # register rows point at the register's own file and rows (header is row 1); OSM
+    # features at OpenStreetMap, with no row
+    where = result.rejected.set_index("id")
+    assert where.loc["D003", ["file", "row"]].tolist() == [REGISTER.name, 4]
+    assert where.loc[["D004", "D005"], "row"].tolist() == [5, 6]
+    assert where.loc["osm_node_9000000003", "file"] == "OpenStreetMap"
+    assert pd.isna(where.loc["osm_node_9000000003", "row"])
     assert set(result.stations.index) == {"osm_node_9000000031"}
     candidates = set(result.candidates.index)
     assert {"osm_node_9000000011", "osm_node_9000000012", "library_chapeltown"} <= candidates

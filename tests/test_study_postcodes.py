@@ -185,6 +185,7 @@ def test_register_rows_with_only_a_postcode(tmp_path: Path) -> None:
     assert defibs.loc["R1", "lat"] == pytest.approx(53.81927)
     rejected = result.rejected.set_index("id")
     assert rejected.loc["R3", "reason"] == "postcode not found in codepoint.csv"
+    assert rejected.loc["R3", ["file", "row"]].tolist() == ["register.csv", 4]  # its own row
     info = result.inputs["defibs"]
     assert info["rows_read"] == info["rows_used"] + info["rows_rejected"]
     assert info["rows_read"] == 3 + 3  # defibs.csv and the register
