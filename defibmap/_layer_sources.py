@@ -377,6 +377,11 @@ def load_layers(
             ]
             gdf = _set_aside(gdf, report)
             _point_at_origins(gdf, report, origins(part))
+            # name the sources, not the working copy in the cache folder
+            report.file = " + ".join(
+                (["OpenStreetMap"] if "osm" in part.info else [])
+                + ([part.info["register"]["file"]] if "register" in part.info else [])
+            )
             if len(loaded) == 2:
                 gdf = _same_sites(loaded[0][0], gdf, report, loaded[0][1].file)
             loaded[-1] = (gdf, report)

@@ -571,6 +571,7 @@ new_sites = 2
         "missing or non-numeric coordinates": 2,  # D004 (a postcode only) and D005
     }
     assert inputs["register"]["matched"] == 2
+    assert inputs["file"] == f"OpenStreetMap + {REGISTER.name}"  # not the cache's working copy
     assert inputs["osm"]["layers"]["defibrillators"]["excluded"] == {
         "not for public use (access=no)": 1,
         "not for public use (access=private)": 1,
