@@ -7,7 +7,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 LEEDS_OSM = DATA / "leeds" / "leeds_inner_ne.osm.bz2"
-_SETTINGS = ("overpass_url", "nominatim_url", "cache_folder", "doh_url_template")
+_SETTINGS = (
+    "overpass_url",
+    "nominatim_url",
+    "cache_folder",
+    "use_cache",
+    "requests_timeout",
+    "doh_url_template",
+    "overpass_rate_limit",
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -26,8 +34,12 @@ def leeds_network():
 
 
 @pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """Endpoints on a closed local port, an empty cache, and a working folder of its own."""
+def no_osm_servers(tmp_path, monkeypatch):
+    """osmnx's Overpass and Nominatim on a closed local port, no proxy, no DNS-over-HTTPS.
+
+    osmnx's settings and ``socket.getaddrinfo`` (osmnx's DNS set-up replaces it) are
+    restored afterwards.
+    """
     import socket
 
     import osmnx as ox
@@ -39,19 +51,25 @@ def offline(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    ox.settings.overpass_url = f"http://127.0.0.1:{closed_port()}/api"
+    ox.settings.nominatim_url = f"http://127.0.0.1:{closed_port()}/"
+    ox.settings.cache_folder = str(tmp_path / "osmnx-default")
+    ox.settings.doh_url_template = None  # never ask Google's DNS from a test
+    yield
+    for name, value in saved.items():
+        setattr(ox.settings, name, value)
+    socket.getaddrinfo = getaddrinfo
+
+
+@pytest.fixture
+def offline(no_osm_servers, tmp_path, monkeypatch):
+    """No OpenStreetMap server, an empty cache, and a working folder of its own."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("DEFIBMAP_CACHE_DIR", str(cache))
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    ox.settings.overpass_url = f"http://127.0.0.1:{closed_port()}/api"
-    ox.settings.nominatim_url = f"http://127.0.0.1:{closed_port()}/"
-    ox.settings.cache_folder = str(tmp_path / "osmnx-default")
-    ox.settings.doh_url_template = None
-    yield cache
-    for name, value in saved.items():
-        setattr(ox.settings, name, value)
-    socket.getaddrinfo = getaddrinfo
+    return cache
 
 
 @pytest.fixture(scope="session")

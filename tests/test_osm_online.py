@@ -35,16 +35,6 @@ LEEDS_BOX = shapely.box(-1.5535, 53.807, -1.4991, 53.828)
 #: About 1 km by 900 m inside it (Chapeltown Road).
 SMALL_BOX = shapely.box(-1.535, 53.810, -1.520, 53.818)
 
-_SETTINGS = (
-    "overpass_url",
-    "nominatim_url",
-    "cache_folder",
-    "use_cache",
-    "requests_timeout",
-    "doh_url_template",
-    "overpass_rate_limit",
-)
-
 
 @pytest.fixture(scope="module")
 def osm_data():
@@ -59,27 +49,13 @@ def server(osm_data):
 
 
 @pytest.fixture(autouse=True)
-def osmnx_env(tmp_path, monkeypatch):
-    """Point osmnx at nothing real; restore its settings and socket.getaddrinfo afterwards."""
-    saved = {name: getattr(ox.settings, name) for name in _SETTINGS}
-    getaddrinfo = socket.getaddrinfo
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+def osmnx_env(no_osm_servers, tmp_path, monkeypatch):
+    """No real server (``no_osm_servers``), short back-off and timeouts, no ./cache."""
     monkeypatch.setattr(_overpass_cache, "BACKOFF_S", 0.01)
     # osmnx pauses 1 s before every Nominatim request (the public server's usage policy)
     monkeypatch.setattr(ox._nominatim, "time", SimpleNamespace(sleep=lambda _s: None))
     monkeypatch.chdir(tmp_path)  # osmnx's default ./cache would land here: it must not
-    ox.settings.overpass_url = f"http://127.0.0.1:{closed_port()}/api"
-    ox.settings.nominatim_url = f"http://127.0.0.1:{closed_port()}/"
-    ox.settings.cache_folder = str(tmp_path / "osmnx-default")
     ox.settings.requests_timeout = 5
-    ox.settings.doh_url_template = None  # never ask Google's DNS from a test
-    yield
-    for name, value in saved.items():
-        setattr(ox.settings, name, value)
-    socket.getaddrinfo = getaddrinfo  # osmnx's _config_dns replaces it
 
 
 @pytest.fixture
