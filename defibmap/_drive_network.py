@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
+from defibmap import _npz
 from defibmap._errors import NetworkError
 
 if TYPE_CHECKING:
@@ -126,39 +127,28 @@ def min_time_csr(
 
 def save_drive(network: DriveNetwork, path: Path) -> None:
     """Save a driving network to ``path`` (``.npz``) atomically; geometries as WKB."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wkb = shapely.to_wkb(network.edge_geometry)
-    offsets = np.cumsum([0, *(len(b) for b in wkb)]).astype(np.int64)
-    tmp = path.with_name(f".tmp-{path.name}")
-    try:
-        with tmp.open("wb") as fh:
-            np.savez_compressed(
-                fh,
-                node_x=network.node_x,
-                node_y=network.node_y,
-                node_ids=network.node_ids,
-                edge_u=network.edge_u,
-                edge_v=network.edge_v,
-                edge_length_m=network.edge_length_m,
-                edge_time_s=network.edge_time_s,
-                edge_speed_kph=network.edge_speed_kph,
-                wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8),
-                wkb_offsets=offsets,
-                crs=np.array(network.crs),
-                source=np.array(network.source),
-            )
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _npz.write_atomic(
+        path,
+        {
+            "node_x": network.node_x,
+            "node_y": network.node_y,
+            "node_ids": network.node_ids,
+            "edge_u": network.edge_u,
+            "edge_v": network.edge_v,
+            "edge_length_m": network.edge_length_m,
+            "edge_time_s": network.edge_time_s,
+            "edge_speed_kph": network.edge_speed_kph,
+            **_npz.pack_wkb(network.edge_geometry),
+            "crs": np.array(network.crs),
+            "source": np.array(network.source),
+        },
+    )
 
 
 def load_drive(path: Path) -> DriveNetwork:
     """Load a driving network saved by :func:`save_drive`; damage raises NetworkError."""
     try:
         with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
-            offsets = data["wkb_offsets"]
-            blob = data["wkb"].tobytes()
-            wkb = [blob[offsets[i] : offsets[i + 1]] for i in range(offsets.size - 1)]
             edge_u = data["edge_u"]
             edge_v = data["edge_v"]
             time_s, length_m = min_time_csr(
@@ -175,7 +165,7 @@ def load_drive(path: Path) -> DriveNetwork:
                 edge_length_m=data["edge_length_m"],
                 edge_time_s=data["edge_time_s"],
                 edge_speed_kph=data["edge_speed_kph"],
-                edge_geometry=np.asarray(shapely.from_wkb(np.asarray(wkb, dtype=object))),
+                edge_geometry=_npz.unpack_wkb(data),
                 crs=str(data["crs"]),
                 source=str(data["source"]),
             )

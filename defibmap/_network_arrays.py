@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
+from defibmap import _npz
 from defibmap._errors import NetworkError
 
 if TYPE_CHECKING:
@@ -199,31 +198,21 @@ def cache_key(*parts: str | bytes) -> str:
 def save(network: Network, path: str | Path, *, meta: dict[str, Any] | None = None) -> None:
     """Save a network to ``path`` (``.npz``) atomically, with a JSON sidecar of ``meta``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wkb = shapely.to_wkb(network.edge_geometry)
-    offsets = np.cumsum([0, *(len(b) for b in wkb)]).astype(np.int64)
-    blob = np.frombuffer(b"".join(wkb), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    os.close(fd)
-    try:
-        with Path(tmp).open("wb") as fh:
-            np.savez_compressed(
-                fh,
-                node_x=network.node_x,
-                node_y=network.node_y,
-                node_ids=network.node_ids,
-                edge_u=network.edge_u,
-                edge_v=network.edge_v,
-                edge_length_m=network.edge_length_m,
-                wkb=blob,
-                wkb_offsets=offsets,
-                crs=np.array(network.crs),
-                source=np.array(network.source),
-                format=np.array(_CACHE_FORMAT),
-            )
-        Path(tmp).replace(path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    _npz.write_atomic(
+        path,
+        {
+            "node_x": network.node_x,
+            "node_y": network.node_y,
+            "node_ids": network.node_ids,
+            "edge_u": network.edge_u,
+            "edge_v": network.edge_v,
+            "edge_length_m": network.edge_length_m,
+            **_npz.pack_wkb(network.edge_geometry),
+            "crs": np.array(network.crs),
+            "source": np.array(network.source),
+            "format": np.array(_CACHE_FORMAT),
+        },
+    )
     side = {"crs": network.crs, "source": network.source, **(meta or {})}
     sidecar = path.with_suffix(".json")
     tmp_json = sidecar.with_name(f".tmp-{sidecar.name}")
@@ -239,17 +228,13 @@ def load(path: str | Path) -> Network:
             if int(data["format"]) != _CACHE_FORMAT:
                 msg = f"{path}: network cache format {int(data['format'])} is not supported"
                 raise NetworkError(msg)
-            offsets = data["wkb_offsets"]
-            blob = data["wkb"].tobytes()
-            wkb = [blob[offsets[i] : offsets[i + 1]] for i in range(offsets.size - 1)]
-            geometry = shapely.from_wkb(np.asarray(wkb, dtype=object))
             return from_arrays(
                 node_x=data["node_x"],
                 node_y=data["node_y"],
                 edge_u=data["edge_u"],
                 edge_v=data["edge_v"],
                 edge_length_m=data["edge_length_m"],
-                edge_geometry=np.asarray(geometry, dtype=object),
+                edge_geometry=_npz.unpack_wkb(data),
                 node_ids=data["node_ids"],
                 crs=str(data["crs"]),
                 source=str(data["source"]),
