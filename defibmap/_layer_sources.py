@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from defibmap import _layer_postcodes, osm_features, postcodes, registers, sites
+from defibmap import _layer_postcodes, _row_origins, osm_features, postcodes, registers, sites
 from defibmap._errors import InputError
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def _osm_frames(
         for row in merged.attrs["excluded"]:  # say why a register row has no place
             if row["reason"] == "no coordinates" and row["site_id"] in unplaced:
                 row["reason"] = unplaced[row["site_id"]]
-        _mark_origins(merged, register, layer.register.name)
+        _row_origins.mark_register_rows(merged, register, layer.register.name)
         frames = {"defibrillators": merged, **frames}
         info["register"] = {"file": layer.register.name, **report.as_dict()}
         if lookup is not None:
@@ -186,53 +186,6 @@ def _generated_csv(layer: LayerConfig, frames: dict[str, pd.DataFrame], cache: P
     return _layer_postcodes.cached_csv(
         combined.to_csv(index=False, lineterminator="\n"), cache, layer.name
     )
-
-
-def _mark_origins(merged: pd.DataFrame, register: pd.DataFrame, file: str) -> None:
-    """Give merged rows (and those set aside) the file and row they came from.
-
-    ``origin`` is the register's file name, ``OpenStreetMap + <file>`` for a defib in both,
-    or ``OpenStreetMap``; ``origin_row`` the row in the register file (empty for OSM), so
-    ``rejected.csv`` points at the register's own rows, not at the generated CSV's.
-    """
-    rows = dict(
-        zip(register["site_id"].astype(str), register["source_row"].astype(int), strict=True)
-    )
-
-    def row_of(site_id: str) -> int | None:
-        return rows.get(site_id, rows.get(site_id.removeprefix("register_")))
-
-    reg_ids = merged["register_id"].astype(str) if "register_id" in merged else None
-    if reg_ids is None or not len(merged):
-        merged["origin"] = "OpenStreetMap"
-        merged["origin_row"] = ""
-    else:
-        source = merged["source"].astype(str)
-        merged["origin"] = np.where(
-            source.eq("register"),
-            file,
-            np.where(source.eq("osm+register"), f"OpenStreetMap + {file}", "OpenStreetMap"),
-        )
-        merged["origin_row"] = [
-            "" if (r := rows.get(i)) is None else str(r) for i in reg_ids.to_numpy()
-        ]
-    for row in merged.attrs["excluded"]:
-        found = row_of(str(row["site_id"]))
-        row["origin"] = "OpenStreetMap" if found is None else file
-        row["origin_row"] = "" if found is None else str(found)
-
-
-def origins(part: LayerParts) -> dict[str, tuple[str, int | None]]:
-    """Return, by id, the file and row each generated row of a section came from."""
-    if part.generated is None:
-        return {}
-    frame = pd.read_csv(part.generated, dtype=str, keep_default_na=False)
-    if "origin" not in frame.columns:
-        return dict.fromkeys(frame["site_id"], ("OpenStreetMap", None))
-    return {
-        i: (o or "OpenStreetMap", int(r) if r else None)
-        for i, o, r in frame[["site_id", "origin", "origin_row"]].to_numpy()
-    }
 
 
 def layer_parts(
@@ -302,22 +255,6 @@ def _set_aside(gdf: gpd.GeoDataFrame, report: sites.LayerReport) -> gpd.GeoDataF
     return gdf.loc[~drop].drop(columns=_EXCLUDED)
 
 
-def _point_at_origins(
-    gdf: gpd.GeoDataFrame, report: sites.LayerReport, where: dict[str, tuple[str, int | None]]
-) -> None:
-    """Renumber generated rows by the register row they came from (0 for OpenStreetMap).
-
-    The generated CSV is the study's own working copy: its row numbers mean nothing to the
-    user, so rejections and later ones (snap limit, islands) point at the source instead.
-    """
-    if not where:
-        return
-    rows = {i: r or 0 for i, (_, r) in where.items()}
-    report.origins = {i: o for i, (o, _) in where.items()}
-    report.rejected = [(i, rows.get(i, r), why) for i, r, why in report.rejected]
-    gdf["source_row"] = [rows.get(str(i), 0) for i in gdf.index]
-
-
 def _same_sites(
     file_gdf: gpd.GeoDataFrame, osm_gdf: gpd.GeoDataFrame, report: sites.LayerReport, file: str
 ) -> gpd.GeoDataFrame:
@@ -376,7 +313,7 @@ def load_layers(
                 for i, row, why in report.rejected
             ]
             gdf = _set_aside(gdf, report)
-            _point_at_origins(gdf, report, origins(part))
+            _row_origins.renumber(gdf, report, _row_origins.generated(part.generated))
             # name the sources, not the working copy in the cache folder
             report.file = " + ".join(
                 (["OpenStreetMap"] if "osm" in part.info else [])
