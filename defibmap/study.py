@@ -106,12 +106,11 @@ def run_study(
         need_network = False
     # before any work: every download is cached or its server answers, else stop and say
     # what to download and where to put it
-    drive_path = _timing.drive_cache_path(config, folder)
-    need_drive = (
-        config.network.place is not None
-        and _timing.needs_drive(config)
-        and (refresh or drive_path is None or not drive_path.is_file())
-    )
+    need_drive = False
+    if config.network.place is not None and _timing.needs_drive(config):
+        # only a place study downloads it; a file study's key would hash the whole extract
+        drive_path = _timing.drive_cache_path(config, folder)
+        need_drive = refresh or drive_path is None or not drive_path.is_file()
     _inputs.preflight(config, polygon, network=need_network, cache=folder, drive=need_drive)
     source = _inputs.osm_source(config, folder, polygon)
     _progress.step("Loading the input layers")
