@@ -15,10 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from defibmap import network as nw
-from defibmap import optimise, reach
-from defibmap.snapping import Snapped, snap_points
-from defibmap.synthetic import random_points, street_grid_network
+from defibmap.analysis import optimise, reach
+from defibmap.network import walk as nw
+from defibmap.network.snapping import Snapped, snap_points
+from defibmap.synthetic.town import random_points, street_grid_network
 
 REPO = Path(__file__).resolve().parents[1]
 LEEDS_OSM = REPO / "data" / "leeds" / "leeds_inner_ne.osm.bz2"
@@ -46,7 +46,7 @@ def load_network(spec: dict, cache: Path | None = None) -> nw.Network:
 
 def leeds_points(net: nw.Network) -> tuple[Snapped, Snapped]:
     """The Leeds study's real points: OS Code-Point postcode centroids and its schools."""
-    from defibmap import sites
+    from defibmap.io import sites
 
     data = REPO / "data" / "leeds"
     postcodes, _ = sites.load_layer(

@@ -349,7 +349,7 @@ def network_cache(spec: dict, workdir: Path) -> Path:
 def make_cache(spec: dict, path: Path) -> None:
     import cases
 
-    from defibmap import network as nw
+    from defibmap.network import walk as nw
 
     nw.save(cases.load_network(spec), path)
 

@@ -22,17 +22,17 @@ from defibmap._errors import (
     NetworkError,
     OptimisationError,
 )
-from defibmap.config import StudyConfig, read_study
-from defibmap.network import Network
-from defibmap.network import from_graph as network_from_graph
-from defibmap.network import from_osm_file as network_from_osm
-from defibmap.network import from_place as network_from_place
-from defibmap.optimise import greedy, mclp
-from defibmap.ranking import rank_sites
-from defibmap.reach import coverage_shares, nearest_facility, pair_distances
-from defibmap.report import write_outputs
-from defibmap.snapping import snap_points
-from defibmap.study import StudyResult, build_network, load_study, run_study
+from defibmap.analysis.optimise import greedy, mclp
+from defibmap.analysis.ranking import rank_sites
+from defibmap.analysis.reach import coverage_shares, nearest_facility, pair_distances
+from defibmap.config.study_file import StudyConfig, read_study
+from defibmap.network.snapping import snap_points
+from defibmap.network.walk import Network
+from defibmap.network.walk import from_graph as network_from_graph
+from defibmap.network.walk import from_osm_file as network_from_osm
+from defibmap.network.walk import from_place as network_from_place
+from defibmap.outputs.write import write_outputs
+from defibmap.study.pipeline import StudyResult, build_network, load_study, run_study
 
 try:
     __version__ = version("defibmap")

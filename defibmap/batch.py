@@ -2,7 +2,8 @@
 
 Each study is one task. The client sends only the study's path (or shipped name) and its output
 folder: the worker reads the study file, builds or loads its network from the cache, runs the
-study and writes its outputs there (:func:`defibmap.report.write_outputs`), and sends back one
+study and writes its outputs there (:func:`defibmap.outputs.write.write_outputs`), and sends back
+one
 summary row. The client collects the rows into ``batch_summary.csv``. A task does exactly what
 ``defibmap run`` does, so the outputs equal those of running the studies one by one.
 
@@ -27,7 +28,7 @@ from defibmap._errors import ConfigError, DefibmapError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from defibmap.study import StudyResult
+    from defibmap.study.pipeline import StudyResult
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +120,8 @@ def run_one(study: str, out_dir: str, slug: str) -> dict[str, Any]:
     dict
         The study's :func:`summary_row`.
     """
-    from defibmap.report import write_outputs
-    from defibmap.study import load_study, run_study
+    from defibmap.outputs.write import write_outputs
+    from defibmap.study.pipeline import load_study, run_study
 
     result = run_study(load_study(study))
     write_outputs(result, out_dir)

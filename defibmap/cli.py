@@ -113,8 +113,8 @@ _DESCRIBE = {
 def _run(args: argparse.Namespace) -> int:
     """``defibmap run``: run one study, write its outputs, print where they are."""
     from defibmap import _progress
-    from defibmap.report import check_output_folder, format_summary, write_outputs
-    from defibmap.study import load_study, run_study
+    from defibmap.outputs.write import check_output_folder, format_summary, write_outputs
+    from defibmap.study.pipeline import load_study, run_study
 
     if args.config is not None and args.study is not None:
         sys.stderr.write("defibmap: give a study name or --config, not both\n")

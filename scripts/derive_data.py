@@ -22,7 +22,7 @@ float formatting, bz2 at a fixed level, one pinned coordinate transformation). C
 the documentation relies on are asserted, so a changed source fails loudly.
 
 The police stations are the ones whose snap distance to the walking network of the extract is
-within the 250 m limit; checking that builds the network with ``defibmap.network``, so the
+within the 250 m limit; checking that builds the network with ``defibmap.network.walk``, so the
 repository must be importable (it is put on ``sys.path`` below).
 """
 
@@ -531,7 +531,7 @@ def snap_distances(osm_file: Path, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Return the distance (m) from each BNG point to the nearest edge of the walking network."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from defibmap import network  # needs the repository on sys.path
+    from defibmap.network import walk as network  # needs the repository on sys.path
 
     net = network.from_osm_file(osm_file)
     if net.crs != "EPSG:27700":

@@ -28,7 +28,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def leeds_network():
-    from defibmap import network
+    from defibmap.network import walk as network
 
     return network.from_osm_file(LEEDS_OSM)
 

@@ -35,8 +35,8 @@ def wide_demo_town(tmp_path: Path) -> Path:
 
 
 def sequential(studies: list[str | Path], out: Path) -> None:
-    from defibmap.report import write_outputs
-    from defibmap.study import load_study, run_study
+    from defibmap.outputs.write import write_outputs
+    from defibmap.study.pipeline import load_study, run_study
 
     for study in studies:
         write_outputs(run_study(load_study(study)), out / batch.study_slug(study))

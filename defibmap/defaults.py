@@ -1,0 +1,61 @@
+"""Every default a study uses, each with its source or marked as an assumption.
+
+A study file can change each of these (``docs/study-file.md``); the sources are listed in
+``docs/references.md``. Distances are metres, times seconds.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AMBULANCE_S",
+    "AMBULANCE_TURNOUT_S",
+    "CABINET_S",
+    "DEFAULT_BUFFER_M",
+    "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_REGISTER_WITHIN_M",
+    "DEFAULT_SCHOOL_HOURS",
+    "DEFAULT_SCHOOL_TERM_WEEKS",
+    "DEFAULT_THRESHOLDS_M",
+    "FIRE_TURNOUT_S",
+    "LOCKED_CABINET_EXTRA_S",
+    "WALKING_SPEED_M_S",
+]
+
+#: Walking distances reported at once, metres: 100, 200 and 500 m.
+DEFAULT_THRESHOLDS_M = (100.0, 200.0, 500.0)
+#: A point farther than this from every walkable edge is refused, not snapped, metres.
+DEFAULT_MAX_SNAP_M = 250.0
+#: Distance the OpenStreetMap search area reaches beyond a boundary, metres (people near the
+#: edge walk to defibs beyond it). At least the longest walk searched.
+DEFAULT_BUFFER_M = 2000.0
+#: A register defib and an OpenStreetMap defib this close are one device, metres.
+DEFAULT_REGISTER_WITHIN_M = 25.0
+
+#: Default school hours in term time (Department for Education defibrillators for schools,
+#: 2022-23: most hang indoors, usable while the school is open).
+DEFAULT_SCHOOL_HOURS = "Mo-Fr 08:00-16:00"
+#: School term weeks a year (England: 190 school days = 38 weeks, plus staff days; 39 is the
+#: usual contractual term-time year).
+DEFAULT_SCHOOL_TERM_WEEKS = 39
+
+#: Brisk walking speed of a bystander fetching a defib, m/s: 4 mph, as used by Deakin CD,
+#: Anfield S, Hodgetts GA, "Underutilisation of public access defibrillation is related to
+#: retrieval distance and time-dependent availability", Heart 2018;104(16):1339-1343.
+WALKING_SPEED_M_S = 1.79
+#: Seconds to open an unlocked cabinet and take the defib out. Assumption, not a measured
+#: figure: confirm locally.
+CABINET_S = 30.0
+#: Extra seconds at a locked cabinet while the caller gets the access code from the 999 call
+#: handler. Assumption, not a measured figure: confirm with the ambulance service.
+LOCKED_CABINET_EXTRA_S = 60.0
+#: Fire crew turnout, seconds from the call to the appliance leaving the station. Assumption
+#: for wholetime crews: confirm with the fire and rescue service (retained crews take longer).
+FIRE_TURNOUT_S = 120.0
+#: Ambulance response, seconds: the NHS England Category 1 mean response standard of 7 minutes
+#: (NHS England, Ambulance Response Programme, July 2017). A published standard, never tuned
+#: to a study; achieved mean times are often longer.
+AMBULANCE_S = 420.0
+#: Ambulance turnout when drives from ambulance bases are given, seconds from the call to the
+#: vehicle moving. Assumption: crews are often already mobile, so a drive from the base is a
+#: conservative stand-in; confirm with the ambulance service.
+AMBULANCE_TURNOUT_S = 60.0

@@ -1,0 +1,246 @@
+"""The walking network's array form: :class:`Network` and its ``.npz`` file form.
+
+A :class:`Network` holds an undirected walking network as arrays: a symmetric CSR adjacency of
+metres (parallel edges keep the shortest, self-loops are dropped), the node coordinates and,
+per edge, the end nodes, length and projected geometry (needed for snapping to the nearest
+point on an edge). :func:`from_arrays` builds one from plain arrays; :func:`save` and
+:func:`load` keep one on disk (geometries as WKB), under a :func:`cache_key` of its source.
+
+Private to the package: :mod:`defibmap.network.walk`, which builds the network from OpenStreetMap
+and networkx graphs, re-exports every public name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+import shapely
+
+from defibmap._errors import NetworkError
+from defibmap.network import _npz
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+#: Edge lengths below this are raised to it, so the sparse graph keeps zero-length edges.
+MIN_EDGE_LENGTH_M = 1e-6
+_CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """An undirected walking network held as arrays.
+
+    Attributes
+    ----------
+    adjacency
+        Symmetric ``(n, n)`` CSR matrix of edge lengths in metres. Parallel edges keep the
+        shortest; zero lengths are raised to :data:`MIN_EDGE_LENGTH_M` so they stay edges.
+    node_x, node_y
+        Node coordinates in ``crs`` (metres).
+    node_ids
+        The original node labels (OSM node ids for OpenStreetMap networks), ``int64``.
+    edge_u, edge_v
+        Node *positions* (0..n-1) at each end of every edge; the edge geometry runs u to v.
+    edge_length_m
+        Walking length of every edge in metres (osmnx's great-circle length).
+    edge_geometry
+        Shapely ``LineString`` array of every edge in ``crs``, running from u to v.
+    crs
+        The projected CRS of the coordinates, as a string understood by pyproj.
+    source
+        Where the network came from (a file name, a place query or ``"graph"``).
+    """
+
+    adjacency: sp.csr_matrix
+    node_x: NDArray[np.float64]
+    node_y: NDArray[np.float64]
+    node_ids: NDArray[np.int64]
+    edge_u: NDArray[np.int64]
+    edge_v: NDArray[np.int64]
+    edge_length_m: NDArray[np.float64]
+    edge_geometry: NDArray[np.object_]
+    crs: str
+    source: str = "graph"
+    _tree: list[shapely.STRtree] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of undirected edges (parallel edges counted separately)."""
+        return int(self.edge_u.shape[0])
+
+    def edge_tree(self) -> shapely.STRtree:
+        """Return an STRtree over the edge geometries, built once and kept."""
+        if not self._tree:
+            self._tree.append(shapely.STRtree(self.edge_geometry))
+        return self._tree[0]
+
+
+def from_arrays(
+    *,
+    node_x: NDArray[np.float64],
+    node_y: NDArray[np.float64],
+    edge_u: NDArray[np.int64],
+    edge_v: NDArray[np.int64],
+    edge_length_m: NDArray[np.float64] | None = None,
+    edge_geometry: NDArray[np.object_] | None = None,
+    node_ids: NDArray[np.int64] | None = None,
+    crs: str = "EPSG:27700",
+    source: str = "arrays",
+) -> Network:
+    """Build a :class:`Network` from node coordinates and edge end positions.
+
+    Parameters
+    ----------
+    node_x, node_y
+        Node coordinates in ``crs`` (metres).
+    edge_u, edge_v
+        Node positions at the ends of every undirected edge.
+    edge_length_m
+        Edge lengths in metres; default the length of ``edge_geometry`` (or the straight line).
+    edge_geometry
+        Edge geometries running u to v; default straight lines between the end nodes.
+    node_ids
+        Node labels; default ``0..n-1``.
+    crs
+        Projected CRS of the coordinates.
+    source
+        A short description of where the network came from.
+
+    Returns
+    -------
+    Network
+    """
+    node_x = np.asarray(node_x, dtype=np.float64)
+    node_y = np.asarray(node_y, dtype=np.float64)
+    edge_u = np.asarray(edge_u, dtype=np.int64)
+    edge_v = np.asarray(edge_v, dtype=np.int64)
+    n = node_x.shape[0]
+    if edge_geometry is None:
+        coords = np.stack(
+            [
+                np.column_stack([node_x[edge_u], node_y[edge_u]]),
+                np.column_stack([node_x[edge_v], node_y[edge_v]]),
+            ],
+            axis=1,
+        )
+        edge_geometry = shapely.linestrings(coords)
+    edge_geometry = np.asarray(edge_geometry, dtype=object)
+    if edge_length_m is None:
+        edge_length_m = shapely.length(edge_geometry)
+    edge_length_m = np.asarray(edge_length_m, dtype=np.float64)
+    if np.any(~np.isfinite(edge_length_m)) or np.any(edge_length_m < 0):
+        msg = "edge lengths must be finite and non-negative metres"
+        raise NetworkError(msg)
+    adjacency = _symmetric_min_csr(edge_u, edge_v, edge_length_m, n)
+    ids = np.arange(n, dtype=np.int64) if node_ids is None else np.asarray(node_ids, np.int64)
+    return Network(
+        adjacency=adjacency,
+        node_x=node_x,
+        node_y=node_y,
+        node_ids=ids,
+        edge_u=edge_u,
+        edge_v=edge_v,
+        edge_length_m=edge_length_m,
+        edge_geometry=edge_geometry,
+        crs=crs,
+        source=source,
+    )
+
+
+def _symmetric_min_csr(
+    u: NDArray[np.int64], v: NDArray[np.int64], w: NDArray[np.float64], n: int
+) -> sp.csr_matrix:
+    """Symmetric CSR of edge weights keeping the minimum over parallel edges.
+
+    scipy sums duplicate entries when converting from COO, so duplicates are reduced to their
+    minimum first. Self-loops are dropped (they never shorten a path).
+    """
+    keep = u != v
+    rows = np.concatenate([u[keep], v[keep]])
+    cols = np.concatenate([v[keep], u[keep]])
+    vals = np.maximum(np.concatenate([w[keep], w[keep]]), MIN_EDGE_LENGTH_M)
+    if rows.size:
+        order = np.lexsort((vals, cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols, vals = rows[first], cols[first], vals[first]
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+# ---------------------------------------------------------------------------------------------
+# On-disk cache: a compressed .npz of the arrays plus geometries as WKB, keyed by a hash of the
+# source file's bytes (or the query), with the query and date beside it in a JSON sidecar.
+# ---------------------------------------------------------------------------------------------
+
+
+def cache_key(*parts: str | bytes) -> str:
+    """Return a stable hash of the parts that define a network (file digest, query, CRS)."""
+    digest = hashlib.sha256()
+    digest.update(f"defibmap-network-v{_CACHE_FORMAT}".encode())
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+    return digest.hexdigest()[:24]
+
+
+def save(network: Network, path: str | Path, *, meta: dict[str, Any] | None = None) -> None:
+    """Save a network to ``path`` (``.npz``) atomically, with a JSON sidecar of ``meta``."""
+    path = Path(path)
+    _npz.write_atomic(
+        path,
+        {
+            "node_x": network.node_x,
+            "node_y": network.node_y,
+            "node_ids": network.node_ids,
+            "edge_u": network.edge_u,
+            "edge_v": network.edge_v,
+            "edge_length_m": network.edge_length_m,
+            **_npz.pack_wkb(network.edge_geometry),
+            "crs": np.array(network.crs),
+            "source": np.array(network.source),
+            "format": np.array(_CACHE_FORMAT),
+        },
+    )
+    side = {"crs": network.crs, "source": network.source, **(meta or {})}
+    sidecar = path.with_suffix(".json")
+    tmp_json = sidecar.with_name(f".tmp-{sidecar.name}")
+    tmp_json.write_text(json.dumps(side, indent=2), encoding="utf-8")
+    tmp_json.replace(sidecar)
+
+
+def load(path: str | Path) -> Network:
+    """Load a network saved by :func:`save`; a damaged file raises :class:`NetworkError`."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
+            if int(data["format"]) != _CACHE_FORMAT:
+                msg = f"{path}: network cache format {int(data['format'])} is not supported"
+                raise NetworkError(msg)
+            return from_arrays(
+                node_x=data["node_x"],
+                node_y=data["node_y"],
+                edge_u=data["edge_u"],
+                edge_v=data["edge_v"],
+                edge_length_m=data["edge_length_m"],
+                edge_geometry=_npz.unpack_wkb(data),
+                node_ids=data["node_ids"],
+                crs=str(data["crs"]),
+                source=str(data["source"]),
+            )
+    except NetworkError:
+        raise
+    except Exception as exc:
+        msg = f"{path}: the saved network is damaged or not a defibmap network ({exc})"
+        raise NetworkError(msg) from exc

@@ -1,0 +1,373 @@
+"""Interactive folium map of a defib study, that works without internet.
+
+:func:`study_map` is pure: GeoDataFrames in (any CRS, set on each frame), a :class:`folium.Map`
+out. :func:`result_map` builds the same map from a :class:`~defibmap.study.pipeline.StudyResult`,
+adding the walkable reach areas (from network distances, :mod:`defibmap.analysis.reach_areas`), the
+day and
+night defib layers and the walking network. :func:`write_map` is the one writer: it inlines
+Leaflet, jQuery and Leaflet's CSS and images from the XStatic packages
+(:mod:`defibmap.outputs.map._assets`), so only the background tiles need a network, and it replaces
+the
+file atomically.
+
+Every string that comes from an input (names, ids, kinds, opening hours, sources, the title)
+is passed through :func:`defibmap.outputs._html.esc` before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from defibmap._errors import InputError
+from defibmap.outputs._html import esc
+from defibmap.outputs.map import _assets
+from defibmap.outputs.map import _demand as demand_layers
+from defibmap.outputs.map import _furniture as page
+from defibmap.outputs.map import _layers as layers
+from defibmap.outputs.map._demand import AGGREGATED_MARKERS, MAX_DEMAND_MARKERS
+from defibmap.outputs.map._layers import WGS84
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from branca.element import Figure
+
+    from defibmap.study.pipeline import StudyResult
+
+__all__ = [
+    "AGGREGATED_MARKERS",
+    "MAX_DEMAND_MARKERS",
+    "MAX_NETWORK_EDGES",
+    "result_map",
+    "study_map",
+    "write_map",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Assets folium links that the map needs; write_map inlines them. Everything else is dropped.
+_KEEP_JS = ("leaflet", "jquery")
+_KEEP_CSS = ("leaflet_css",)
+#: The walking network is drawn when it has at most this many edges (about 60 bytes each).
+MAX_NETWORK_EDGES = 60_000
+
+
+def study_map(
+    *,
+    title: str,
+    demand: gpd.GeoDataFrame,
+    defibs: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    recommendations: pd.DataFrame,
+    thresholds_m: Sequence[float],
+    sources: Sequence[Mapping[str, str]],
+    synthetic: bool = False,
+    reach_areas: Mapping[str, gpd.GeoDataFrame] | None = None,
+    night_reach: tuple[str, str] | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    network_lines: gpd.GeoSeries | None = None,
+    unknown_usable_at_night: bool = True,
+    max_demand_markers: int = MAX_DEMAND_MARKERS,
+    extra_layers: Sequence[folium.FeatureGroup] = (),
+) -> folium.Map:
+    """Build the interactive study map.
+
+    Parameters
+    ----------
+    title : str
+        Study title, shown in a block at the top and as the page title.
+    demand : geopandas.GeoDataFrame
+        Demand points indexed by ``demand_id``: ``population`` (people), ``walk_m`` (metres to
+        the nearest defib; NaN when none is within the search limit), ``covered`` (bool at the
+        largest threshold; derived from ``walk_m`` if absent), optional ``nearest_defib_id`` and
+        ``name``. Any CRS, set on the frame; projected (metres) for the aggregation grid.
+    defibs : geopandas.GeoDataFrame
+        Sites counted as defibs, indexed by ``site_id``: ``name``, ``layer``, optional
+        ``availability`` (``"24/7"``, ``"limited hours"``, else unknown) and ``opening_hours``.
+        When some defib is not usable at night they are drawn in a day layer and a night layer
+        with a day/night switch.
+    stations : geopandas.GeoDataFrame
+        Fire and police stations: ``name``, ``layer`` (``"fire_stations"`` or
+        ``"police_stations"``), ``outside_defib`` (bool). May be empty.
+    candidates : geopandas.GeoDataFrame
+        Every candidate council building, indexed by ``site_id``: ``name``, optional ``kind``.
+    recommendations : pandas.DataFrame
+        Ranked picks: ``rank``, ``site_id``, ``name``, ``added_population`` (people),
+        ``cumulative_population_covered`` (people), ``cumulative_coverage_share`` (0-1),
+        ``method``. Every ``site_id`` must be in ``candidates``.
+    thresholds_m : sequence of float
+        Walking thresholds in metres; the largest is the headline.
+    sources : sequence of mapping
+        Data sources, each with ``layer``, ``name``, ``licence`` and ``date``, for the footer.
+    synthetic : bool, default False
+        Mark the map as synthetic demonstration data (title and a banner).
+    reach_areas : mapping of str to geopandas.GeoDataFrame, optional
+        Polygons per label (e.g. ``"Within 500 m walk of a defib"``), drawn filled; the first
+        is shown, the others start hidden. See :func:`defibmap.analysis.reach_areas.reach_polygons`.
+    night_reach : tuple of (str, str), optional
+        Labels in ``reach_areas`` of the day and the night reach: the day/night switch swaps
+        them together with the defib layers.
+    wards : geopandas.GeoDataFrame, optional
+        Ward polygons with a ``name`` column, drawn as outlines.
+    network_lines : geopandas.GeoSeries, optional
+        Walking-network edges (projected CRS), drawn as thin grey lines: street context when
+        the background tiles cannot load.
+    unknown_usable_at_night : bool, default True
+        Whether a defib with unknown hours counts as usable at night (the study's assumption;
+        :func:`defibmap.analysis.availability.site_availability` defaults to usable).
+    max_demand_markers : int, default MAX_DEMAND_MARKERS
+        With more demand points than this, both demand layers are summed onto a square grid
+        (per walking band) of at most :data:`AGGREGATED_MARKERS` markers each. Each marker costs
+        about 0.5 ms and 0.6 kB of HTML.
+    extra_layers : sequence of folium.FeatureGroup, default ()
+        Further overlays (for example minutes to the first defib), added before the layer
+        control so that it lists them.
+
+    Returns
+    -------
+    folium.Map
+        The map, in EPSG:4326, fitted to the demand and sites. It links Leaflet and jQuery
+        only (no Bootstrap, Font Awesome or awesome-markers); :func:`write_map` inlines them.
+
+    Raises
+    ------
+    InputError
+        When a frame has no CRS, a required column is missing, ``thresholds_m`` is empty or
+        not positive, or a recommended ``site_id`` is not among the candidates.
+    """
+    thresholds = np.unique(np.asarray(list(thresholds_m), dtype=float))
+    if thresholds.size == 0 or not (thresholds > 0).all():
+        msg = (
+            f"thresholds_m: expected one or more positive distances in metres, got {thresholds_m!r}"
+        )
+        raise InputError(msg)
+    headline_m = float(thresholds[-1])
+    for name in ("population", "walk_m"):
+        if name not in demand.columns:
+            msg = f"demand: column {name!r} is missing (columns: {list(demand.columns)})"
+            raise InputError(msg)
+    if not demand.empty and demand.crs is None:
+        msg = "demand: the GeoDataFrame has no CRS; set it (e.g. EPSG:27700) before mapping"
+        raise InputError(msg)
+    missing = set(recommendations["site_id"].astype(str)) - set(candidates.index.astype(str))
+    if missing:
+        msg = f"recommendations: site_id(s) {sorted(missing)} are not in the candidates frame"
+        raise InputError(msg)
+
+    shown_title = title
+    if synthetic and "synthetic" not in title.lower():
+        shown_title = f"{title} (synthetic demonstration data)"
+    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
+    # Instance lists (the class defaults stay untouched): Leaflet and jQuery (popups use $),
+    # nothing else; write_map inlines both from the XStatic packages.
+    m.default_js = [(n, u) for n, u in m.default_js if n in _KEEP_JS]
+    m.default_css = [(n, u) for n, u in m.default_css if n in _KEEP_CSS]
+    cast("Figure", m.get_root()).title = esc(shown_title)
+
+    colours = demand_layers.band_colours(len(thresholds))
+    band_labels = [f"within {layers.fmt_m(t)} m" for t in thresholds] + [
+        f"over {layers.fmt_m(headline_m)} m",
+        "no defib within search limit",
+    ]
+    defibs84 = layers.to_wgs84(defibs, "defibs")
+    stations84 = layers.to_wgs84(stations, "stations")
+    candidates84 = layers.to_wgs84(candidates, "candidates")
+
+    walk = demand["walk_m"].to_numpy(dtype=float)
+    covered = (
+        demand["covered"].fillna(value=False).to_numpy(dtype=bool)
+        if "covered" in demand.columns
+        else np.nan_to_num(walk, nan=np.inf) <= headline_m
+    )
+    with_band = demand.assign(band=demand_layers.walk_bands(walk, thresholds))
+    names = layers.column(defibs, "name").dropna()
+    kw = {
+        "band_colours": colours,
+        "band_labels": band_labels,
+        "defib_names": {str(k): str(v) for k, v in names.items()},
+        # Decided once for the whole demand so both demand layers read the same way.
+        "aggregated": len(demand) > max_demand_markers,
+    }
+    if network_lines is not None:
+        layers.network_layer(network_lines).add_to(m)
+    reach_groups, ward_groups = layers.polygon_layers(reach_areas or {}, wards)
+    for group in (*reach_groups.values(), *ward_groups):
+        group.add_to(m)
+    name = "Residents by walk to nearest defib"
+    demand_layers.demand_layer(with_band, layer_name=name, ring=False, **kw).add_to(m)  # type: ignore[arg-type]
+    name = f"Residents not within {layers.fmt_m(headline_m)} m walk"
+    demand_layers.demand_layer(with_band[~covered], layer_name=name, ring=True, **kw).add_to(m)  # type: ignore[arg-type]
+    defib_groups, day_night = layers.defib_layers(defibs84, unknown_usable=unknown_usable_at_night)
+    for group in (
+        *defib_groups,
+        *layers.station_layers(stations84),
+        *layers.candidate_layers(candidates84, recommendations, headline_m=headline_m),
+    ):
+        group.add_to(m)
+
+    frames = [layers.to_wgs84(demand, "demand"), defibs84, stations84, candidates84]
+    bounds = np.vstack([f.total_bounds for f in frames if not f.empty] or [[-6, 50, 2, 58]])
+    west, south = bounds[:, 0].min(), bounds[:, 1].min()
+    east, north = bounds[:, 2].max(), bounds[:, 3].max()
+    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], max_zoom=17)
+
+    blocks = page.blocks(
+        shown_title=shown_title,
+        synthetic=synthetic,
+        sources=sources,
+        legend_rows=page.legend(
+            colours, band_labels, headline_m, list(reach_areas or {}), day_night
+        ),
+        day_night_switch=day_night is not None,
+    )
+    for block in blocks:
+        m.add_child(page.HtmlBlock(block))
+    if day_night is not None:
+        pairs = [(day_night[0].get_name(), day_night[1].get_name())]
+        if night_reach is not None and all(label in reach_groups for label in night_reach):
+            pairs.append(tuple(reach_groups[label].get_name() for label in night_reach))  # type: ignore[arg-type]
+        m.add_child(page.DayNightSwitch(m.get_name(), pairs))
+    for layer in extra_layers:
+        layer.add_to(m)
+    # The layer control must come last: it lists (and orders) the layers already on the map.
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def write_map(m: folium.Map, path: Path) -> None:
+    """Save ``m`` as one self-contained HTML file at ``path``, atomically.
+
+    Leaflet, jQuery and Leaflet's CSS and images are inlined from the installed XStatic
+    packages, so the page draws every layer without internet (only the background tiles are
+    fetched online). The page is written to a temporary file in the same folder and moved over
+    ``path`` with :func:`os.replace`, so a reader never sees a half-written map.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map from :func:`study_map` or :func:`result_map`.
+    path : pathlib.Path
+        Destination HTML file; its folder must exist.
+
+    Raises
+    ------
+    DefibmapError
+        When the page links a remote script or stylesheet no installed package supplies.
+    """
+    path = Path(path)
+    html = _assets.inline_assets(cast("Figure", m.get_root()).render())
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html)
+        # mkstemp makes the file private (0600); keep the old file's mode, or a readable 0644.
+        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    logger.info("wrote map to %s", path)
+
+
+def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
+    """Build the study map of a finished study, with reach areas and the day/night switch.
+
+    Parameters
+    ----------
+    result : StudyResult
+        A finished study (:func:`defibmap.run_study`).
+    reach : bool, default True
+        Draw the walkable reach areas (from network distances; a few seconds on a city).
+
+    Returns
+    -------
+    folium.Map
+        As :func:`study_map`, with the walking network drawn when it has at most
+        :data:`MAX_NETWORK_EDGES` edges, and the study's wards when it has a ward file.
+    """
+    from defibmap.analysis.reach_areas import study_reach_areas
+
+    unknown_usable = getattr(result.config, "unknown_hours", "available") == "available"
+    reach_areas, night_reach = (
+        study_reach_areas(result, unknown_usable_at_night=unknown_usable) if reach else ({}, None)
+    )
+    network = result.network
+    lines = None
+    if network.n_edges <= MAX_NETWORK_EDGES:
+        lines = gpd.GeoSeries(network.edge_geometry, crs=network.crs)
+    fmap = study_map(
+        title=result.config.name,
+        demand=result.demand,
+        defibs=result.defibs,
+        stations=result.stations,
+        candidates=result.candidates,
+        recommendations=result.recommendations,
+        thresholds_m=result.config.thresholds_m,
+        sources=result.sources,
+        synthetic=result.config.synthetic,
+        reach_areas=reach_areas,
+        night_reach=night_reach,
+        wards=_wards(result),
+        network_lines=lines,
+        unknown_usable_at_night=unknown_usable,
+        extra_layers=[layer for layer in [_time_layer(result.demand)] if layer is not None],
+    )
+    return fmap
+
+
+#: Minutes to the first defib drawn in these bands (survival falls ~10 % a minute).
+TIME_BANDS_MIN = (3.0, 5.0, 8.0)
+_TIME_COLOURS = ("#1a9850", "#a6d96a", "#fdae61", "#d73027")
+
+
+def _time_layer(demand: gpd.GeoDataFrame) -> folium.FeatureGroup | None:
+    """Residents coloured by minutes until a defib reaches them, and by which route."""
+    if "time_to_defib_s" not in demand.columns or len(demand) > MAX_DEMAND_MARKERS:
+        return None
+    group = folium.FeatureGroup(name="Minutes to the first defibrillator", show=False)
+    wgs = demand.geometry.to_crs(WGS84)
+    minutes = demand["time_to_defib_s"].to_numpy(dtype=float) / 60.0
+    band = np.searchsorted(np.asarray(TIME_BANDS_MIN), np.nan_to_num(minutes, nan=1e9))
+    routes = demand.get("first_route", pd.Series("", index=demand.index)).astype(str)
+    for i, (lon, lat) in enumerate(zip(wgs.x.to_numpy(), wgs.y.to_numpy(), strict=True)):
+        label = (
+            f"{minutes[i]:.1f} min to the first defib ({esc(routes.iloc[i])})"
+            if np.isfinite(minutes[i])
+            else "no route reaches this point"
+        )
+        folium.CircleMarker(
+            location=(float(lat), float(lon)),
+            radius=4,
+            color=_TIME_COLOURS[int(band[i])],
+            fill=True,
+            fill_opacity=0.8,
+            weight=0,
+            tooltip=label,
+        ).add_to(group)
+    return group
+
+
+def _wards(result: StudyResult) -> gpd.GeoDataFrame | None:
+    """Return the study's ward polygons with a ``name`` column, or ``None`` without wards."""
+    wards = getattr(result, "wards", None)
+    if isinstance(wards, gpd.GeoDataFrame):
+        return wards.rename(columns={"ward": "name"}) if "ward" in wards.columns else wards
+    path = result.config.wards_file
+    if path is None:
+        return None
+    frame = gpd.read_file(path)
+    column = result.config.extra.get("wards", {}).get("name")
+    if column in frame.columns:
+        frame = frame.rename(columns={column: "name"})
+    return frame[["name", "geometry"]] if "name" in frame.columns else frame[["geometry"]]

@@ -1,0 +1,191 @@
+"""The HTML report ``report.html``: one self-contained page a board can read.
+
+Headline numbers, the coverage curve, day against night, coverage by deprivation decile and
+ward, the ranked sites, a link to the interactive map, the assumptions and the data sources.
+Figures (:mod:`defibmap.outputs.plots`) are embedded as base64 PNG, so the page is a single file
+that
+opens offline; they are also saved as PNG files when ``figures_dir`` is given. Every piece of
+text from an input file goes through :func:`defibmap.outputs._html.esc`, and a
+Content-Security-Policy
+forbids scripts and remote content altogether, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from defibmap.outputs import _report_sections as sections
+from defibmap.outputs import plots
+from defibmap.outputs import tables as _tables
+from defibmap.outputs._html import esc
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from defibmap.study.pipeline import StudyResult
+
+__all__ = ["write_report"]
+
+logger = logging.getLogger(__name__)
+
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
+margin:0 auto;max-width:1000px;padding:0 20px 40px}
+h1{font-size:26px;margin:24px 0 4px}h2{font-size:20px;margin:32px 0 8px;
+border-bottom:2px solid #dde5f0;padding-bottom:4px}
+.lede{color:#555;margin-top:0}
+.banner{background:#b2182b;color:#fff;font-weight:bold;padding:8px 12px;margin-top:12px;
+letter-spacing:.03em}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
+.card{flex:1 1 160px;background:#f4f7fb;border-radius:6px;padding:10px 14px}
+.card b{display:block;font-size:24px}.card span{color:#555;font-size:13px}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:14px}
+th,td{padding:4px 10px;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}
+th{background:#dde5f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:16px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:13px}
+.maplink{display:inline-block;background:#08519c;color:#fff;padding:8px 14px;
+border-radius:4px;text-decoration:none;font-weight:bold}
+footer{margin-top:40px;color:#777;font-size:12px}
+"""
+
+
+def _figure(plot: plots.Plot, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(plot.title)}">'
+        f"<figcaption>{esc(plot.caption)}</figcaption></figure>"
+    )
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_report(
+    result: StudyResult,
+    path: str | Path,
+    *,
+    map_href: str = "map.html",
+    figures_dir: str | Path | None = None,
+) -> dict[str, Path]:
+    """Write the study's HTML report at ``path``, atomically.
+
+    Parameters
+    ----------
+    result : StudyResult
+        A finished study (:func:`defibmap.run_study`).
+    path : str or pathlib.Path
+        Destination HTML file; its folder must exist.
+    map_href : str, default "map.html"
+        Link to the interactive map, relative to the report.
+    figures_dir : str or pathlib.Path, optional
+        Folder (must exist) where every figure is also saved as ``<name>.png``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``"report.html"`` (whatever the file's name) and each figure's PNG file name, to the
+        paths written.
+    """
+    summary = result.summary()
+    figures = _figures(result, summary)
+    pngs = {plot.name: plot.png() for plot in figures}
+    page = _page(result, summary, figures, pngs, map_href=map_href)
+    path = Path(path)
+    written: dict[str, Path] = {}
+    if figures_dir is not None:
+        folder = Path(figures_dir)
+        for name, png in pngs.items():
+            target = folder / f"{name}.png"
+            _atomic_write(target, png)
+            written[target.name] = target
+    _atomic_write(path, page.encode("utf-8"))
+    written["report.html"] = path
+    logger.info("wrote report to %s", path)
+    return written
+
+
+def _figures(result: StudyResult, summary: dict[str, Any]) -> list[plots.Plot]:
+    headline = float(max(result.config.thresholds_m))
+    rank_m = float(result.ranking.get("threshold_m", headline))
+    out = [
+        plots.coverage_curve(
+            _tables.curve(result, summary),
+            population_total=result.population_total,
+            threshold_m=rank_m,
+        )
+    ]
+    scenarios = _tables.scenarios(summary)
+    if scenarios is not None:
+        out.append(plots.day_night(scenarios, threshold_m=headline))
+        hourly = _tables.hourly(summary, str(round(headline)))
+        if hourly:
+            labels = {k: _tables.scenario_label(k) for k in hourly}
+            out.append(plots.week_profile(hourly, threshold_m=headline, labels=labels))
+    deciles = _tables.deciles(summary)
+    if deciles is not None:
+        out.append(plots.equity_by_decile(deciles, threshold_m=headline))
+    return out
+
+
+def _page(
+    result: StudyResult,
+    summary: dict[str, Any],
+    figures: list[plots.Plot],
+    pngs: Mapping[str, bytes],
+    *,
+    map_href: str,
+) -> str:
+    config = result.config
+    headline = round(max(config.thresholds_m))
+    shown = {plot.name: _figure(plot, pngs[plot.name]) for plot in figures}
+    parts = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Defibrillator walking reach: {esc(config.name)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+    ]
+    if config.synthetic:
+        parts.append(
+            '<div class="banner">SYNTHETIC DEMONSTRATION DATA \u2014 not a real place; '
+            "no figure here describes real people.</div>"
+        )
+    parts += [
+        f"<h1>Defibrillator walking reach: {esc(config.name)}</h1>",
+        f'<p class="lede">{esc(config.description)}</p>' if config.description else "",
+        (
+            f'<p><a class="maplink" href="{esc(map_href)}">Open the interactive map</a> '
+            "(works offline; only the background tiles need internet)</p>"
+        ),
+        sections.headline(result, summary),
+        "<h2>Coverage as new sites are added</h2>",
+        shown["coverage_curve"],
+    ]
+    parts.append(sections.day_night(summary, shown, headline))
+    parts.append(sections.equity(summary, shown, headline))
+    parts.append(sections.ranked(result))
+    parts.append(sections.set_covering(result, summary))
+    parts.append(sections.time_to_defib(summary))
+    parts.append(sections.method(result, summary))
+    parts.append(
+        f"<footer>Made with defibmap {esc(summary.get('version', ''))}. Walking distances "
+        "along the OpenStreetMap walking network.</footer></body></html>"
+    )
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,298 @@
+"""The Excel workbook ``recommendations.xlsx``: ranked sites, scenarios, equity, method.
+
+Sheets, each with a bold frozen header row and fitted column widths:
+
+- **Ranked sites**: the greedy order, people each site newly brings within reach, cumulative
+  coverage, and whether the site is in the exact optimum.
+- **Scenarios** (when the study computed them): coverage any time, by day and at night for
+  each scenario and threshold; otherwise **Coverage**, the headline shares.
+- **Coverage curve**: people covered against the number of new sites, greedy and optimal.
+- **By deprivation decile** and **By ward**, when the study has them.
+- **Method and sources**: method, thresholds, limits, walking speed, assumptions, the data
+  sources with licence and date, and the study's notes.
+
+Shares are stored as numbers 0-1 shown as percentages; people as whole numbers with
+thousands separators. Text from input files that starts with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return is prefixed with ``'`` and stored as text, so no spreadsheet runs it as a
+formula. The file is written to a temporary file beside ``path`` and moved into place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from defibmap.outputs import tables as _tables
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    from defibmap.study.pipeline import StudyResult
+
+__all__ = ["write_workbook"]
+
+logger = logging.getLogger(__name__)
+
+PERCENT = "0.0%"
+PEOPLE = "#,##0"
+_MAX_WIDTH = 60
+_HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+
+
+def write_workbook(result: StudyResult, path: str | Path) -> Path:
+    """Write the study's Excel workbook at ``path``, atomically.
+
+    Parameters
+    ----------
+    result : StudyResult
+        A finished study (:func:`defibmap.run_study`).
+    path : str or pathlib.Path
+        Destination ``.xlsx`` file; its folder must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    summary = result.summary()
+    headline = round(max(result.config.thresholds_m))
+    rank_m = result.ranking.get("threshold_m", headline)
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.properties.title = f"defibmap: {result.config.name}"[:255]
+    wb.properties.creator = "defibmap"
+
+    ranked = _tables.ranked(result)
+    columns = {
+        "rank": ("Rank", "0"),
+        "site_id": ("Site id", None),
+        "name": ("Name", None),
+        "kind": ("Kind", None),
+        "added_population": (f"People newly within {rank_m} m walk", PEOPLE),
+        "cumulative_population_covered": ("Cumulative people covered", PEOPLE),
+        "cumulative_coverage_share": ("Cumulative coverage share", PERCENT),
+        "in_optimal_set": ("In the exact optimum", None),
+        "method": ("Method", None),
+        "lon": ("Longitude", "0.000000"),
+        "lat": ("Latitude", "0.000000"),
+    }
+    neutralise_formulas = _tables.neutralise_formulas
+    _sheet(wb, "Ranked sites", ranked, columns, neutralise_formulas)
+
+    timing = _tables.time_to_defib(summary)
+    if timing is not None:
+        timing["scenario"] = (
+            timing["scenario"].map(_tables.scenario_label).fillna(timing["scenario"])
+        )
+        _sheet(
+            wb,
+            "Time to first defib",
+            timing,
+            {
+                "scenario": ("Scenario", None),
+                "median_min": ("Median minutes to a defib", "0.0"),
+                "within_3_min_share": ("Within 3 min", PERCENT),
+                "within_5_min_share": ("Within 5 min", PERCENT),
+                "within_8_min_share": ("Within 8 min", PERCENT),
+                "bystander_first_share": ("Bystander fetch first", PERCENT),
+                "fire_first_share": ("Fire co-responder first", PERCENT),
+                "ambulance_first_share": ("Ambulance first", PERCENT),
+            },
+            neutralise_formulas,
+        )
+
+    scenarios = _tables.scenarios(summary)
+    if scenarios is not None:
+        columns = {
+            "label": ("Scenario", None),
+            "sites": ("Defib sites", PEOPLE),
+            "threshold_m": ("Walk (m)", "0"),
+            "any_time_share": ("Any time (every defib usable)", PERCENT),
+            "day_share": ("Day, term time", PERCENT),
+            "night_share": ("Night, term time", PERCENT),
+            "day_year_share": ("Day, year average", PERCENT),
+            "night_year_share": ("Night, year average", PERCENT),
+        }
+        _sheet(wb, "Scenarios", scenarios, columns, neutralise_formulas)
+    else:
+        total = result.population_total
+        coverage = pd.DataFrame(
+            {
+                "threshold_m": [int(k) for k in result.coverage],
+                "share": list(result.coverage.values()),
+                "people": [total * v for v in result.coverage.values()],
+            }
+        )
+        columns = {
+            "threshold_m": ("Walk (m)", "0"),
+            "share": ("Share of residents within the walk", PERCENT),
+            "people": ("Residents within the walk", PEOPLE),
+        }
+        _sheet(wb, "Coverage", coverage, columns, neutralise_formulas)
+
+    columns = {
+        "k": ("New sites", "0"),
+        "greedy_population": (f"People within {rank_m} m, greedy order", PEOPLE),
+        "optimal_population": (f"People within {rank_m} m, exact optimum", PEOPLE),
+    }
+    _sheet(wb, "Coverage curve", _tables.curve(result, summary), columns, neutralise_formulas)
+
+    group_columns: dict[str, tuple[str, str | None]] = {
+        "population": ("Residents", PEOPLE),
+        "covered_population": (f"Residents within {headline} m walk", PEOPLE),
+        "share": ("Share covered now", PERCENT),
+        "share_with_recommended": ("Share covered with recommended sites", PERCENT),
+    }
+    deciles = _tables.deciles(summary)
+    if deciles is not None:
+        columns = {"imd_decile": ("IMD decile (1 = most deprived)", "0"), **group_columns}
+        ws = _sheet(wb, "By deprivation decile", deciles, columns, neutralise_formulas)
+        gaps = {
+            "Gap now: least minus most deprived decile share": _tables.decile_gap(summary),
+            "Gap with recommended sites": _tables.decile_gap(summary, with_recommended=True),
+        }
+        ws.append([])
+        for label, gap in gaps.items():
+            if gap is not None:
+                ws.append([label, gap])
+                ws.cell(ws.max_row, 1).font = Font(bold=True)
+                ws.cell(ws.max_row, 2).number_format = PERCENT
+        _finish(ws)
+    wards = _tables.wards(summary)
+    if wards is not None:
+        columns = {"ward": ("Ward", None), **group_columns}
+        _sheet(wb, "By ward", wards, columns, neutralise_formulas)
+
+    _method_sheet(wb, result, summary, neutralise_formulas)
+    return _save(wb, Path(path))
+
+
+def _sheet(
+    wb: Workbook,
+    title: str,
+    frame: pd.DataFrame,
+    columns: Mapping[str, tuple[str, str | None]],
+    neutralise: Any,  # noqa: ANN401 - defibmap.outputs.tables.neutralise_formulas
+) -> Worksheet:
+    """Add a sheet holding ``frame``'s listed columns, with headers and number formats."""
+    present = [c for c in columns if c in frame.columns]
+    table = neutralise(frame[present].reset_index(drop=True))
+    ws = wb.create_sheet(title)
+    ws.append([columns[c][0] for c in present])
+    for row in table.itertuples(index=False):
+        ws.append([_cell_value(v) for v in row])
+    for j, column in enumerate(present, start=1):
+        fmt = columns[column][1]
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                if isinstance(cell.value, int | float):
+                    cell.number_format = fmt
+    _finish(ws)
+    return ws
+
+
+def _cell_value(value: object) -> object:
+    """Return a value openpyxl can store: numpy scalars unwrapped, NaN and NA as empty cells."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _finish(ws: Worksheet) -> None:
+    """Bold frozen header, every text cell stored as text, column widths fitted."""
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    widths: dict[int, int] = {}
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                # never a formula: values from inputs were prefixed with ' already
+                cell.data_type = "s"
+                if len(cell.value) > _MAX_WIDTH:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+            shown = _shown_width(cell.value, cell.number_format)
+            if cell.row == 1:
+                shown = min(shown, 30)  # long headers wrap instead of widening the column
+            widths[cell.column] = max(widths.get(cell.column, 0), shown)
+    for column, width in widths.items():
+        ws.column_dimensions[get_column_letter(column)].width = min(width + 2, _MAX_WIDTH)
+
+
+def _shown_width(value: object, number_format: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int | float):
+        if number_format == PERCENT:
+            return 7
+        if number_format == PEOPLE:
+            return len(f"{value:,.0f}")
+        return len(f"{value:g}") + (4 if number_format.startswith("0.0") else 0)
+    return max(len(line) for line in str(value).splitlines() or [""])
+
+
+def _method_sheet(
+    wb: Workbook,
+    result: StudyResult,
+    summary: dict[str, Any],
+    neutralise: Any,  # noqa: ANN401 - defibmap.outputs.tables.neutralise_formulas
+) -> None:
+    """Add the method, the data sources and the notes, as three blocks on one sheet."""
+    ws = wb.create_sheet("Method and sources")
+    ws.append(["Item", "Value"])
+    for row in neutralise(_tables.method(result, summary)).itertuples(index=False):
+        ws.append(list(row))
+    ws.append([])
+    ws.append(["Data source (layer)", "Source", "Licence", "Date", "File", "SHA-256"])
+    heading_rows = [ws.max_row]
+    sources = neutralise(_tables.sources(result))
+    for row in sources.itertuples(index=False):
+        ws.append(list(row))
+    notes = neutralise(pd.DataFrame({"note": [str(n) for n in result.notes]}))
+    if len(notes):
+        ws.append([])
+        ws.append(["Notes and assumptions"])
+        heading_rows.append(ws.max_row)
+        for note in notes["note"]:
+            ws.append(["Note", note])
+    _finish(ws)
+    for r in heading_rows:
+        for cell in ws[r]:
+            cell.font = Font(bold=True)
+            cell.fill = _HEADER_FILL
+    for (cell,) in ws.iter_rows(min_col=2, max_col=2):
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _save(wb: Workbook, path: Path) -> Path:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        wb.save(tmp)
+        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    logger.info("wrote workbook to %s", path)
+    return path

@@ -1,0 +1,398 @@
+"""Read a study's input layers: load, snap, stack, spread finer demand, record sources.
+
+Where the layers come from is gathered elsewhere: the OpenStreetMap source (extract or
+online area, pre-flight check) in :mod:`defibmap.study._osm_source`, each section's file,
+OpenStreetMap layers and defib register in :mod:`defibmap.study._layer_sources`, rows placed by
+postcode in :mod:`defibmap.io._layer_postcodes`. Their entry points are re-exported here.
+
+Private to the package: :mod:`defibmap.study.pipeline` calls these while running a study.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from defibmap._errors import InputError
+from defibmap.analysis import finer_demand as demand_mod
+from defibmap.analysis import reach
+from defibmap.io import sites
+from defibmap.io._layer_postcodes import read_layer
+from defibmap.network import faults as _netcheck
+from defibmap.network import walk as _network
+from defibmap.network.snapping import Snapped, snap_points
+from defibmap.study._layer_sources import LayerParts, layer_parts, layer_spec, load_layers
+from defibmap.study._osm_source import (
+    OsmSource,
+    boundary,
+    online_area,
+    osm_source,
+    preflight,
+    sha256,
+    study_extract,
+)
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from defibmap.config.study_file import StudyConfig
+    from defibmap.network.walk import Network
+
+__all__ = [
+    "LayerParts",
+    "OsmSource",
+    "all_schools",
+    "boundary",
+    "finer_comparison",
+    "finer_demand",
+    "layer_parts",
+    "layer_spec",
+    "load_layers",
+    "notes",
+    "online_area",
+    "osm_source",
+    "preflight",
+    "read_wards",
+    "sha256",
+    "snap_layer",
+    "sources",
+    "stack_layers",
+    "stations_frame",
+    "study_crs",
+    "study_extract",
+]
+
+logger = logging.getLogger(__name__)
+
+_ODBL = "ODbL 1.0, © OpenStreetMap contributors"
+
+
+def snap_layer(
+    network: Network,
+    gdf: gpd.GeoDataFrame,
+    report: sites.LayerReport,
+    max_snap_m: float,
+    *,
+    main: NDArray[np.bool_] | None = None,
+) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Snap a layer; reject (count, never silently use) points that cannot join the network.
+
+    Rejected: points farther than ``max_snap_m`` from every walkable edge, and points whose
+    nearest edge lies on an island off the main network (:data:`defibmap.network.faults.
+    ISLAND_REASON`: they could only reach defibs on the same island). ``main`` is
+    :func:`defibmap.network.faults.main_component` of ``network``, computed once per study.
+    """
+    x = gdf.geometry.x.to_numpy()
+    y = gdf.geometry.y.to_numpy()
+    snapped = snap_points(network, x, y, max_snap_m=max_snap_m)
+    rows = gdf["source_row"].to_numpy()
+    far = ~snapped.ok
+    if far.any():
+        reason = f"farther than {max_snap_m:g} m from the walking network"
+        report.reject(list(gdf.index[far]), list(rows[far]), reason)
+        report.rows_used -= int(far.sum())
+    island = _netcheck.on_island(network, snapped, main=main)
+    if island.any():
+        report.reject(list(gdf.index[island]), list(rows[island]), _netcheck.ISLAND_REASON)
+        report.rows_used -= int(island.sum())
+        logger.warning(
+            "%s: %d point(s) on a walking-network island rejected", report.file, island.sum()
+        )
+    keep = snapped.ok & ~island
+    out = gdf[keep].copy()
+    out["snap_m"] = snapped.snap_m[keep]
+    return out, snapped.subset(keep)
+
+
+def study_crs(specs: list[sites.LayerSpec]) -> str:
+    """Choose the projected CRS for the study's points (British National Grid inside GB)."""
+    lons: list[float] = []
+    lats: list[float] = []
+    for spec in specs:
+        gdf, _ = read_layer(spec, crs="EPSG:4326")
+        lons.extend(gdf["lon"].tolist())
+        lats.extend(gdf["lat"].tolist())
+    return _network.projected_crs_for(np.asarray(lons), np.asarray(lats))
+
+
+def finer_demand(
+    config: StudyConfig, areas: gpd.GeoDataFrame, net: Network
+) -> tuple[gpd.GeoDataFrame, sites.LayerReport]:
+    """Spread area populations over postcode points (see :mod:`defibmap.analysis.finer_demand`)."""
+    finer = config.finer_demand
+    points, report = sites.load_layer(
+        sites.LayerSpec(file=finer["file"], layer="finer_demand", id=finer.get("id")),
+        crs=net.crs,
+    )
+    centroids = None
+    if "centroids_file" in finer:
+        centroids, _ = sites.load_layer(
+            sites.LayerSpec(
+                file=finer["centroids_file"], layer="centroids", id=config.layers["demand"].id
+            ),
+            crs=net.crs,
+        )
+    boundaries = None
+    if "boundary_file" in finer:
+        boundaries = gpd.read_file(finer["boundary_file"]).to_crs(net.crs)
+        code = config.layers["demand"].id
+        if code and code in boundaries.columns:
+            boundaries = boundaries.set_index(code)
+    spread = demand_mod.spread_to_points(
+        areas, points, method=finer["method"], all_centroids=centroids, boundaries=boundaries
+    )
+    wgs = spread.geometry.to_crs(4326)
+    spread["lon"] = wgs.x.to_numpy()
+    spread["lat"] = wgs.y.to_numpy()
+    spread["source_row"] = np.arange(len(spread)) + 2
+    report.rows_used = int(spread.index.isin(points.index).sum())
+    unused = points.index[~points.index.isin(spread.index)]
+    rows = points.loc[unused, "source_row"].tolist()
+    report.reject(list(unused), rows, "postcode outside the study's areas")
+    return spread, report
+
+
+def finer_comparison(
+    config: StudyConfig,
+    net: Network,
+    centroids: gpd.GeoDataFrame,
+    defib_snap: Snapped,
+    finer_coverage: dict[str, float],
+    n_points: int,
+) -> dict[str, Any]:
+    """Coverage on area centroids beside the finer-demand figure."""
+    snap = snap_points(
+        net,
+        centroids.geometry.x.to_numpy(),
+        centroids.geometry.y.to_numpy(),
+        max_snap_m=config.network.max_snap_m,
+    )
+    walk = reach.nearest_facility(
+        net, snap, defib_snap, limit_m=reach.search_limit_m(config.thresholds_m)
+    ).walk_m
+    cov = reach.coverage_shares(
+        walk, centroids["population"].to_numpy(dtype=np.float64), config.thresholds_m
+    )
+    return {
+        "method": config.finer_demand["method"],
+        "points": n_points,
+        "areas": len(centroids),
+        "assumption": "each area's residents spread equally over its postcode unit centroids",
+        "coverage": finer_coverage,
+        "area_centroid_coverage": cov,
+        "change": {k: finer_coverage[k] - cov[k] for k in cov},
+    }
+
+
+def read_wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:
+    if config.wards_file is None:
+        return None
+    wards = gpd.read_file(config.wards_file).to_crs(crs)
+    name = config.extra.get("wards", {}).get("name")
+    if name is None or name not in wards.columns:
+        text_cols = [c for c in wards.columns if c != "geometry" and wards[c].dtype == object]
+        name = next((c for c in text_cols if c.lower().endswith("nm")), text_cols[0])
+    return wards.rename(columns={name: "ward"})[["ward", "geometry"]]
+
+
+def stack_layers(
+    parts: list[tuple[gpd.GeoDataFrame, Snapped]], crs: str
+) -> tuple[gpd.GeoDataFrame, Snapped]:
+    if not parts:
+        empty = gpd.GeoDataFrame(
+            {"name": pd.Series(dtype=object), "layer": pd.Series(dtype=object)},
+            geometry=gpd.GeoSeries([], crs=crs),
+        )
+        empty.index.name = "site_id"
+        return empty, Snapped(
+            ok=np.zeros(0, bool),
+            edge=np.zeros(0, np.int64),
+            snap_m=np.zeros(0),
+            to_u_m=np.zeros(0),
+            to_v_m=np.zeros(0),
+            snap_x=np.zeros(0),
+            snap_y=np.zeros(0),
+        )
+    frames = [p for p, _ in parts]
+    gdf = gpd.GeoDataFrame(pd.concat(frames), crs=crs)
+    if gdf.index.duplicated().any():
+        dup = gdf.index[gdf.index.duplicated()][0]
+        msg = f"site id {dup!r} is used in more than one defib layer; ids must be unique"
+        raise InputError(msg)
+    gdf.index.name = "site_id"
+    snaps = [s for _, s in parts]
+    snapped = Snapped(
+        ok=np.concatenate([s.ok for s in snaps]),
+        edge=np.concatenate([s.edge for s in snaps]),
+        snap_m=np.concatenate([s.snap_m for s in snaps]),
+        to_u_m=np.concatenate([s.to_u_m for s in snaps]),
+        to_v_m=np.concatenate([s.to_v_m for s in snaps]),
+        snap_x=np.concatenate([s.snap_x for s in snaps]),
+        snap_y=np.concatenate([s.snap_y for s in snaps]),
+    )
+    return gdf, snapped
+
+
+def stations_frame(
+    layers: dict[str, gpd.GeoDataFrame], config: StudyConfig, crs: str
+) -> gpd.GeoDataFrame:
+    parts = []
+    for name in ("fire_stations", "police_stations"):
+        if name in layers:
+            part = layers[name].copy()
+            part["layer"] = name
+            part["outside_defib"] = config.layers[name].outside_defib
+            parts.append(part)
+    if not parts:
+        return gpd.GeoDataFrame(
+            {
+                "name": pd.Series(dtype=object),
+                "layer": pd.Series(dtype=object),
+                "outside_defib": pd.Series(dtype=bool),
+            },
+            geometry=gpd.GeoSeries([], crs=crs),
+        )
+    gdf = gpd.GeoDataFrame(pd.concat(parts), crs=crs)
+    gdf.index.name = "site_id"
+    return gdf
+
+
+def sources(
+    config: StudyConfig, parts: dict[str, LayerParts] | None = None
+) -> list[dict[str, str]]:
+    """``{layer, name, licence, date, file, sha256}`` for every input the study read."""
+    out = []
+    net = config.network
+    synthetic = "synthetic demonstration data"
+    if net.osm_file is not None or net.graph_file is not None:
+        path = net.osm_file or net.graph_file
+        assert path is not None
+        out.append(
+            {
+                "layer": "network",
+                "name": net.source or (synthetic if config.synthetic else "OpenStreetMap"),
+                "licence": net.licence or "",
+                "date": net.date or "",
+                "file": path.name,
+                "sha256": sha256(path),
+            }
+        )
+    else:
+        out.append(
+            {
+                "layer": "network",
+                "name": net.source or f"OpenStreetMap via osmnx ({net.place})",
+                "licence": net.licence or _ODBL,
+                "date": net.date or "",
+                "file": "",
+                "sha256": "",
+            }
+        )
+    for name, layer in config.layers.items():
+        if layer.file is not None:
+            out.append(
+                {
+                    "layer": name,
+                    "name": layer.source or (synthetic if config.synthetic else layer.file.name),
+                    "licence": layer.licence or "",
+                    "date": layer.date or "",
+                    "file": layer.file.name,
+                    "sha256": sha256(layer.file),
+                }
+            )
+        part = (parts or {}).get(name)
+        if layer.osm:
+            how = "OpenStreetMap via osmnx" if net.osm_file is None else "OpenStreetMap"
+            generated = part.generated if part is not None else None
+            own = layer.file is None  # the section's source describes its OSM layers
+            out.append(
+                {
+                    "layer": name,
+                    "name": (layer.source if own else None) or f"{how} ({', '.join(layer.osm)})",
+                    "licence": (layer.licence if own else None) or _ODBL,
+                    "date": (layer.date if own else None) or "",
+                    "file": generated.name if generated is not None else "",
+                    "sha256": sha256(generated) if generated is not None else "",
+                }
+            )
+        if layer.register is not None:
+            out.append(
+                {
+                    "layer": f"{name}_register",
+                    "name": f"defibrillator register ({layer.register.name})",
+                    "licence": "",
+                    "date": "",
+                    "file": layer.register.name,
+                    "sha256": sha256(layer.register),
+                }
+            )
+    if config.postcode_file is not None:
+        lookup = config.postcode_file
+        out.append(
+            {
+                "layer": "postcodes",
+                "name": f"postcode lookup ({lookup.name})",
+                "licence": "",
+                "date": "",
+                "file": lookup.name,
+                "sha256": sha256(lookup) if lookup.is_file() else "",
+            }
+        )
+    finer = config.finer_demand
+    for key in ("file", "centroids_file"):
+        if key in finer:
+            path = finer[key]
+            out.append(
+                {
+                    "layer": "finer_demand" if key == "file" else "finer_demand_centroids",
+                    "name": finer.get("source", path.name) if key == "file" else path.name,
+                    "licence": finer.get("licence", "") if key == "file" else "",
+                    "date": finer.get("date", "") if key == "file" else "",
+                    "file": path.name,
+                    "sha256": sha256(path),
+                }
+            )
+    return out
+
+
+def all_schools(gdf: gpd.GeoDataFrame | None) -> bool:
+    if gdf is None or gdf.empty or "kind" not in gdf.columns:
+        return False
+    return bool((gdf["kind"].astype(str) == "school").all())
+
+
+def notes(
+    config: StudyConfig, layers: dict[str, gpd.GeoDataFrame], defibs: gpd.GeoDataFrame
+) -> list[str]:
+    notes = []
+    defib_layer = config.layers.get("defibs")
+    if defib_layer is not None and all_schools(layers.get("defibs")):
+        notes.append(
+            "Existing defibs are schools (DfE: every state-funded school received a defib in "
+            "2022-23); most hang indoors and are usable in school hours only. The headline "
+            "coverage counts every defib as available; day and night figures use school hours."
+        )
+    elif defib_layer is not None and "schools" in defib_layer.osm:
+        notes.append(
+            "OpenStreetMap schools count as existing defibs (DfE: every state-funded school "
+            "received a defib in 2022-23); unless tagged as outside, a school's defib is usable "
+            "in school hours only. The headline coverage counts every defib as available; day "
+            "and night figures use school hours."
+        )
+    if defib_layer is not None and (
+        "defibrillators" in defib_layer.osm or defib_layer.register is not None
+    ):
+        notes.append(
+            "Defibs OpenStreetMap or the register mark as private (access=private or no) are "
+            "not counted; they are listed in rejected.csv."
+        )
+    if config.unknown_hours == "available" and (defibs["availability"] == "unknown").any():
+        notes.append(
+            "Defibs with unknown hours are assumed usable at all times; the figures with them "
+            "unusable are reported beside (unknown_hours_unavailable)."
+        )
+    return notes

@@ -1,0 +1,357 @@
+"""The analysis a board needs, on top of the headline coverage.
+
+Opening hours (day and night), the three named scenarios side by side, the fewest sites for a
+target share (location set covering), the coverage curve, equity by deprivation decile and
+ward, and the straight-line comparison. Pure: data in, dicts and frames out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from defibmap._errors import ConfigError
+from defibmap.analysis import availability as av
+from defibmap.analysis import equity, optimise, reach
+from defibmap.analysis.scenarios import week_coverage
+from defibmap.io.hours import HOURS_PER_WEEK
+from defibmap.network.snapping import Snapped
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from numpy.typing import NDArray
+
+    from defibmap.config.study_file import StudyConfig
+    from defibmap.network.walk import Network
+
+SCENARIO_NAMES = ("current", "current+stations", "current+stations+recommended")
+
+
+@dataclass(frozen=True)
+class SiteSet:
+    """Defib sites of a scenario with their weekly usability."""
+
+    ids: NDArray[np.object_]
+    snapped: Snapped
+    term: NDArray[np.bool_]  # (n, 168) in a school-term week
+    holiday: NDArray[np.bool_]  # (n, 168) in a school-holiday week
+    term_unknown_off: NDArray[np.bool_]  # term week with unknown hours read as unavailable
+
+    def __len__(self) -> int:
+        """Return the number of sites."""
+        return int(self.ids.shape[0])
+
+    def plus(self, other: SiteSet) -> SiteSet:
+        """Return the union of two site sets (sites already present are not repeated)."""
+        new = ~np.isin(other.ids, self.ids)
+        return SiteSet(
+            ids=np.concatenate([self.ids, other.ids[new]]),
+            snapped=concat_snapped([self.snapped, other.snapped.subset(new)]),
+            term=np.vstack([self.term, other.term[new]]),
+            holiday=np.vstack([self.holiday, other.holiday[new]]),
+            term_unknown_off=np.vstack([self.term_unknown_off, other.term_unknown_off[new]]),
+        )
+
+
+def concat_snapped(parts: list[Snapped]) -> Snapped:
+    """Concatenate snapped point sets."""
+    return Snapped(
+        ok=np.concatenate([p.ok for p in parts]),
+        edge=np.concatenate([p.edge for p in parts]),
+        snap_m=np.concatenate([p.snap_m for p in parts]),
+        to_u_m=np.concatenate([p.to_u_m for p in parts]),
+        to_v_m=np.concatenate([p.to_v_m for p in parts]),
+        snap_x=np.concatenate([p.snap_x for p in parts]),
+        snap_y=np.concatenate([p.snap_y for p in parts]),
+    )
+
+
+def _text(frame: pd.DataFrame, column: str) -> list[str | None]:
+    if column not in frame.columns:
+        return [None] * len(frame)
+    values = frame[column].astype(object).where(frame[column].notna(), None)
+    return [None if v is None or str(v).strip() in {"", "nan"} else str(v) for v in values]
+
+
+def defib_availability(
+    defibs: gpd.GeoDataFrame, config: StudyConfig
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_], list[str]]:
+    """Term-week, holiday-week and unknown-as-unavailable usability, and a label per defib.
+
+    Stations counted as defibs (``availability`` "24/7") are outside cabinets. A school's
+    defib is usable in school hours in term time and not at all in school holidays, unless
+    it hangs outside.
+    """
+    n = len(defibs)
+    term = np.ones((n, HOURS_PER_WEEK), dtype=bool)
+    holiday = np.ones((n, HOURS_PER_WEEK), dtype=bool)
+    strict = np.ones((n, HOURS_PER_WEEK), dtype=bool)
+    labels: list[str] = []
+    hours = _text(defibs, "opening_hours")
+    where_loc = _text(defibs, "location")
+    kinds = _text(defibs, "kind")
+    fixed = _text(defibs, "availability")
+    rows = defibs["source_row"].to_numpy() if "source_row" in defibs.columns else np.zeros(n)
+    for i in range(n):  # one parse per site (hundreds), not per demand point
+        if fixed[i] == "24/7":
+            labels.append("24/7")
+            continue
+        where = f"defibs row {rows[i]}, column 'opening_hours'"
+        common = {
+            "location": where_loc[i],
+            "kind": kinds[i],
+            "school_hours": config.school_hours,
+            "school_term_weeks": config.school_term_weeks,
+            "where": where,
+        }
+        found = av.site_availability(hours[i], unknown_hours=config.unknown_hours, **common)  # type: ignore[arg-type]
+        off = av.site_availability(hours[i], unknown_hours="unavailable", **common)  # type: ignore[arg-type]
+        term[i] = found.term
+        strict[i] = off.term
+        is_school = (kinds[i] or "").lower() == "school"
+        holiday[i] = found.term if not is_school or found.label == "24/7" else False
+        labels.append(found.label)
+    return term, holiday, strict, labels
+
+
+def always(ids: NDArray[np.object_], snapped: Snapped) -> SiteSet:
+    """Return a set of 24/7 outside cabinets."""
+    ones = np.ones((len(ids), HOURS_PER_WEEK), dtype=bool)
+    return SiteSet(ids, snapped, ones, ones, ones)
+
+
+def scenario_summary(
+    network: Network,
+    demand: Snapped,
+    population: NDArray[np.float64],
+    sites: SiteSet,
+    config: StudyConfig,
+    *,
+    day_demand: tuple[Snapped, NDArray[np.float64]] | None = None,
+) -> dict[str, Any]:
+    """Coverage of one scenario at every threshold: any time, day, night, and the profile.
+
+    ``day_demand`` (snapped points and their people) replaces the residents for the day
+    figures, since people are not at home by day (e.g. ONS workplace population).
+    """
+    t = config.thresholds_m
+    limit = reach.search_limit_m(t)
+    walk = reach.nearest_facility(network, demand, sites.snapped, limit_m=limit).walk_m
+    term = week_coverage(network, demand, population, sites.snapped, sites.term, thresholds_m=t)
+    hol = week_coverage(network, demand, population, sites.snapped, sites.holiday, thresholds_m=t)
+    off = week_coverage(
+        network, demand, population, sites.snapped, sites.term_unknown_off, thresholds_m=t
+    )
+    weight = config.school_term_weeks / 52.0
+    day_term, day_hol = term, hol
+    if day_demand is not None:
+        d_snap, d_pop = day_demand
+        day_term = week_coverage(network, d_snap, d_pop, sites.snapped, sites.term, thresholds_m=t)
+        day_hol = week_coverage(
+            network, d_snap, d_pop, sites.snapped, sites.holiday, thresholds_m=t
+        )
+    out: dict[str, Any] = {
+        "sites": len(sites),
+        "any": reach.coverage_shares(walk, population, t),
+        "day": {},
+        "night": {},
+        "day_annual_average": {},
+        "night_annual_average": {},
+        "unknown_hours_unavailable": {"day": {}, "night": {}},
+        "hourly_term_time": {},
+        "day_demand": "own day-time layer" if day_demand is not None else "residents",
+    }
+    for key, hourly in term.hourly.items():
+        annual = weight * hourly + (1 - weight) * hol.hourly[key]
+        day_annual = weight * day_term.hourly[key] + (1 - weight) * day_hol.hourly[key]
+        out["day"][key] = av.mean_share(day_term.hourly[key], av.DAY_HOURS)
+        out["night"][key] = av.mean_share(hourly, av.NIGHT_HOURS)
+        out["day_annual_average"][key] = av.mean_share(day_annual, av.DAY_HOURS)
+        out["night_annual_average"][key] = av.mean_share(annual, av.NIGHT_HOURS)
+        out["unknown_hours_unavailable"]["day"][key] = av.mean_share(off.hourly[key], av.DAY_HOURS)
+        out["unknown_hours_unavailable"]["night"][key] = av.mean_share(
+            off.hourly[key], av.NIGHT_HOURS
+        )
+        out["hourly_term_time"][key] = [round(float(v), 6) for v in hourly]
+    return out
+
+
+def named_scenario(ids: tuple[str, ...], pools: list[SiteSet], name: str) -> SiteSet:
+    """Build a study-defined scenario: the listed sites, with their own hours, any layer."""
+    chosen: list[SiteSet] = []
+    found: set[str] = set()
+    for pool in pools:
+        mask = np.isin(pool.ids.astype(str), np.array(ids, dtype=str))
+        found.update(pool.ids[mask].astype(str))
+        chosen.append(
+            SiteSet(
+                pool.ids[mask],
+                pool.snapped.subset(mask),
+                pool.term[mask],
+                pool.holiday[mask],
+                pool.term_unknown_off[mask],
+            )
+        )
+    missing = sorted(set(ids) - found)
+    if missing:
+        msg = f"[scenarios.{name}] lists unknown or unusable site ids: {missing}"
+        raise ConfigError(msg)
+    out = chosen[0]
+    for part in chosen[1:]:
+        out = out.plus(part)
+    return out
+
+
+def set_covering(
+    cover: Any,  # noqa: ANN401 - scipy sparse matrix
+    weights: NDArray[np.float64],
+    already: NDArray[np.bool_],
+    candidate_ids: NDArray[np.object_],
+    config: StudyConfig,
+) -> dict[str, Any]:
+    """Fewest candidate buildings for each target share, solved exactly."""
+    total = float(weights.sum())
+    base = float(weights[already].sum())
+    all_sites = optimise.covered_weight(
+        cover, weights, np.arange(cover.shape[0]), already_covered=already
+    )
+    reachable = base + all_sites
+    denominator = reachable if config.targets_of == "reachable" else total
+    targets: dict[str, Any] = {}
+    for share in config.targets:
+        goal = share * denominator
+        res = optimise.set_cover(cover, weights, max(goal - base, 0.0), already_covered=already)
+        if not res.reachable or res.sites is None:
+            targets[f"{share:g}"] = {
+                "reachable": False,
+                "max_share": (base + res.covered) / denominator if denominator else 0.0,
+            }
+            continue
+        targets[f"{share:g}"] = {
+            "reachable": True,
+            "sites": len(res.sites),
+            "site_ids": sorted(str(s) for s in candidate_ids[res.sites]),
+            "covered_share": (base + res.covered) / denominator if denominator else 0.0,
+        }
+    return {
+        "of": config.targets_of,
+        "threshold_m": round(config.rank_threshold_m),
+        "population_total": total,
+        "population_reachable": reachable,
+        "population_covered_before": base,
+        "targets": targets,
+    }
+
+
+def curve_table(
+    cover: Any,  # noqa: ANN401 - scipy sparse matrix
+    weights: NDArray[np.float64],
+    population: NDArray[np.float64],
+    already: NDArray[np.bool_],
+    k_max: int,
+) -> pd.DataFrame:
+    """Covered population as new sites are added: greedy order and exact optimum per k.
+
+    When the ranking weights demand by deprivation the curve still counts people, so the
+    population figures are recomputed from the chosen sites.
+    """
+    rows = []
+    base = float(population[already].sum())
+    total = float(population.sum())
+    steps = optimise.greedy(cover, weights, k_max, already_covered=already)
+    chosen: list[int] = []
+    for k in range(min(k_max, cover.shape[0]) + 1):
+        if k:
+            chosen.append(steps[k - 1].site)
+        exact = optimise.mclp(cover, weights, k, already_covered=already) if k else None
+        greedy_pop = base + optimise.covered_weight(
+            cover, population, np.array(chosen, dtype=np.int64), already_covered=already
+        )
+        optimal_pop = base + (
+            optimise.covered_weight(cover, population, exact.sites, already_covered=already)
+            if exact is not None
+            else 0.0
+        )
+        rows.append(
+            {
+                "k": k,
+                "greedy_population_covered": greedy_pop,
+                "optimal_population_covered": optimal_pop,
+                "greedy_share": greedy_pop / total if total else 0.0,
+                "optimal_share": optimal_pop / total if total else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def equity_tables(
+    demand: gpd.GeoDataFrame,
+    covered_now: NDArray[np.bool_],
+    covered_after: NDArray[np.bool_],
+    config: StudyConfig,
+    wards: gpd.GeoDataFrame | None,
+) -> dict[str, Any]:
+    """Coverage by IMD decile and ward, now and with the recommended sites."""
+    population = demand["population"].to_numpy(dtype=np.float64)
+    out: dict[str, Any] = {"threshold_m": round(config.headline_threshold_m)}
+    decile_col = config.imd_column or ("imd_decile" if "imd_decile" in demand.columns else None)
+    if decile_col is not None and decile_col in demand.columns:
+        deciles = pd.to_numeric(demand[decile_col], errors="coerce")
+        now = equity.coverage_by_group(deciles, population, covered_now, name="imd_decile")
+        after = equity.coverage_by_group(deciles, population, covered_after, name="imd_decile")
+        for row, later in zip(now, after, strict=True):
+            row["share_with_recommended"] = later["share"]
+        out["by_imd_decile"] = now
+        out["decile_gap"] = equity.decile_gap(now)
+        out["decile_gap_with_recommended"] = equity.decile_gap(after)
+    ward_col = config.ward_column or ("ward" if "ward" in demand.columns else None)
+    ward_names = None
+    if ward_col is not None and ward_col in demand.columns:
+        ward_names = demand[ward_col].astype(str)
+    elif wards is not None:
+        import geopandas as gpd_
+
+        joined = gpd_.sjoin(
+            demand[["geometry"]], wards[["ward", "geometry"]], how="left", predicate="within"
+        )
+        joined = joined[~joined.index.duplicated(keep="first")]
+        ward_names = joined["ward"].reindex(demand.index)
+    if ward_names is not None:
+        now = equity.coverage_by_group(ward_names, population, covered_now, name="ward")
+        after = equity.coverage_by_group(ward_names, population, covered_after, name="ward")
+        for row, later in zip(now, after, strict=True):
+            row["share_with_recommended"] = later["share"]
+        out["by_ward"] = now
+    return out
+
+
+def straight_line(
+    demand: gpd.GeoDataFrame,
+    defibs: gpd.GeoDataFrame,
+    walk_m: NDArray[np.float64],
+    config: StudyConfig,
+) -> dict[str, Any]:
+    """Coverage by straight-line distance beside the walking figure (approximate)."""
+    population = demand["population"].to_numpy(dtype=np.float64)
+    crow = reach.straight_line_nearest(
+        demand.geometry.x.to_numpy(),
+        demand.geometry.y.to_numpy(),
+        defibs.geometry.x.to_numpy(),
+        defibs.geometry.y.to_numpy(),
+    )
+    crow_cov = reach.coverage_shares(crow, population, config.thresholds_m)
+    walk_cov = reach.coverage_shares(walk_m, population, config.thresholds_m)
+    ratio = walk_m / np.where(crow > 0, crow, np.nan)
+    return {
+        "method": "straight line (crow flies) from each demand point to the nearest defib; "
+        "approximate, overstates walking reach",
+        "coverage": crow_cov,
+        "overstatement": {k: crow_cov[k] - walk_cov[k] for k in crow_cov},
+        "median_walk_to_straight_ratio": float(np.nanmedian(ratio))
+        if np.isfinite(ratio).any()
+        else None,
+        "straight_m": crow,
+    }

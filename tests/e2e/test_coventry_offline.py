@@ -1,0 +1,108 @@
+"""The Coventry study offline: it stops before any work, says what to download, writes nothing.
+
+Networking is made to fail without touching the internet (the ``offline`` fixture in
+``conftest.py``): osmnx's Overpass and Nominatim endpoints point at a closed port on
+127.0.0.1, and the cache folder is a new empty one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from defibmap import run_study
+from defibmap._errors import NetworkError
+from defibmap._resources import data_root
+from defibmap.cli import main
+from defibmap.config import study_file as config
+from defibmap.io import sites
+
+REPO = Path(__file__).resolve().parents[2]
+STUDY = REPO / "data" / "studies" / "coventry.toml"
+EXTRACT = "west-midlands-latest.osm.pbf"
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _check_message(message: str) -> None:
+    assert "Nothing was run" in message
+    assert "cannot connect to the Overpass API" in message
+    # what is missing
+    assert "network, defibrillators, schools, police, council_buildings" in message
+    # what to download, where to put it, and the key to set
+    assert f"https://download.geofabrik.de/europe/united-kingdom/england/{EXTRACT}" in message
+    assert str(data_root() / "coventry") in message  # the installed copy when installed
+    assert f'[network] osm_file = "../coventry/{EXTRACT}"' in message
+    assert "instead of place" in message
+
+
+def test_coventry_offline_exits_nonzero_with_what_to_download(offline, tmp_path, capsys):
+    out = tmp_path / "out"
+    data_before = _tree(data_root())
+    assert main(["run", "coventry", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "defibmap: error: " in err
+    _check_message(err)
+    assert not out.exists()  # no outputs at all, not even an empty folder
+    assert not list(out.parent.glob(".out*"))  # nor a staging folder
+    assert not offline.exists()  # nothing cached either
+    assert list(Path.cwd().iterdir()) == []  # nothing in the working folder (no ./cache)
+    assert _tree(data_root()) == data_before
+
+
+def test_coventry_offline_leaves_earlier_outputs_untouched(offline, tmp_path, capsys):
+    out = tmp_path / "earlier"
+    out.mkdir()
+    (out / "summary.json").write_text(json.dumps({"study": "Coventry", "run": "earlier"}))
+    (out / "map.html").write_text("<html>earlier</html>")
+    before = _tree(out)
+    assert main(["run", "coventry", "--out", str(out)]) == 1
+    _check_message(capsys.readouterr().err)
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_coventry_offline_stops_before_reading_any_layer(offline, monkeypatch):
+    def no_work(*args, **kwargs):
+        msg = "a layer was read before the preflight check"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(sites, "load_layer", no_work)
+    with pytest.raises(NetworkError, match="Nothing was run") as info:
+        run_study("coventry")
+    _check_message(str(info.value))
+
+
+def test_coventry_study_keys():
+    study = config.read_study(STUDY)
+    assert study.network.place == "Coventry, UK"
+    assert study.network.boundary_buffer_m == 2000
+    assert study.network.extract_url is not None
+    assert study.network.extract_url.endswith(EXTRACT)
+    assert study.boundary_file is not None
+    assert study.boundary_file.name == "boundary.geojson"
+    assert study.wards_file is not None
+    layers = study.layers
+    assert layers["defibs"].osm == ("defibrillators", "schools")
+    assert layers["defibs"].file is None
+    assert layers["police_stations"].osm == ("police",)
+    assert layers["candidates"].osm == ("council_buildings",)
+    assert layers["candidates"].council == "Coventry City Council"
+    assert layers["candidates"].file is not None
+    assert layers["candidates"].file.name == "candidates.csv"  # the shipped open libraries
+    assert layers["fire_stations"].file is not None
+    demand, report = sites.load_layer(
+        sites.LayerSpec(
+            file=layers["demand"].file, layer="demand", id="lsoa21cd", population="population"
+        ),
+        crs="EPSG:27700",
+    )
+    assert report.rows_used == 203
+    assert demand["population"].sum() == 345_312
+    assert demand["imd_decile"].notna().all()
