@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -21,6 +22,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Walking reach of public-access defibrillators and where new ones help most.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when something fails"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a study and write its outputs")
     run.add_argument(
@@ -55,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from defibmap import __version__
+
+    return __version__
+
+
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
     """Turn SIGTERM into SystemExit, so clean-up (staging folders) runs before the exit."""
     raise SystemExit(128 + signum)
@@ -70,29 +81,98 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        if args.command == "studies":
-            from defibmap._resources import shipped_studies
+        return _dispatch(args)
+    except (DefibmapError, KeyboardInterrupt, OSError) as exc:
+        if args.debug:
+            raise
+        message, status = _failure(exc)
+        sys.stderr.write(f"defibmap: {message}\n")
+        return status
 
-            sys.stdout.write("\n".join(shipped_studies()) + "\n")
-            return 0
-        if args.command == "batch":
-            from defibmap.batch import run_batch
 
-            done = run_batch(
-                args.studies,
-                args.out,
-                scheduler=args.scheduler,
-                n_workers=args.workers,
-                progress=True,
-            )
-            sys.stdout.write(done.summary.to_string(index=False) + "\n")
-            sys.stdout.write(f"Summary in {done.summary_path}\n")
-            return 1 if done.failed else 0
-        return _run(args)
-    except DefibmapError as exc:
-        sys.stderr.write(f"defibmap: error: {exc}\n")
-        return 1
-    return 0
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the chosen command; return its exit status."""
+    if args.command == "studies":
+        from defibmap._resources import shipped_studies
+
+        sys.stdout.write("\n".join(shipped_studies()) + "\n")
+        return 0
+    if args.command == "batch":
+        from defibmap.batch import run_batch
+
+        done = run_batch(
+            args.studies,
+            args.out,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            progress=True,
+        )
+        sys.stdout.write(done.summary.to_string(index=False) + "\n")
+        sys.stdout.write(f"Summary in {done.summary_path}\n")
+        return 1 if done.failed else 0
+    return _run(args)
+
+
+def _failure(exc: BaseException) -> tuple[str, int]:
+    """Return the one line a user sees for a failure and the exit status (130 for Ctrl-C)."""
+    if isinstance(exc, KeyboardInterrupt):
+        # Staging folders are removed on the way out (finally blocks), so earlier outputs stand.
+        return "interrupted; earlier outputs are unchanged", 130
+    if isinstance(exc, DefibmapError):
+        return f"error: {exc}", 1
+    if isinstance(exc, OSError):
+        return f"error: {_os_message(exc)}", 1
+    return f"error: {exc}", 1
+
+
+def _probe_writable(out: Path) -> None:
+    """Fail in seconds, not after the analysis, when the output folder cannot be written.
+
+    Writes and syncs a small hidden file where the staging folder will go (the nearest folder
+    that exists on the way to ``out``), then removes it.
+
+    Raises
+    ------
+    DefibmapError
+        For a full disk, a read-only file system, a folder the user may not write, or a path
+        through a file.
+    """
+    import os
+    import tempfile
+
+    where = Path(os.path.abspath(out)).parent  # noqa: PTH100 - keep symbolic links as given
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        if not where.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(where))
+        with tempfile.NamedTemporaryFile(dir=where, prefix=".defibmap-probe-") as probe:
+            probe.write(b"\0" * 65536)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        msg = f"cannot write the outputs to {out} ({where}: {reason}); {_advice(exc)}"
+        raise DefibmapError(msg) from exc
+
+
+def _advice(exc: OSError) -> str:
+    """Return what a user can do about a file-system fault."""
+    return {
+        errno.ENOSPC: "free some disk space or write elsewhere with --out",
+        errno.EROFS: "the file system is read-only: write elsewhere with --out",
+        errno.EACCES: "check the permissions, or write elsewhere with --out",
+        errno.EPERM: "check the permissions, or write elsewhere with --out",
+    }.get(
+        exc.errno if exc.errno is not None else -1, "check the path, or write elsewhere with --out"
+    )
+
+
+def _os_message(exc: OSError) -> str:
+    """Return one line for a file-system fault: the file, what went wrong, what to do."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason}; {_advice(exc)}"
 
 
 #: What each output is, for the end-of-run list.
@@ -131,6 +211,7 @@ def _run(args: argparse.Namespace) -> int:
         slug = (args.config.stem if args.config is not None else args.study) or "leeds"
         out = args.out if args.out is not None else Path("outputs") / slug
         check_output_folder(out)  # before the work, not after it
+        _probe_writable(out)
         _progress.step(f"Running the study {config.name!r}")
         result = run_study(config, refresh=args.refresh)
         _progress.step("Writing the map, workbook, report and tables")
