@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from defibmap._errors import InputError
+from defibmap.io._numbers import parse_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,9 +41,6 @@ SWAPPED = "lat/lon swapped"
 DEGREES_IN_EN = "lon/lat degrees in easting/northing columns"
 EN_SWAPPED = "easting/northing swapped"
 EN_OUTSIDE = "easting/northing outside the British National Grid"
-
-_THOUSANDS = r"^([+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)$"
-_DECIMAL_COMMA = r"^([+-]?\d*),(\d+)$"
 
 
 def mark(reasons: NDArray[np.object_], mask: NDArray[np.bool_], reason: str) -> None:
@@ -108,8 +106,8 @@ def coordinates(
     explicit_en = easting_column is not None or northing_column is not None
     reasons = np.full(len(frame), "", dtype=object)
     if e_col is not None and n_col is not None and (explicit_en or lon_col is None):
-        east = numeric(frame[e_col], decimal_comma=decimal_comma)
-        north = numeric(frame[n_col], decimal_comma=decimal_comma)
+        east = numeric(frame[e_col], decimal_comma=decimal_comma, where=path)
+        north = numeric(frame[n_col], decimal_comma=decimal_comma, where=path)
         if looks_like_degrees(east, north):
             msg = (
                 f"{path}: columns {e_col!r}/{n_col!r} hold degrees (lon/lat), not British "
@@ -143,8 +141,8 @@ def coordinates(
         if any(str(c).strip().lower() in ("postcode", "post_code", "pcd") for c in cols):
             msg += "; postcodes alone are not geocoded: add coordinates"
         raise InputError(msg)
-    lon = numeric(frame[lon_col], decimal_comma=decimal_comma)
-    lat = numeric(frame[lat_col], decimal_comma=decimal_comma)
+    lon = numeric(frame[lon_col], decimal_comma=decimal_comma, where=path)
+    lat = numeric(frame[lat_col], decimal_comma=decimal_comma, where=path)
     if looks_like_bng(lon, lat):
         msg = (
             f"{path}: columns {lon_col!r}/{lat_col!r} hold British National Grid metres, not "
@@ -155,11 +153,21 @@ def coordinates(
     return lon, lat, reasons
 
 
-def numeric(series: pd.Series, *, decimal_comma: bool = False) -> NDArray[np.float64]:
+def numeric(
+    series: pd.Series, *, decimal_comma: bool = False, where: str | Path | None = None
+) -> NDArray[np.float64]:
     """Numbers from cells: numbers as they are, text parsed, anything else (TRUE, dates) NaN.
 
-    Text may use a Unicode minus and, in comma-delimited files, thousands separators
-    (``1,234``); in semicolon-delimited files a comma is the decimal mark (``-1,52``).
+    Text may use a Unicode minus and thousands separators; the decimal mark is read from the
+    column's own cells (:mod:`defibmap.io._numbers`), ``decimal_comma`` saying only that the
+    file is semicolon-delimited, where a decimal comma is usual and an ambiguous column
+    (``2,057``, ``2.057``) is refused rather than guessed.
+
+    Raises
+    ------
+    InputError
+        When the column's text numbers read two ways; the message names ``where`` (the file)
+        and the column.
     """
     values = series.to_numpy(dtype=object)
     kind = pd.api.types.infer_dtype(values, skipna=False)
@@ -177,24 +185,9 @@ def numeric(series: pd.Series, *, decimal_comma: bool = False) -> NDArray[np.flo
         out = np.full(values.shape[0], np.nan)
         out[is_num] = values[is_num].astype(np.float64)
     if is_str.any():
-        text = values[is_str]
-        parsed = np.array(pd.to_numeric(pd.Series(text, dtype=object), errors="coerce"), float)
-        # only the cells the fast parser refused go through the slower clean-up
-        retry = np.isnan(parsed) & np.array([bool(t.strip()) for t in text], dtype=bool)
-        if retry.any():
-            parsed[retry] = _parse_text(text[retry], decimal_comma=decimal_comma)
-        out[is_str] = parsed
+        label = f"{where}: column {series.name!r}" if where is not None else f"{series.name!r}"
+        out[is_str] = parse_text(values[is_str], semicolon_file=decimal_comma, where=label)
     return out
-
-
-def _parse_text(text: NDArray[np.object_], *, decimal_comma: bool) -> NDArray[np.float64]:
-    cells = pd.Series(text, dtype=object).str.strip().str.replace("\u2212", "-")
-    if decimal_comma:
-        cells = cells.str.replace(_DECIMAL_COMMA, r"\1.\2", regex=True)
-    else:
-        thousands = cells.str.fullmatch(_THOUSANDS).fillna(value=False).astype(bool)
-        cells = cells.where(~thousands, cells.str.replace(",", "", regex=False))
-    return np.array(pd.to_numeric(cells, errors="coerce"), dtype=np.float64)
 
 
 def looks_like_bng(a: NDArray[np.float64], b: NDArray[np.float64]) -> bool:

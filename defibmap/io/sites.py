@@ -226,7 +226,9 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
                 f"columns are {list(frame.columns)}"
             )
             raise InputError(msg)
-        population = _coordinates.numeric(frame[spec.population], decimal_comma=decimal_comma)
+        population = _coordinates.numeric(
+            frame[spec.population], decimal_comma=decimal_comma, where=path
+        )
         _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
         _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
     keep = reasons == ""
