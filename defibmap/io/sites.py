@@ -73,11 +73,13 @@ __all__ = [
     "GB_LONLAT_BOUNDS",
     "LAT_NAMES",
     "LON_NAMES",
+    "MAX_ROW_POPULATION",
     "MISSING_COORDINATES",
     "NORTHING_NAMES",
     "OUT_OF_RANGE",
     "POPULATION_MISSING",
     "POPULATION_NEGATIVE",
+    "POPULATION_TOO_LARGE",
     "REASONS",
     "SWAPPED",
     "TABLE_SUFFIXES",
@@ -86,6 +88,7 @@ __all__ = [
     "ZERO_COORDINATES",
     "LayerReport",
     "LayerSpec",
+    "check_demand_total",
     "load_layer",
     "read_table",
 ]
@@ -96,6 +99,11 @@ TOO_MANY_CELLS = "more cells than the header has columns"
 EMPTY_GEOMETRY = "empty or missing geometry"
 POPULATION_MISSING = "population missing or not a number"
 POPULATION_NEGATIVE = "negative population"
+#: Most people one row may hold. A Census output area holds about 300, an LSOA about 1,500 and
+#: the largest English local authority about 1.1 million; a row above this is a typo or an
+#: overflow (1e308), not a place.
+MAX_ROW_POPULATION = 1_000_000
+POPULATION_TOO_LARGE = f"population over {MAX_ROW_POPULATION:,} in one row"
 #: Every reason a row can be rejected for while loading, in the order they are checked.
 REASONS = (
     TOO_MANY_CELLS,
@@ -110,6 +118,7 @@ REASONS = (
     EN_OUTSIDE,
     POPULATION_MISSING,
     POPULATION_NEGATIVE,
+    POPULATION_TOO_LARGE,
 )
 
 
@@ -231,6 +240,7 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
         )
         _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
         _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
+        _coordinates.mark(reasons, population > MAX_ROW_POPULATION, POPULATION_TOO_LARGE)
     keep = reasons == ""
     for reason in [*REASONS, *sorted(set(reasons[~keep]) - set(REASONS))]:
         hit = reasons == reason
@@ -249,6 +259,33 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     geometry = gpd.points_from_xy(out["lon"], out["lat"], crs="EPSG:4326")
     gdf = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326").to_crs(target)
     return gdf, report
+
+
+def check_demand_total(path: Path, report: LayerReport, kept: pd.DataFrame) -> None:
+    """Refuse a demand layer with no usable row, or nobody in it, saying why.
+
+    Parameters
+    ----------
+    path
+        The layer's file, for the message.
+    report
+        What :func:`load_layer` counted.
+    kept
+        The rows :func:`load_layer` kept, with their ``population``.
+
+    Raises
+    ------
+    InputError
+        When every row was rejected (the reasons counted) or the population adds up to 0.
+    """
+    if kept.empty and report.rows_read:
+        counts = Counter(reason for _, _, reason in report.rejected)
+        reasons = "; ".join(f"{reason} ({n})" for reason, n in sorted(counts.items()))
+        msg = f"{path}: none of its {report.rows_read} rows can be used: {reasons}"
+        raise InputError(msg)
+    if "population" in kept.columns and not kept.empty and float(kept["population"].sum()) == 0:
+        msg = f"{path}: every row's population is 0, so there is nobody to cover; check the column"
+        raise InputError(msg)
 
 
 def _target_crs(crs: str) -> str:

@@ -493,6 +493,13 @@ CASES = [
         rejected={R.POPULATION_NEGATIVE: 1},
     ),
     Case(
+        "overflowing_population",
+        text(HEADER + GOOD + "c,C,-1.5,53.8,1e308\n"),
+        POP,
+        used=2,
+        rejected={R.POPULATION_TOO_LARGE: 1},
+    ),
+    Case(
         "missing_population",
         text(HEADER + GOOD + "c,C,-1.5,53.8,\n"),
         POP,
