@@ -305,7 +305,8 @@ def run_side(spec: dict, side: str, cache: Path | None, workdir: Path) -> tuple[
         msg = f"{spec['name']} / {side}: no answer within {timeout:.0f} s (process stopped)"
         raise RuntimeError(msg) from None
     if proc.returncode != 0:
-        raise RuntimeError(f"{spec['name']} / {side} failed:\n{proc.stderr[-3000:]}")
+        msg = f"{spec['name']} / {side} failed:\n{proc.stderr[-3000:]}"
+        raise RuntimeError(msg)
     result = json.loads((out / "result.json").read_text())
     result["wall_s"] = time.perf_counter() - start
     with (out / "answer.pkl").open("rb") as fh:
