@@ -350,9 +350,9 @@ def network_cache(spec: dict, workdir: Path) -> Path:
 def make_cache(spec: dict, path: Path) -> None:
     import cases
 
-    from defibmap.network import walk as nw
+    from defibmap.network import walk
 
-    nw.save(cases.load_network(spec), path)
+    walk.save(cases.load_network(spec), path)
 
 
 def run_case(spec: dict, shared: Path, workdir: Path, log) -> list[dict]:
