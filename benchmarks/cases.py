@@ -16,9 +16,8 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from defibmap.analysis import optimise, reach
-from defibmap.network import walk as nw
-from defibmap.network.snapping import Snapped, snap_points
-from defibmap.synthetic.town import random_points, street_grid_network
+from defibmap.network import Network, Snapped, from_osm_file, snap_points, walk
+from defibmap.synthetic import random_points, street_grid_network
 
 REPO = Path(__file__).resolve().parents[1]
 LEEDS_OSM = REPO / "data" / "leeds" / "leeds_inner_ne.osm.bz2"
@@ -33,18 +32,18 @@ GRID_SPACING_M = 25.0
 # --------------------------------------------------------------------------------------------
 
 
-def load_network(spec: dict, cache: Path | None = None) -> nw.Network:
+def load_network(spec: dict, cache: Path | None = None) -> Network:
     """``{"graph": "leeds"}`` or ``{"graph": "grid", "nodes": n}``; a saved copy when given."""
     if cache is not None and cache.exists():
-        return nw.load(cache)
+        return walk.load(cache)
     if spec["graph"] == "leeds":
-        return nw.from_osm_file(LEEDS_OSM)
+        return from_osm_file(LEEDS_OSM)
     if spec["graph"] == "demo-town":
-        return nw.from_osm_file(DEMO_OSM)
+        return from_osm_file(DEMO_OSM)
     return street_grid_network(int(spec["nodes"]), seed=3, spacing_m=GRID_SPACING_M)
 
 
-def leeds_points(net: nw.Network) -> tuple[Snapped, Snapped]:
+def leeds_points(net: Network) -> tuple[Snapped, Snapped]:
     """The Leeds study's real points: OS Code-Point postcode centroids and its schools."""
     from defibmap.io import sites
 
@@ -61,7 +60,7 @@ def leeds_points(net: nw.Network) -> tuple[Snapped, Snapped]:
     return demand, defibs
 
 
-def points(net: nw.Network, n: int, seed: int) -> Snapped:
+def points(net: Network, n: int, seed: int) -> Snapped:
     x, y = random_points(net, n, seed=seed)
     return snap_points(net, x, y)
 
@@ -71,7 +70,7 @@ def weights(n: int) -> np.ndarray:
     return np.random.default_rng(11).integers(1, 51, n).astype(np.float64)
 
 
-def coverage_inputs(spec: dict, net: nw.Network) -> tuple[Snapped, Snapped]:
+def coverage_inputs(spec: dict, net: Network) -> tuple[Snapped, Snapped]:
     if spec["graph"] == "leeds":
         return leeds_points(net)
     return points(net, spec["demand"], 1), points(net, spec["defibs"], 2)
@@ -82,7 +81,7 @@ def coverage_inputs(spec: dict, net: nw.Network) -> tuple[Snapped, Snapped]:
 # --------------------------------------------------------------------------------------------
 
 
-def split_graph_arrays(net: nw.Network, demand: Snapped, facilities: Snapped):
+def split_graph_arrays(net: Network, demand: Snapped, facilities: Snapped):
     """The network with each snapped point inserted as a node on its edge plus an access node.
 
     Returns node coordinates, edge arrays (u, v, length) and the access-node ids of the
@@ -129,7 +128,7 @@ def split_graph_arrays(net: nw.Network, demand: Snapped, facilities: Snapped):
     return node_x, node_y, u, v, np.maximum(length, 0.0), ids[0], ids[1]
 
 
-def networkx_graph(net: nw.Network, demand: Snapped, facilities: Snapped):
+def networkx_graph(net: Network, demand: Snapped, facilities: Snapped):
     """A networkx MultiGraph, as osmnx builds and routes them (``length`` on every edge)."""
     import networkx as nx
 
@@ -267,11 +266,11 @@ def scipy_pair_distances(network, sites, demand, *, limit_m, block_cells=16_000_
         dist = csgraph.dijkstra(
             graph, directed=True, indices=virtual[start : start + block], limit=limit_m
         )
-        walk = snap[None, :] + np.minimum(to_u[None, :] + dist[:, u], to_v[None, :] + dist[:, v])
-        rows, cols = np.nonzero(walk <= limit_m)
+        walk_m = snap[None, :] + np.minimum(to_u[None, :] + dist[:, u], to_v[None, :] + dist[:, v])
+        rows, cols = np.nonzero(walk_m <= limit_m)
         out_s.append(site_pos[start + rows])
         out_d.append(d_ok[cols])
-        out_w.append(walk[rows, cols])
+        out_w.append(walk_m[rows, cols])
     dem_i, site_i, along = reach._same_edge_pairs(demand, sites)  # noqa: SLF001
     total = demand.snap_m[dem_i] + sites.snap_m[site_i] + along
     keep = total <= limit_m
@@ -441,22 +440,22 @@ def startup_side(side: str, spec: dict, cache: Path | None):
     assert cache is not None
     if side == "cached":
         if not cache.exists():
-            nw.save(nw.from_osm_file(osm), cache)
+            walk.save(from_osm_file(osm), cache)
 
         def run():
-            return nw.load(cache)
+            return walk.load(cache)
 
     elif side == "rebuild":
 
         def run():
-            return nw.from_osm_file(osm)
+            return from_osm_file(osm)
 
     else:
         raise ValueError(side)
     return {"osm_file": osm.name, "osm_file_mb": osm.stat().st_size / 1e6}, run
 
 
-def network_answer(net: nw.Network):
+def network_answer(net: Network):
     return {
         "nodes": net.n_nodes,
         "edges": net.n_edges,
@@ -489,7 +488,7 @@ def scale_run(spec: dict, cache: Path, stage_times: dict) -> dict:
         stage_times[name] = time.perf_counter() - start
         return out
 
-    net = stage("load cached network", lambda: nw.load(cache))
+    net = stage("load cached network", lambda: walk.load(cache))
     analysis_start = time.perf_counter()
     rng_pts = {}
     for name, n, seed in (

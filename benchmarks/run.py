@@ -305,7 +305,8 @@ def run_side(spec: dict, side: str, cache: Path | None, workdir: Path) -> tuple[
         msg = f"{spec['name']} / {side}: no answer within {timeout:.0f} s (process stopped)"
         raise RuntimeError(msg) from None
     if proc.returncode != 0:
-        raise RuntimeError(f"{spec['name']} / {side} failed:\n{proc.stderr[-3000:]}")
+        msg = f"{spec['name']} / {side} failed:\n{proc.stderr[-3000:]}"
+        raise RuntimeError(msg)
     result = json.loads((out / "result.json").read_text())
     result["wall_s"] = time.perf_counter() - start
     with (out / "answer.pkl").open("rb") as fh:
@@ -349,9 +350,9 @@ def network_cache(spec: dict, workdir: Path) -> Path:
 def make_cache(spec: dict, path: Path) -> None:
     import cases
 
-    from defibmap.network import walk as nw
+    from defibmap.network import walk
 
-    nw.save(cases.load_network(spec), path)
+    walk.save(cases.load_network(spec), path)
 
 
 def run_case(spec: dict, shared: Path, workdir: Path, log) -> list[dict]:

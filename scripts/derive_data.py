@@ -188,7 +188,8 @@ def read_osm(path: Path) -> OsmData:
     root = ET.parse(path).getroot()
     b = root.find("bounds")
     if b is None:
-        raise ValueError(f"{path}: no <bounds> element")
+        msg = f"{path}: no <bounds> element"
+        raise ValueError(msg)
     data = OsmData(bounds={k: float(b.attrib[k]) for k in BOUNDS})
     for el in root:
         tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
@@ -213,7 +214,8 @@ def way_point(refs: list[int], nodes: dict[int, tuple[float, float]]) -> tuple[f
     """
     present = [nodes[r] for r in refs if r in nodes]
     if not present:
-        raise ValueError("way has none of its nodes in the extract")
+        msg = "way has none of its nodes in the extract"
+        raise ValueError(msg)
     lon = np.array([p[0] for p in present])
     lat = np.array([p[1] for p in present])
     x, y = to_bng(lon, lat)
@@ -234,7 +236,8 @@ def osm_features(data: OsmData, key: str, value: str) -> list[OsmFeature]:
     """Return every node and way tagged ``key=value``, sorted by kind and id."""
     for rid, tags in data.relation_tags.items():
         if tags.get(key) == value:
-            raise ValueError(f"relation {rid} is tagged {key}={value}: not handled")
+            msg = f"relation {rid} is tagged {key}={value}: not handled"
+            raise ValueError(msg)
     out = [
         OsmFeature("node", nid, tags, *data.nodes[nid])
         for nid, tags in data.node_tags.items()
@@ -273,7 +276,8 @@ def lsoa_rows(rows: list[dict[str, str]]) -> list[list[str]]:
     for r in sorted(rows, key=lambda r: r["LSOA21CD"]):
         pop = float(r["pop_census2021"])
         if pop != int(pop):
-            raise ValueError(f"{r['LSOA21CD']}: population {pop} is not a whole number")
+            msg = f"{r['LSOA21CD']}: population {pop} is not a whole number"
+            raise ValueError(msg)
         out.append(
             [
                 r["LSOA21CD"],
@@ -357,16 +361,38 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
     dst.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
 
-    # 1. the OSM extract, whole, bz2-compressed (bz2 output is deterministic)
+    osm_bz2, osm = _leeds_osm(src, dst)
+    counts["lsoas"] = _leeds_lsoas(src, dst)
+    counts["schools"] = _leeds_schools(osm, dst)
+    counts.update(_leeds_candidates(src, dst, osm))
+    counts["police_stations"] = _leeds_police(src, dst, osm_bz2)
+    counts["fire_stations"] = _leeds_fire(src, dst)
+    counts["postcodes"] = _leeds_postcodes(shared, dst)
+    counts["lsoa_centroids_all"] = _leeds_all_centroids(src, dst)
+
+    # the small PBF fixture, byte for byte
+    pbf = out / "tests" / "data" / "its-example.osm.pbf"
+    pbf.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src / "its-example.osm.pbf", pbf)
+    print(f"  tests/data/{pbf.name}: {pbf.stat().st_size} bytes")
+    return counts
+
+
+def _leeds_osm(src: Path, dst: Path) -> tuple[Path, OsmData]:
+    """The OSM extract, whole, bz2-compressed (bz2 output is deterministic)."""
     osm_path = src / "leeds_osm_tutorial_map.osm"
     osm_bz2 = dst / "leeds_inner_ne.osm.bz2"
     osm_bz2.write_bytes(bz2.compress(osm_path.read_bytes(), compresslevel=9))
     print(f"  data/leeds/{osm_bz2.name}: {osm_bz2.stat().st_size} bytes")
     osm = read_osm(osm_path)
     if osm.bounds != BOUNDS:
-        raise ValueError(f"extract bounds {osm.bounds} differ from the expected {BOUNDS}")
+        msg = f"extract bounds {osm.bounds} differ from the expected {BOUNDS}"
+        raise ValueError(msg)
+    return osm_bz2, osm
 
-    # 2. LSOA demand: population-weighted centroid inside the extract's bounds
+
+def _leeds_lsoas(src: Path, dst: Path) -> int:
+    """LSOA demand, population-weighted centroids inside the extract's bounds."""
     lsoas = [
         r
         for r in read_csv(src / "lsoa21_leeds_pop2021_pwc_imd2019.csv")
@@ -377,9 +403,11 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
     assert len(rows) == LEEDS_LSOAS, len(rows)
     assert total == LEEDS_POPULATION, total
     write_csv(dst / "lsoa21_demand.csv", LSOA_HEADER, rows)
-    counts["lsoas"] = len(rows)
+    return len(rows)
 
-    # 3. schools as existing (indoor) defibs
+
+def _leeds_schools(osm: OsmData, dst: Path) -> int:
+    """Schools as existing (indoor) defibs."""
     schools = osm_features(osm, "amenity", "school")
     rows = [
         [
@@ -398,9 +426,11 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
         ["site_id", "name", "lon", "lat", "kind", "opening_hours", "location"],
         rows,
     )
-    counts["schools"] = len(rows)
+    return len(rows)
 
-    # 4. candidates: open council libraries in the bounds + OSM community centres
+
+def _leeds_candidates(src: Path, dst: Path, osm: OsmData) -> dict[str, int]:
+    """Candidates, open council libraries in the bounds and OSM community centres."""
     libs = [
         r
         for r in read_csv(src / "libraries_leeds_librarieshacked2023_geocoded.csv")
@@ -434,10 +464,11 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
         for c in centres
     ]
     write_csv(dst / "candidates.csv", CANDIDATE_HEADER, rows)
-    counts["candidates"] = len(rows)
-    counts["community_centres"] = len(centres)
+    return {"candidates": len(rows), "community_centres": len(centres)}
 
-    # 5. police stations within the snap limit of the extract's walking network
+
+def _leeds_police(src: Path, dst: Path, osm_bz2: Path) -> int:
+    """Police stations within the snap limit of the extract's walking network."""
     police = [
         r
         for r in read_csv(src / "police_west_yorkshire_leeds_openregister.csv")
@@ -466,9 +497,11 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
         for r in sorted(kept, key=lambda r: r["neighbourhood_id"])
     ]
     write_csv(dst / "police_stations.csv", STATION_HEADER, rows)
-    counts["police_stations"] = len(rows)
+    return len(rows)
 
-    # 6. fire stations within 5 km of the extract's bounds (all lie off its network)
+
+def _leeds_fire(src: Path, dst: Path) -> int:
+    """Fire stations within 5 km of the extract's bounds (all lie off its network)."""
     bbox = shapely.segmentize(
         shapely.box(BOUNDS["minlon"], BOUNDS["minlat"], BOUNDS["maxlon"], BOUNDS["maxlat"]),
         0.0005,
@@ -486,9 +519,11 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
             print(f"    fire {r['STATION_NAME'].strip()}: {d:.0f} m outside the bounds")
     rows = sorted((fire_station_row(r) for r in kept_fire), key=lambda r: r[0])
     write_csv(dst / "fire_stations.csv", STATION_HEADER, rows)
-    counts["fire_stations"] = len(rows)
+    return len(rows)
 
-    # 8. postcode centroids inside the bounds
+
+def _leeds_postcodes(shared: Path, dst: Path) -> int:
+    """Postcode centroids inside the bounds."""
     rows = []
     with (shared / "postcodes" / "codepoint_open_2014_ls.csv").open(newline="") as fh:
         pcs = list(csv.reader(fh))
@@ -507,9 +542,15 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
         if ok
     )
     write_csv(dst / "postcodes_inner_ne.csv", ["postcode", "easting", "northing"], rows)
-    counts["postcodes"] = len(rows)
+    return len(rows)
 
-    # 6b. every Leeds LSOA's population-weighted centroid (code and BNG only), so postcodes
+
+def _leeds_all_centroids(src: Path, dst: Path) -> int:
+    """Every Leeds LSOA's population-weighted centroid (code and BNG only).
+
+    Postcodes near the extract's edge are then assigned to their nearest centroid among *all*
+    Leeds LSOAs, not pulled into the 32 study LSOAs.
+    """
     # near the extract's edge are assigned to their nearest centroid among *all* Leeds LSOAs,
     # not pulled into the 32 study LSOAs
     all_lsoa = sorted(
@@ -517,14 +558,7 @@ def derive_leeds(shared: Path, out: Path) -> dict[str, int]:
         for r in read_csv(src / "lsoa21_leeds_pop2021_pwc_imd2019.csv")
     )
     write_csv(dst / "lsoa21_centroids_all.csv", ["lsoa21cd", "easting", "northing"], all_lsoa)
-    counts["lsoa_centroids_all"] = len(all_lsoa)
-
-    # 7. the small PBF fixture, byte for byte
-    pbf = out / "tests" / "data" / "its-example.osm.pbf"
-    pbf.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src / "its-example.osm.pbf", pbf)
-    print(f"  tests/data/{pbf.name}: {pbf.stat().st_size} bytes")
-    return counts
+    return len(all_lsoa)
 
 
 def snap_distances(osm_file: Path, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -535,7 +569,8 @@ def snap_distances(osm_file: Path, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     net = network.from_osm_file(osm_file)
     if net.crs != "EPSG:27700":
-        raise ValueError(f"network CRS is {net.crs}, expected EPSG:27700")
+        msg = f"network CRS is {net.crs}, expected EPSG:27700"
+        raise ValueError(msg)
     idx, dist = net.edge_tree().query_nearest(shapely.points(x, y), return_distance=True)
     # query_nearest may return several equidistant edges for one point; they share a distance
     out = np.full(x.shape[0], np.inf)

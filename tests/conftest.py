@@ -28,9 +28,9 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def leeds_network():
-    from defibmap.network import walk as network
+    from defibmap.network import from_osm_file
 
-    return network.from_osm_file(LEEDS_OSM)
+    return from_osm_file(LEEDS_OSM)
 
 
 @pytest.fixture

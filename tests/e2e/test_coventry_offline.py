@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from defibmap import run_study
-from defibmap._errors import NetworkError
+from defibmap import NetworkError, run_study
 from defibmap._resources import data_root
 from defibmap.cli import main
-from defibmap.config import study_file as config
+from defibmap.config import read_study
 from defibmap.io import sites
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,7 +79,7 @@ def test_coventry_offline_stops_before_reading_any_layer(offline, monkeypatch):
 
 
 def test_coventry_study_keys():
-    study = config.read_study(STUDY)
+    study = read_study(STUDY)
     assert study.network.place == "Coventry, UK"
     assert study.network.boundary_buffer_m == 2000
     assert study.network.extract_url is not None

@@ -196,9 +196,9 @@ def test_study_file_paths_exist(name):
 
 @pytest.mark.parametrize("name", ["leeds", "coventry"])
 def test_study_files_load_with_the_package_reader(name):
-    from defibmap.config import study_file as config
+    from defibmap.config import read_study
 
-    study = config.read_study(STUDIES / f"{name}.toml")
+    study = read_study(STUDIES / f"{name}.toml")
     assert study.synthetic is False
     assert study.layers["demand"].population == "population"
 

@@ -27,13 +27,10 @@ from pyproj import Transformer
 from scipy.sparse import csgraph
 
 import defibmap
-from defibmap._errors import InputError, NetworkError
+from defibmap import InputError, NetworkError
 from defibmap.analysis import reach
-from defibmap.io import sites
-from defibmap.io.sites import LayerSpec, load_layer
-from defibmap.network import faults as _netcheck
-from defibmap.network import walk as nw
-from defibmap.network.snapping import snap_points
+from defibmap.io import LayerSpec, load_layer, sites
+from defibmap.network import faults, snap_points, walk
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -761,8 +758,8 @@ def tiny_study(tmp: Path, demand: str, *, islands: bool = True) -> Path:
     ys = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 2000.0, 2000.0]) + N
     u, v = np.array([0, 1, 2, 3, 5]), np.array([1, 2, 3, 4, 6])
     keep = slice(None) if islands else slice(0, 4)
-    net = nw.from_arrays(node_x=xs, node_y=ys, edge_u=u[keep], edge_v=v[keep])
-    nw.save(net, tmp / "net.npz")
+    net = walk.from_arrays(node_x=xs, node_y=ys, edge_u=u[keep], edge_v=v[keep])
+    walk.save(net, tmp / "net.npz")
     rows = []
     for line in demand.strip().splitlines():
         i, dx, dy, pop = line.split(",")
@@ -800,19 +797,19 @@ def test_point_on_a_network_island_is_reported_not_counted(tmp_path):
     # graph_file networks keep their islands; a point on one cannot reach the main network
     study = tiny_study(tmp_path, "main,10,5,10\nisland,50,2005,30")
     result = defibmap.run_study(study)
-    assert result.inputs["demand"]["rejected_reasons"] == {_netcheck.ISLAND_REASON: 1}
+    assert result.inputs["demand"]["rejected_reasons"] == {faults.ISLAND_REASON: 1}
     assert result.inputs["demand"]["rows_read"] == 2
     assert list(result.demand.index) == ["main"]
     assert result.population_total == 10  # the island's 30 people are not counted either way
     rejected = result.rejected.set_index("id")
-    assert rejected.loc["island", "reason"] == _netcheck.ISLAND_REASON
+    assert rejected.loc["island", "reason"] == faults.ISLAND_REASON
     assert rejected.loc["island", "row"] == 3
     # the network's faults are in the summary
-    faults = result.summary()["network"]["faults"]
-    assert faults["components"] == 2
-    assert faults["island_nodes"] == 2
-    assert faults["island_edges"] == 1
-    assert any("disconnected" in m for m in faults["messages"])
+    found = result.summary()["network"]["faults"]
+    assert found["components"] == 2
+    assert found["island_nodes"] == 2
+    assert found["island_edges"] == 1
+    assert any("disconnected" in m for m in found["messages"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -850,7 +847,7 @@ FAULTY_OSM = """<?xml version="1.0" encoding="UTF-8"?>
 def faulty_network(tmp_path_factory):
     path = tmp_path_factory.mktemp("osm") / "faulty.osm.bz2"
     path.write_bytes(bz2.compress(FAULTY_OSM.encode()))
-    return nw.from_osm_file(path)
+    return walk.from_osm_file(path)
 
 
 def _bng(lon: float, lat: float) -> tuple[np.ndarray, np.ndarray]:
@@ -861,10 +858,10 @@ def _bng(lon: float, lat: float) -> tuple[np.ndarray, np.ndarray]:
 def test_osm_islands_are_dropped_and_degenerate_ways_skipped(faulty_network):
     net = faulty_network
     assert set(net.node_ids.tolist()) == {1, 2, 3}  # islands, 1-node and clipped ways gone
-    faults = _netcheck.inspect(net)
-    assert faults.components == 1
-    assert faults.island_nodes == faults.island_edges == 0
-    assert faults.self_loops == 1  # the ring
+    found = faults.inspect(net)
+    assert found.components == 1
+    assert found.island_nodes == found.island_edges == 0
+    assert found.self_loops == 1  # the ring
 
 
 def test_point_by_a_dropped_island_joins_the_main_network_by_a_longer_leg(faulty_network):
@@ -874,7 +871,7 @@ def test_point_by_a_dropped_island_joins_the_main_network_by_a_longer_leg(faulty
     near = snap_points(faulty_network, x, y)
     assert near.ok[0]
     assert 95 < near.snap_m[0] < 105
-    assert not _netcheck.on_island(faulty_network, near)[0]
+    assert not faults.on_island(faulty_network, near)[0]
     # by the far island the leg would be about 670 m: not snapped, the study rejects it
     x, y = _bng(-1.5285, 53.81602)
     assert not snap_points(faulty_network, x, y).ok[0]
@@ -888,31 +885,31 @@ def test_self_loop_ring_is_walked_the_short_way_round_despite_oneway(faulty_netw
     assert net.edge_u[edge] == net.edge_v[edge]  # snapped to the self-loop
     x2, y2 = _bng(-1.5270, 53.8100)  # a defib at node 2
     defib = snap_points(net, x2, y2)
-    walk = reach.nearest_facility(net, on_ring, defib, limit_m=1000).walk_m[0]
+    walk_m = reach.nearest_facility(net, on_ring, defib, limit_m=1000).walk_m[0]
     # 32 -> 33 -> 2 is against the way's order (oneway=-1 allows only 2 -> 33 -> 32 for
     # vehicles); the other way round, 32 -> 31 -> 2, is longer
     pts = [TO_BNG.transform(lon, lat) for lon, lat in ((-1.5262, 53.8095), (-1.5262, 53.8098))]
     pts.append(TO_BNG.transform(-1.5270, 53.8100))
     short = sum(np.hypot(a[0] - b[0], a[1] - b[1]) for a, b in pairwise(pts))
-    assert walk == pytest.approx(short, rel=0.01)
+    assert walk_m == pytest.approx(short, rel=0.01)
 
 
 def test_zero_length_edge_keeps_the_network_connected():
     # B and C sit on one spot, joined by a zero-length edge
-    net = nw.from_arrays(
+    net = walk.from_arrays(
         node_x=np.array([0.0, 100.0, 100.0, 200.0]),
         node_y=np.zeros(4),
         edge_u=np.array([0, 1, 2]),
         edge_v=np.array([1, 2, 3]),
     )
     assert net.edge_length_m[1] == 0.0
-    assert net.adjacency[1, 2] == nw.MIN_EDGE_LENGTH_M
+    assert net.adjacency[1, 2] == walk.MIN_EDGE_LENGTH_M
     assert csgraph.connected_components(net.adjacency, directed=False)[0] == 1
-    assert _netcheck.inspect(net).zero_length_edges == 1
+    assert faults.inspect(net).zero_length_edges == 1
     demand = snap_points(net, np.array([0.0]), np.array([5.0]))
     defib = snap_points(net, np.array([200.0]), np.array([-5.0]))
-    walk = reach.nearest_facility(net, demand, defib, limit_m=1000).walk_m[0]
-    assert walk == pytest.approx(5 + 200 + 5, abs=1e-3)
+    walk_m = reach.nearest_facility(net, demand, defib, limit_m=1000).walk_m[0]
+    assert walk_m == pytest.approx(5 + 200 + 5, abs=1e-3)
     on_the_spot = snap_points(net, np.array([100.0]), np.array([0.0]))
     assert on_the_spot.snap_m[0] == 0.0
     assert reach.nearest_facility(net, on_the_spot, defib, limit_m=1000).walk_m[0] == (
@@ -923,7 +920,7 @@ def test_zero_length_edge_keeps_the_network_connected():
 def test_self_loop_from_arrays_snaps_and_walks_both_ways():
     # a 400 m square loop from node 0 and back, hanging off a 100 m street 0-1
     loop = shapely.LineString([(0, 0), (0, 100), (100, 100), (100, 0), (0, 0)])
-    net = nw.from_arrays(
+    net = walk.from_arrays(
         node_x=np.array([0.0, -100.0]),
         node_y=np.array([0.0, 0.0]),
         edge_u=np.array([0, 0]),
@@ -931,39 +928,39 @@ def test_self_loop_from_arrays_snaps_and_walks_both_ways():
         edge_geometry=np.array([shapely.LineString([(0, 0), (-100, 0)]), loop], dtype=object),
     )
     assert net.adjacency[0, 0] == 0.0  # loops never enter the adjacency
-    assert _netcheck.inspect(net).self_loops == 1
+    assert faults.inspect(net).self_loops == 1
     point = snap_points(net, np.array([100.0]), np.array([30.0]))  # 30 m up the far side
     assert point.edge[0] == 1
     defib = snap_points(net, np.array([-100.0]), np.array([0.0]))
-    walk = reach.nearest_facility(net, point, defib, limit_m=1000).walk_m[0]
-    assert walk == pytest.approx(130 + 100)  # back along the bottom side, not 270 round
+    walk_m = reach.nearest_facility(net, point, defib, limit_m=1000).walk_m[0]
+    assert walk_m == pytest.approx(130 + 100)  # back along the bottom side, not 270 round
 
 
 def test_islands_in_a_given_network_are_found():
-    net = nw.from_arrays(
+    net = walk.from_arrays(
         node_x=np.array([0.0, 100.0, 200.0, 0.0, 50.0]),
         node_y=np.array([0.0, 0.0, 0.0, 900.0, 900.0]),
         edge_u=np.array([0, 1, 3]),
         edge_v=np.array([1, 2, 4]),
     )
-    faults = _netcheck.inspect(net)
-    assert faults.as_dict() == {
+    found = faults.inspect(net)
+    assert found.as_dict() == {
         "components": 2,
         "island_nodes": 2,
         "island_edges": 1,
         "zero_length_edges": 0,
         "self_loops": 0,
     }
-    assert "2 disconnected pieces" in faults.messages()[0]
+    assert "2 disconnected pieces" in found.messages()[0]
     points = snap_points(net, np.array([10.0, 20.0, 5000.0]), np.array([5.0, 905.0, 0.0]))
-    assert _netcheck.on_island(net, points).tolist() == [False, True, False]
-    main = _netcheck.main_component(net)
+    assert faults.on_island(net, points).tolist() == [False, True, False]
+    main = faults.main_component(net)
     assert main.tolist() == [True, True, True, False, False]
-    assert _netcheck.on_island(net, points, main=main).tolist() == [False, True, False]
+    assert faults.on_island(net, points, main=main).tolist() == [False, True, False]
 
 
 def test_network_faults_are_logged(caplog):
-    net = nw.from_arrays(
+    net = walk.from_arrays(
         node_x=np.array([0.0, 0.0, 0.0, 900.0]),
         node_y=np.array([0.0, 0.0, 50.0, 900.0]),
         edge_u=np.array([0, 1, 2, 3]),
@@ -971,9 +968,9 @@ def test_network_faults_are_logged(caplog):
         edge_length_m=np.array([0.0, 50.0, 10.0, 10.0]),
     )
     with caplog.at_level("INFO", logger="defibmap.network.faults"):
-        faults = _netcheck.log_faults(net)
-    assert faults.self_loops == 2
-    assert faults.zero_length_edges == 1
+        found = faults.log_faults(net)
+    assert found.self_loops == 2
+    assert found.zero_length_edges == 1
     levels = {r.getMessage().split(": ", 1)[1]: r.levelname for r in caplog.records}
     assert levels == {
         "the walking network has 2 disconnected pieces; 1 nodes and 1 edges lie off the main one": (
@@ -991,7 +988,7 @@ def test_missing_edge_lengths_come_from_the_geometry():
     graph.add_edge(0, 1, length=30.0)
     graph.add_edge(1, 2)  # no length
     graph.add_edge(2, 3, length=float("nan"))
-    net = nw.from_graph(graph)
+    net = walk.from_graph(graph)
     np.testing.assert_allclose(np.sort(net.edge_length_m), [30.0, 40.0, 50.0])
 
 
@@ -1000,7 +997,7 @@ def test_missing_edge_lengths_come_from_the_geometry():
 )
 def test_unusable_edge_lengths_are_refused(lengths):
     with pytest.raises(NetworkError, match="edge lengths must be finite and non-negative"):
-        nw.from_arrays(
+        walk.from_arrays(
             node_x=np.array([0.0, 10.0, 20.0]),
             node_y=np.zeros(3),
             edge_u=np.array([0, 1]),
@@ -1032,13 +1029,13 @@ def test_empty_network_after_filtering_is_a_clear_error(tmp_path, ways):
         f'<node id="2" lat="53.801" lon="-1.5"/>{ways}</osm>'
     )
     with pytest.raises(NetworkError, match=r"x\.osm: no walkable ways"):
-        nw.from_osm_file(path)
+        walk.from_osm_file(path)
 
 
 def test_graph_without_nodes_and_network_without_edges():
     with pytest.raises(NetworkError, match="the walking network is empty"):
-        nw.from_graph(nx.MultiGraph(crs="EPSG:27700"))
-    bare = nw.from_arrays(
+        walk.from_graph(nx.MultiGraph(crs="EPSG:27700"))
+    bare = walk.from_arrays(
         node_x=np.array([0.0]),
         node_y=np.array([0.0]),
         edge_u=np.array([], dtype=np.int64),
@@ -1046,12 +1043,12 @@ def test_graph_without_nodes_and_network_without_edges():
     )
     snapped = snap_points(bare, np.array([0.0, 1.0]), np.array([0.0, 1.0]))
     assert not snapped.ok.any()
-    assert _netcheck.inspect(bare).components == 1
+    assert faults.inspect(bare).components == 1
 
 
 @pytest.mark.parametrize("limit", [-1.0, float("nan"), float("inf")])
 def test_snap_limit_must_be_metres(limit):
-    net = nw.from_arrays(
+    net = walk.from_arrays(
         node_x=np.array([0.0, 1.0]), node_y=np.zeros(2), edge_u=np.array([0]), edge_v=np.array([1])
     )
     with pytest.raises(InputError, match="max_snap_m must be a non-negative number of metres"):

@@ -38,10 +38,10 @@ import pytest
 
 import defibmap
 from defibmap.cli import main
-from defibmap.network import walk as nw
-from defibmap.outputs import write as report
+from defibmap.network import walk
+from defibmap.outputs import write
 from defibmap.outputs.write import write_outputs
-from defibmap.study import pipeline as study_mod
+from defibmap.study import network_cache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -214,13 +214,13 @@ def write_tiny_study(folder: Path, name: str, thresholds: list[int]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     xs = E + np.array([0.0, 100.0, 200.0, 300.0, 400.0, 400.0, 0.0])
     ys = N + np.array([0.0, 0.0, 0.0, 0.0, 0.0, 300.0, 300.0])
-    net = nw.from_arrays(
+    net = walk.from_arrays(
         node_x=xs,
         node_y=ys,
         edge_u=np.array([0, 1, 2, 3, 4, 5]),
         edge_v=np.array([1, 2, 3, 4, 5, 6]),
     )
-    nw.save(net, folder / "net.npz")
+    walk.save(net, folder / "net.npz")
     rng = np.random.default_rng(7)
     dx, dy = rng.uniform(0, 400, 40), rng.uniform(-20, 320, 40)
     rows = "".join(
@@ -288,8 +288,8 @@ def killed_at(sig: int, k: int, action: Callable[[], object], *, into: Path) -> 
 
             os.replace = counted("replace")  # type: ignore[assignment]
             os.rename = counted("rename")  # type: ignore[assignment]
-            originals["exchange"] = report._exchange
-            report._exchange = counted("exchange")  # type: ignore[assignment]
+            originals["exchange"] = write._exchange
+            write._exchange = counted("exchange")  # type: ignore[assignment]
             action()
         finally:
             os._exit(0)
@@ -343,8 +343,8 @@ def states(two_runs, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "replace", copying("replace"))
         patch.setattr(os, "rename", copying("rename"))
-        originals["exchange"] = report._exchange
-        patch.setattr(report, "_exchange", copying("exchange"))
+        originals["exchange"] = write._exchange
+        patch.setattr(write, "_exchange", copying("exchange"))
         write_outputs(two_runs["b"], out)
     assert len(taken) >= 1  # the folder exchange
     return [*taken, out]  # and the finished write
@@ -420,7 +420,7 @@ def test_without_the_atomic_exchange_a_kill_between_renames_is_recovered(
     def no_exchange(a: object, b: object) -> None:
         raise OSError(38, "Function not implemented")
 
-    monkeypatch.setattr(report, "_exchange", no_exchange)
+    monkeypatch.setattr(write, "_exchange", no_exchange)
     out = tmp_path / "out"
     shutil.copytree(two_runs["old"].folder, out)
     # killed between the rename aside and the rename of the new folder into place (move 0 is
@@ -430,7 +430,7 @@ def test_without_the_atomic_exchange_a_kill_between_renames_is_recovered(
     aside = [p for p in tmp_path.iterdir() if p.name.startswith(".out.defibmap-old-")]
     assert len(aside) == 1
     assert snapshot(aside[0], "aside").files == two_runs["old"].files  # whole and readable
-    report._recover(out)  # what the next run does first
+    write._recover(out)  # what the next run does first
     assert snapshot(out, "restored").files == two_runs["old"].files
     write_outputs(two_runs["b"], out)
     assert snapshot(out, "new").files.keys() == two_runs["new"].files.keys()
@@ -507,10 +507,10 @@ def osm_config(tmp_path):
 
 
 def cache_files(config) -> list[Path]:
-    return sorted(study_mod.cache_dir(config).glob("walk-*.npz"))
+    return sorted(network_cache.cache_dir(config).glob("walk-*.npz"))
 
 
-def same_network(a: nw.Network, b: nw.Network) -> bool:
+def same_network(a: walk.Network, b: walk.Network) -> bool:
     return bool(
         np.array_equal(a.node_ids, b.node_ids)
         and np.allclose(a.edge_length_m, b.edge_length_m)
@@ -524,14 +524,14 @@ def test_kill_during_cache_write_never_leaves_a_corrupt_cache(k, osm_config):
     assert killed_at(
         signal.SIGKILL,
         k,
-        lambda: study_mod.build_network(osm_config),
-        into=study_mod.cache_dir(osm_config),
+        lambda: network_cache.build_network(osm_config),
+        into=network_cache.cache_dir(osm_config),
     )
     for path in cache_files(osm_config):  # a cache file that exists is a whole one
-        nw.load(path)
-    built = study_mod.build_network(osm_config)
+        walk.load(path)
+    built = network_cache.build_network(osm_config)
     (path,) = cache_files(osm_config)
-    assert same_network(nw.load(path), built)
+    assert same_network(walk.load(path), built)
     assert tree(osm_config.path.parent) == inputs_before
 
 
@@ -547,18 +547,18 @@ def test_kill_during_cache_write_never_leaves_a_corrupt_cache(k, osm_config):
     ids=["truncated", "empty", "zeroed", "garbage", "tail-cut"],
 )
 def test_damaged_cache_is_detected_and_rebuilt(damage, osm_config, caplog):
-    first = study_mod.build_network(osm_config)
+    first = network_cache.build_network(osm_config)
     (path,) = cache_files(osm_config)
     path.write_bytes(damage(path.read_bytes()))
     with caplog.at_level("WARNING", logger="defibmap.study.pipeline"):
-        again = study_mod.build_network(osm_config)
+        again = network_cache.build_network(osm_config)
     assert same_network(first, again)
     assert any("rebuilding the network" in r.getMessage() for r in caplog.records)
-    assert same_network(nw.load(path), first)  # and the cache is whole again
+    assert same_network(walk.load(path), first)  # and the cache is whole again
 
 
 def test_cache_of_another_format_is_rebuilt(osm_config, caplog):
-    first = study_mod.build_network(osm_config)
+    first = network_cache.build_network(osm_config)
     (path,) = cache_files(osm_config)
     with np.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
@@ -566,7 +566,7 @@ def test_cache_of_another_format_is_rebuilt(osm_config, caplog):
     with path.open("wb") as fh:
         np.savez_compressed(fh, **arrays)
     with caplog.at_level("WARNING", logger="defibmap.study.pipeline"):
-        again = study_mod.build_network(osm_config)
+        again = network_cache.build_network(osm_config)
     assert "format 999 is not supported" in caplog.text
     assert same_network(first, again)
 
@@ -576,7 +576,7 @@ def test_unwritable_cache_does_not_stop_the_study(osm_config, tmp_path, caplog):
     blocker.write_text("a file where the cache folder should be")
     config = replace(osm_config, network=replace(osm_config.network, cache_dir=blocker / "sub"))
     with caplog.at_level("WARNING", logger="defibmap.study.pipeline"):
-        net = study_mod.build_network(config)
+        net = network_cache.build_network(config)
     assert net.n_nodes > 0
     assert "could not cache the network" in caplog.text
 
