@@ -118,8 +118,8 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
         or DEFAULT_SCHOOL_HOURS,
         "school_term_weeks": 39 if term_weeks is None else int(term_weeks),
         "walking_speed_m_s": WALKING_SPEED_M_S if speed is None else float(speed),
-        "imd_column": _values.get(demand, "imd_decile", str, where, "demand"),
-        "ward_column": _values.get(demand, "ward", str, where, "demand"),
+        "imd_column": _values.get(demand, "imd_decile", str, where, layers.DEMAND),
+        "ward_column": _values.get(demand, "ward", str, where, layers.DEMAND),
         "finer_demand": finer,
         "scenarios": scenarios,
     }

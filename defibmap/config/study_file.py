@@ -419,11 +419,11 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         thresholds_m=thresholds,
         new_sites=3 if new_sites is None else int(new_sites),
         ranking_threshold_m=float(rank_t) if rank_t is not None else None,
-        wards_file=_values.file(base, wards.get("file"), where, "wards") if wards else None,
-        boundary_file=_values.file(base, boundary.get("file"), where, "boundary")
+        wards_file=_values.file(base, wards.get("file"), where, layers.WARDS) if wards else None,
+        boundary_file=_values.file(base, boundary.get("file"), where, layers.BOUNDARY)
         if boundary
         else None,
         postcode_file=postcode_file,
-        extra={"wards": wards or {}, "boundary": boundary or {}},
+        extra={layers.WARDS: wards or {}, layers.BOUNDARY: boundary or {}},
         **options,
     )

@@ -200,7 +200,7 @@ def read_wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:
     if config.wards_file is None:
         return None
     wards = gpd.read_file(config.wards_file).to_crs(crs)
-    name = config.extra.get("wards", {}).get("name")
+    name = config.extra.get(layer_kinds.WARDS, {}).get("name")
     if name is None or name not in wards.columns:
         text_cols = [c for c in wards.columns if c != "geometry" and wards[c].dtype == object]
         name = next((c for c in text_cols if c.lower().endswith("nm")), text_cols[0])
