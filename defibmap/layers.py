@@ -139,6 +139,9 @@ class LayerKind:
 
     def __post_init__(self) -> None:
         """Check the entry: a section loads OpenStreetMap kinds exactly when it takes ``osm``."""
+        # a role given as its text ("station") and keys given as a set are taken as meant
+        object.__setattr__(self, "role", Role(self.role))
+        object.__setattr__(self, "keys", frozenset(self.keys))
         if ("osm" in self.keys) != bool(self.osm_kinds):
             msg = f"layer kind {self.name!r}: give osm_kinds exactly when its keys hold 'osm'"
             raise ValueError(msg)

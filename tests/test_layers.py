@@ -85,6 +85,12 @@ def test_a_kind_takes_osm_exactly_when_it_names_osm_kinds():
         LayerKind("x", Role.STATION, layers.point_keys("osm"), osm_kinds=("pubs",))
 
 
+def test_a_kind_given_plain_text_and_a_set_is_normalised():
+    plain = LayerKind("x", "station", {"file"})  # type: ignore[arg-type]
+    assert plain.role is Role.STATION
+    assert plain.keys == frozenset({"file"})
+
+
 def test_is_yes_reads_the_yes_words_in_any_case():
     assert [layers.is_yes(v) for v in ("Yes", " TRUE ", "1", "no", "", None, "y")] == [
         True,
