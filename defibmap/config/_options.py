@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from defibmap import layers
 from defibmap._errors import ConfigError
 from defibmap.config import _values
 from defibmap.defaults import DEFAULT_SCHOOL_HOURS, WALKING_SPEED_M_S
@@ -31,22 +32,8 @@ RESPONSE_KEYS = {
 }
 
 
-def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
-    """Read and check the analysis options (ranking, hours, finer demand, scenarios)."""
-    ranking = data.get("ranking", {})
-    hours = data.get("availability", {})
-    demand = data.get("demand", {})
-    targets = ranking.get("targets", [0.5, 0.75, 0.9])
-    if not isinstance(targets, list) or not all(
-        isinstance(t, int | float) and not isinstance(t, bool) and 0 < t <= 1 for t in targets
-    ):
-        raise _values.type_error(where, "ranking", "targets", "a list of shares in (0, 1]", targets)
-    term_weeks = _values.get(hours, "school_term_weeks", int, where, "availability")
-    if term_weeks is not None and not 0 <= term_weeks <= 52:
-        raise _values.type_error(where, "availability", "school_term_weeks", "0 to 52", term_weeks)
-    speed = _values.get(hours, "walking_speed_m_s", (int, float), where, "availability")
-    if speed is not None and speed <= 0:
-        raise _values.type_error(where, "availability", "walking_speed_m_s", "positive", speed)
+def _finer_demand(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
+    """Read ``[finer_demand]``: its files resolved, its ``method`` checked."""
     finer = dict(data.get("finer_demand", {}))
     for key in ("file", "centroids_file", "boundary_file"):
         if key in finer:
@@ -66,14 +53,11 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
         if finer["method"] == "boundary" and "boundary_file" not in finer:
             msg = f"{where}: [finer_demand] method = 'boundary' needs boundary_file"
             raise ConfigError(msg)
-    scenarios: dict[str, tuple[str, ...]] = {}
-    for name, table in data.get("scenarios", {}).items():
-        sites = table.get("sites") if isinstance(table, dict) else None
-        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites):
-            raise _values.type_error(
-                where, f"scenarios.{name}", "sites", "a list of site ids", sites
-            )
-        scenarios[str(name)] = tuple(sites)
+    return finer
+
+
+def _response(data: dict[str, Any], where: Path) -> dict[str, Any]:
+    """Read ``[response]``: seconds >= 0, and ``speeds_kph`` as road type = km/h."""
     resp = dict(data.get("response", {}))
     for key, value in resp.items():
         if key == "speeds_kph":
@@ -86,6 +70,35 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
                 )
         elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise _values.type_error(where, "response", key, "seconds >= 0", value)
+    return resp
+
+
+def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
+    """Read and check the analysis options (ranking, hours, finer demand, scenarios)."""
+    ranking = data.get("ranking", {})
+    hours = data.get("availability", {})
+    demand = data.get(layers.DEMAND, {})
+    targets = ranking.get("targets", [0.5, 0.75, 0.9])
+    if not isinstance(targets, list) or not all(
+        isinstance(t, int | float) and not isinstance(t, bool) and 0 < t <= 1 for t in targets
+    ):
+        raise _values.type_error(where, "ranking", "targets", "a list of shares in (0, 1]", targets)
+    term_weeks = _values.get(hours, "school_term_weeks", int, where, "availability")
+    if term_weeks is not None and not 0 <= term_weeks <= 52:
+        raise _values.type_error(where, "availability", "school_term_weeks", "0 to 52", term_weeks)
+    speed = _values.get(hours, "walking_speed_m_s", (int, float), where, "availability")
+    if speed is not None and speed <= 0:
+        raise _values.type_error(where, "availability", "walking_speed_m_s", "positive", speed)
+    finer = _finer_demand(data, base, where)
+    scenarios: dict[str, tuple[str, ...]] = {}
+    for name, table in data.get("scenarios", {}).items():
+        sites = table.get("sites") if isinstance(table, dict) else None
+        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites):
+            raise _values.type_error(
+                where, f"scenarios.{name}", "sites", "a list of site ids", sites
+            )
+        scenarios[str(name)] = tuple(sites)
+    resp = _response(data, where)
     return {
         "response": resp,
         "baseline": _values.choice(
@@ -105,8 +118,8 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
         or DEFAULT_SCHOOL_HOURS,
         "school_term_weeks": 39 if term_weeks is None else int(term_weeks),
         "walking_speed_m_s": WALKING_SPEED_M_S if speed is None else float(speed),
-        "imd_column": _values.get(demand, "imd_decile", str, where, "demand"),
-        "ward_column": _values.get(demand, "ward", str, where, "demand"),
+        "imd_column": _values.get(demand, "imd_decile", str, where, layers.DEMAND),
+        "ward_column": _values.get(demand, "ward", str, where, layers.DEMAND),
         "finer_demand": finer,
         "scenarios": scenarios,
     }

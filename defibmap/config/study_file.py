@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from defibmap import layers
 from defibmap._errors import ConfigError
 from defibmap.config import _values
 from defibmap.config._options import RESPONSE_KEYS, read_options
@@ -32,7 +33,6 @@ from defibmap.layers import OSM_KINDS
 
 __all__ = [
     "DEFAULT_REGISTER_WITHIN_M",
-    "LAYERS",
     "MIN_BOUNDARY_BUFFER_M",
     "OSM_KINDS",
     "LayerConfig",
@@ -42,64 +42,37 @@ __all__ = [
     "study_from_dict",
 ]
 
-LAYERS = (
-    "demand",
-    "day_demand",
-    "defibs",
-    "fire_stations",
-    "police_stations",
-    "candidates",
-    "ambulance_bases",
-)
-_SOURCE_KEYS = {"source", "licence", "date"}
-_COLUMN_KEYS = {"id", "name", "lon", "lat", "easting", "northing", "postcode", "sheet"}
-_LAYER_KEYS: dict[str, set[str]] = {
-    "demand": {"file", "population", "imd_decile", "ward", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "day_demand": {"file", "population", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "defibs": {
-        "file",
-        "osm",
-        "register",
-        "register_within_m",
-        *_COLUMN_KEYS,
-        *_SOURCE_KEYS,
-    },
-    "fire_stations": {
-        "file",
-        "osm",
-        "outside_defib",
-        "co_responder",
-        *_COLUMN_KEYS,
-        *_SOURCE_KEYS,
-    },
-    "police_stations": {"file", "osm", "outside_defib", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "candidates": {"file", "osm", "council", *_COLUMN_KEYS, *_SOURCE_KEYS},
-    "ambulance_bases": {"file", *_COLUMN_KEYS, *_SOURCE_KEYS},
-}
 #: Least (and default) distance, metres, the OSM area reaches beyond the ``[boundary]``.
 MIN_BOUNDARY_BUFFER_M = DEFAULT_BUFFER_M
-_SECTION_KEYS: dict[str, set[str]] = {
-    "study": {"name", "description", "synthetic", "postcode_file"},
-    "network": {
-        "osm_file",
-        "place",
-        "graph_file",
-        "max_snap_m",
-        "crs",
-        "cache_dir",
-        "boundary_buffer_m",
-        "extract_url",
-    }
-    | _SOURCE_KEYS,
-    "coverage": {"thresholds_m"},
-    "ranking": {"new_sites", "threshold_m", "baseline", "weight", "targets", "targets_of"},
-    "availability": {"unknown_hours", "school_hours", "school_term_weeks", "walking_speed_m_s"},
-    "finer_demand": {"file", "id", "method", "centroids_file", "boundary_file", *_SOURCE_KEYS},
-    "scenarios": set(),
-    "response": RESPONSE_KEYS,
-    "boundary": {"file", *_SOURCE_KEYS},
-    "wards": {"file", "name", *_SOURCE_KEYS},
-    **_LAYER_KEYS,
+#: The keys of the sections that are not layers (the layers' are in :mod:`defibmap.layers`).
+_OPTION_KEYS: dict[str, frozenset[str]] = {
+    "study": frozenset({"name", "description", "synthetic", "postcode_file"}),
+    "network": frozenset(
+        {
+            "osm_file",
+            "place",
+            "graph_file",
+            "max_snap_m",
+            "crs",
+            "cache_dir",
+            "boundary_buffer_m",
+            "extract_url",
+            *layers.SOURCE_KEYS,
+        }
+    ),
+    "coverage": frozenset({"thresholds_m"}),
+    "ranking": frozenset(
+        {"new_sites", "threshold_m", "baseline", "weight", "targets", "targets_of"}
+    ),
+    "availability": frozenset(
+        {"unknown_hours", "school_hours", "school_term_weeks", "walking_speed_m_s"}
+    ),
+    "finer_demand": frozenset(
+        {"file", "id", "method", "centroids_file", "boundary_file", *layers.SOURCE_KEYS}
+    ),
+    # scenario names are the user's own: any key
+    "scenarios": frozenset(),
+    "response": frozenset(RESPONSE_KEYS),
 }
 
 
@@ -196,6 +169,56 @@ class StudyConfig:
         return self.headline_threshold_m
 
 
+def _section_keys() -> dict[str, frozenset[str]]:
+    """Return the keys each known section may take: options, then every layer kind's."""
+    return {**_OPTION_KEYS, **{k.name: k.keys for k in layers.all_kinds()}}
+
+
+def _check_sections(data: dict[str, Any], where: Path) -> None:
+    """Refuse unknown sections, sections that are not tables and unknown keys."""
+    known = _section_keys()
+    for section, table in data.items():
+        if section not in known:
+            msg = f"{where}: unknown section [{section}]; known: {sorted(known)}"
+            raise ConfigError(msg)
+        if not isinstance(table, dict):
+            msg = f"{where}: [{section}] must be a table"
+            raise ConfigError(msg)
+        unknown = set() if section == "scenarios" else set(table) - known[section]
+        if unknown:
+            msg = (
+                f"{where}: [{section}] unknown key(s) {sorted(unknown)}; "
+                f"known: {sorted(known[section])}"
+            )
+            raise ConfigError(msg)
+
+
+def _check_layer_sources(
+    name: str,
+    kinds: tuple[str, ...],
+    register: Path | None,
+    table: dict[str, Any],
+    where: Path,
+) -> None:
+    """Refuse a layer section with nothing to read, or a ``council`` without council buildings."""
+    if "file" not in table and not kinds and register is None:
+        also = ""
+        if name in OSM_KINDS:
+            also = f", osm = {' or '.join(repr(k) for k in OSM_KINDS[name])}"
+        extra = " or register" if "register" in layers.section_keys(name) else ""
+        msg = f"{where}: [{name}] needs a file{also}{extra}"
+        raise ConfigError(msg)
+    council = _values.get(table, "council", str, where, name)
+    by_council = [k for k, osm in layers.OSM.items() if osm.by_council]
+    if council is not None and (not council.strip() or not set(by_council) & set(kinds)):
+        wanted = " or ".join(f'"{k}"' for k in by_council)
+        msg = (
+            f"{where}: [{name}] council = {council!r} needs osm = {wanted} "
+            "and a non-empty council name (matched in the buildings' operator or owner)"
+        )
+        raise ConfigError(msg)
+
+
 def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerConfig:
     """Read and check one point-layer section."""
     kinds = _values.osm_kinds(table, where, name) if "osm" in table else ()
@@ -204,20 +227,7 @@ def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerCo
         if "register" in table
         else None
     )
-    if "file" not in table and not kinds and register is None:
-        also = ""
-        if name in OSM_KINDS:
-            also = f", osm = {' or '.join(repr(k) for k in OSM_KINDS[name])}"
-        extra = " or register" if name == "defibs" else ""
-        msg = f"{where}: [{name}] needs a file{also}{extra}"
-        raise ConfigError(msg)
-    council = _values.get(table, "council", str, where, name)
-    if council is not None and (not council.strip() or "council_buildings" not in kinds):
-        msg = (
-            f'{where}: [{name}] council = {council!r} needs osm = "council_buildings" '
-            "and a non-empty council name (matched in the buildings' operator or owner)"
-        )
-        raise ConfigError(msg)
+    _check_layer_sources(name, kinds, register, table, where)
     within = _values.get(table, "register_within_m", (int, float), where, name)
     if within is not None:
         if register is None:
@@ -225,28 +235,127 @@ def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerCo
             raise ConfigError(msg)
         if not (math.isfinite(within) and within > 0):
             raise _values.type_error(where, name, "register_within_m", "finite metres > 0", within)
+
+    def text(key: str) -> str | None:
+        return _values.get(table, key, str, where, name)  # type: ignore[no-any-return]
+
     return LayerConfig(
         name=name,
         file=_values.file(base, table["file"], where, name) if "file" in table else None,
-        id=_values.get(table, "id", str, where, name),
-        label=_values.get(table, "name", str, where, name),
-        lon=_values.get(table, "lon", str, where, name),
-        lat=_values.get(table, "lat", str, where, name),
-        easting=_values.get(table, "easting", str, where, name),
-        northing=_values.get(table, "northing", str, where, name),
-        postcode=_values.get(table, "postcode", str, where, name),
-        population=_values.get(table, "population", str, where, name),
+        id=text("id"),
+        label=text("name"),
+        lon=text("lon"),
+        lat=text("lat"),
+        easting=text("easting"),
+        northing=text("northing"),
+        postcode=text("postcode"),
+        population=text("population"),
         sheet=_values.get(table, "sheet", (str, int), where, name),
         outside_defib=bool(_values.get(table, "outside_defib", bool, where, name) or False),
         co_responder=bool(_values.get(table, "co_responder", bool, where, name) or False),
-        source=_values.get(table, "source", str, where, name),
-        licence=_values.get(table, "licence", str, where, name),
-        date=_values.get(table, "date", str, where, name),
+        source=text("source"),
+        licence=text("licence"),
+        date=text("date"),
         osm=kinds,
-        council=council,
+        council=text("council"),
         register=register,
         register_within_m=float(within) if within is not None else DEFAULT_REGISTER_WITHIN_M,
     )
+
+
+def _network(net: dict[str, Any], base: Path, where: Path) -> NetworkConfig:
+    """Read and check the ``[network]`` section."""
+    sources = [k for k in ("osm_file", "place", "graph_file") if net.get(k) is not None]
+    if len(sources) != 1:
+        msg = f"{where}: [network] needs exactly one of osm_file, place or graph_file"
+        raise ConfigError(msg)
+    max_snap = _values.get(net, "max_snap_m", (int, float), where, "network")
+    if max_snap is not None and not (math.isfinite(max_snap) and max_snap >= 0):
+        raise _values.type_error(where, "network", "max_snap_m", "finite metres >= 0", max_snap)
+    buffer_m = _values.get(net, "boundary_buffer_m", (int, float), where, "network")
+    if buffer_m is not None and not (math.isfinite(buffer_m) and buffer_m >= MIN_BOUNDARY_BUFFER_M):
+        raise _values.type_error(
+            where,
+            "network",
+            "boundary_buffer_m",
+            f"finite metres >= {MIN_BOUNDARY_BUFFER_M:g} (people near the edge walk to "
+            "defibs beyond it)",
+            buffer_m,
+        )
+    cache = _values.get(net, "cache_dir", str, where, "network")
+
+    def path(key: str) -> Path | None:
+        return _values.file(base, net[key], where, "network", key) if key in net else None
+
+    def text(key: str) -> str | None:
+        return _values.get(net, key, str, where, "network")  # type: ignore[no-any-return]
+
+    return NetworkConfig(
+        osm_file=path("osm_file"),
+        place=text("place"),
+        graph_file=path("graph_file"),
+        max_snap_m=float(max_snap) if max_snap is not None else DEFAULT_MAX_SNAP_M,
+        crs=text("crs"),
+        cache_dir=_values.folder(base, cache) if cache else None,
+        source=text("source"),
+        licence=text("licence"),
+        date=text("date"),
+        boundary_buffer_m=float(buffer_m) if buffer_m is not None else MIN_BOUNDARY_BUFFER_M,
+        extract_url=text("extract_url"),
+    )
+
+
+def _point_layers(data: dict[str, Any], base: Path, where: Path) -> dict[str, LayerConfig]:
+    """Read every point-layer section, in table order; check the required ones are there."""
+    found: dict[str, LayerConfig] = {}
+    for name in layers.point_layer_names():
+        table = data.get(name)
+        if table is None:
+            continue
+        found[name] = _layer(name, table, base, where)
+    for required in (k.name for k in layers.all_kinds() if k.required):
+        if required not in found:
+            msg = f"{where}: the study needs a [{required}] section"
+            raise ConfigError(msg)
+    for section in (k.name for k in layers.by_role(layers.Role.DEMAND)):
+        if section in data and "population" not in data[section]:
+            msg = f"{where}: [{section}] population must name the population column"
+            raise ConfigError(msg)
+    return found
+
+
+def _thresholds(data: dict[str, Any], where: Path) -> tuple[float, ...]:
+    """Read ``[coverage] thresholds_m`` (metres, ascending)."""
+    thresholds = data.get("coverage", {}).get("thresholds_m", list(DEFAULT_THRESHOLDS_M))
+    if (
+        not isinstance(thresholds, list)
+        or not thresholds
+        or not all(isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds)
+        or any(t <= 0 for t in thresholds)
+    ):
+        raise _values.type_error(
+            where, "coverage", "thresholds_m", "a list of positive metres", thresholds
+        )
+    return tuple(sorted(float(t) for t in thresholds))
+
+
+def _postcode_file(
+    study: dict[str, Any], found: dict[str, LayerConfig], base: Path, where: Path
+) -> Path | None:
+    """Read ``[study] postcode_file``; refuse a layer's ``postcode`` column without it."""
+    postcode_file = (
+        _values.file(base, study["postcode_file"], where, "study", "postcode_file")
+        if "postcode_file" in study
+        else None
+    )
+    with_postcode = [name for name, layer in found.items() if layer.postcode is not None]
+    if with_postcode and postcode_file is None:
+        msg = (
+            f"{where}: [{with_postcode[0]}] postcode needs a postcode lookup: set "
+            "[study] postcode_file (OS Code-Point Open folder or CSV, or ONSPD CSV)"
+        )
+        raise ConfigError(msg)
+    return postcode_file
 
 
 def read_study(path: str | Path) -> StudyConfig:
@@ -278,127 +387,43 @@ def read_study(path: str | Path) -> StudyConfig:
 def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = None) -> StudyConfig:
     """Build a :class:`StudyConfig` from a parsed TOML mapping (paths relative to ``base``)."""
     where = path or base / "<study>"
-    for section, table in data.items():
-        if section not in _SECTION_KEYS:
-            msg = f"{where}: unknown section [{section}]; known: {sorted(_SECTION_KEYS)}"
-            raise ConfigError(msg)
-        if not isinstance(table, dict):
-            msg = f"{where}: [{section}] must be a table"
-            raise ConfigError(msg)
-        unknown = set(table) - _SECTION_KEYS[section]
-        if section == "scenarios":
-            unknown = set()
-        if unknown:
-            msg = (
-                f"{where}: [{section}] unknown key(s) {sorted(unknown)}; "
-                f"known: {sorted(_SECTION_KEYS[section])}"
-            )
-            raise ConfigError(msg)
+    _check_sections(data, where)
     study = data.get("study", {})
     name = _values.get(study, "name", str, where, "study") or (path.stem if path else "study")
-    net = data.get("network", {})
-    sources = [k for k in ("osm_file", "place", "graph_file") if net.get(k) is not None]
-    if len(sources) != 1:
-        msg = f"{where}: [network] needs exactly one of osm_file, place or graph_file"
-        raise ConfigError(msg)
-    max_snap = _values.get(net, "max_snap_m", (int, float), where, "network")
-    if max_snap is not None and not (math.isfinite(max_snap) and max_snap >= 0):
-        raise _values.type_error(where, "network", "max_snap_m", "finite metres >= 0", max_snap)
-    buffer_m = _values.get(net, "boundary_buffer_m", (int, float), where, "network")
-    if buffer_m is not None and not (math.isfinite(buffer_m) and buffer_m >= MIN_BOUNDARY_BUFFER_M):
-        raise _values.type_error(
-            where,
-            "network",
-            "boundary_buffer_m",
-            f"finite metres >= {MIN_BOUNDARY_BUFFER_M:g} (people near the edge walk to "
-            "defibs beyond it)",
-            buffer_m,
-        )
-    cache = _values.get(net, "cache_dir", str, where, "network")
-    network = NetworkConfig(
-        osm_file=_values.file(base, net["osm_file"], where, "network", "osm_file")
-        if "osm_file" in net
-        else None,
-        place=_values.get(net, "place", str, where, "network"),
-        graph_file=_values.file(base, net["graph_file"], where, "network", "graph_file")
-        if "graph_file" in net
-        else None,
-        max_snap_m=float(max_snap) if max_snap is not None else DEFAULT_MAX_SNAP_M,
-        crs=_values.get(net, "crs", str, where, "network"),
-        cache_dir=_values.folder(base, cache) if cache else None,
-        source=_values.get(net, "source", str, where, "network"),
-        licence=_values.get(net, "licence", str, where, "network"),
-        date=_values.get(net, "date", str, where, "network"),
-        boundary_buffer_m=float(buffer_m) if buffer_m is not None else MIN_BOUNDARY_BUFFER_M,
-        extract_url=_values.get(net, "extract_url", str, where, "network"),
-    )
-    layers: dict[str, LayerConfig] = {}
-    for layer in LAYERS:
-        table = data.get(layer)
-        if table is None:
-            continue
-        layers[layer] = _layer(layer, table, base, where)
-    for required in ("demand",):
-        if required not in layers:
-            msg = f"{where}: the study needs a [{required}] section"
-            raise ConfigError(msg)
-    for section in ("demand", "day_demand"):
-        if section in data and "population" not in data[section]:
-            msg = f"{where}: [{section}] population must name the population column"
-            raise ConfigError(msg)
-    coverage = data.get("coverage", {})
-    thresholds = coverage.get("thresholds_m", list(DEFAULT_THRESHOLDS_M))
-    if (
-        not isinstance(thresholds, list)
-        or not thresholds
-        or not all(isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds)
-        or any(t <= 0 for t in thresholds)
-    ):
-        raise _values.type_error(
-            where, "coverage", "thresholds_m", "a list of positive metres", thresholds
-        )
+    network = _network(data.get("network", {}), base, where)
+    found = _point_layers(data, base, where)
+    thresholds = _thresholds(data, where)
     ranking = data.get("ranking", {})
     new_sites = _values.get(ranking, "new_sites", int, where, "ranking")
     if new_sites is not None and new_sites < 0:
         raise _values.type_error(where, "ranking", "new_sites", "a whole number >= 0", new_sites)
     rank_t = _values.get(ranking, "threshold_m", (int, float), where, "ranking")
-    wards = data.get("wards")
-    boundary = data.get("boundary")
-    with_osm = [name for name, layer in layers.items() if layer.osm]
+    wards = data.get(layers.WARDS)
+    boundary = data.get(layers.BOUNDARY)
+    with_osm = [name for name, layer in found.items() if layer.osm]
     if with_osm and network.graph_file is not None and not boundary:
         msg = (
             f"{where}: [{with_osm[0]}] osm needs an area to read OpenStreetMap for: "
             "[network] osm_file or place, or a [boundary] file"
         )
         raise ConfigError(msg)
-    postcode_file = (
-        _values.file(base, study["postcode_file"], where, "study", "postcode_file")
-        if "postcode_file" in study
-        else None
-    )
-    with_postcode = [name for name, layer in layers.items() if layer.postcode is not None]
-    if with_postcode and postcode_file is None:
-        msg = (
-            f"{where}: [{with_postcode[0]}] postcode needs a postcode lookup: set "
-            "[study] postcode_file (OS Code-Point Open folder or CSV, or ONSPD CSV)"
-        )
-        raise ConfigError(msg)
+    postcode_file = _postcode_file(study, found, base, where)
     options = read_options(data, base, where)
     return StudyConfig(
         name=name,
         path=path,
         network=network,
-        layers=layers,
+        layers=found,
         description=_values.get(study, "description", str, where, "study") or "",
         synthetic=bool(_values.get(study, "synthetic", bool, where, "study") or False),
-        thresholds_m=tuple(sorted(float(t) for t in thresholds)),
+        thresholds_m=thresholds,
         new_sites=3 if new_sites is None else int(new_sites),
         ranking_threshold_m=float(rank_t) if rank_t is not None else None,
-        wards_file=_values.file(base, wards.get("file"), where, "wards") if wards else None,
-        boundary_file=_values.file(base, boundary.get("file"), where, "boundary")
+        wards_file=_values.file(base, wards.get("file"), where, layers.WARDS) if wards else None,
+        boundary_file=_values.file(base, boundary.get("file"), where, layers.BOUNDARY)
         if boundary
         else None,
         postcode_file=postcode_file,
-        extra={"wards": wards or {}, "boundary": boundary or {}},
+        extra={layers.WARDS: wards or {}, layers.BOUNDARY: boundary or {}},
         **options,
     )

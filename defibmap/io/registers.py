@@ -209,6 +209,48 @@ def _hours(texts: pd.Series) -> pd.Series:
     return texts.map(out)
 
 
+def _field_text(frame: pd.DataFrame, fields: Mapping[str, list[str]], name: str) -> pd.Series:
+    """Return a field's cleaned text: its columns joined with ", " (empty without the field)."""
+    if name not in fields:
+        return pd.Series("", index=frame.index)
+    parts = [_clean(frame[c]) for c in fields[name]]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.str.cat(part, sep=", ").str.strip(", ")
+    return joined.str.replace(r"(, )+", ", ", regex=True)
+
+
+def _place_by_postcode(
+    frame: pd.DataFrame,
+    postcode: pd.Series,
+    postcodes: pd.DataFrame,
+    *,
+    lonlat: tuple[np.ndarray, np.ndarray],
+    en: tuple[np.ndarray, np.ndarray],
+) -> int:
+    """Place the rows without coordinates at their postcode's centroid, in place.
+
+    ``lonlat`` (WGS84 degrees) and ``en`` (British National Grid metres) are the rows'
+    coordinate arrays, NaN where a row has no place; the rows placed get both. Returns how
+    many rows were placed.
+    """
+    from pyproj import Transformer
+
+    lon, lat = lonlat
+    east, north = en
+    have = np.isfinite(lon) & np.isfinite(lat)
+    if have.all():
+        return 0
+    placed, _ = geocode(frame.assign(_pc=postcode.to_numpy())[~have], "_pc", postcodes)
+    found = np.isfinite(placed["easting"].to_numpy(float))
+    idx = np.flatnonzero(~have)[found]
+    east[idx] = placed["easting"].to_numpy(float)[found]
+    north[idx] = placed["northing"].to_numpy(float)[found]
+    to_wgs = Transformer.from_crs(27700, 4326, always_xy=True)
+    lon[idx], lat[idx] = to_wgs.transform(east[idx], north[idx])
+    return int(found.sum())
+
+
 def read_register(
     path: str | Path,
     *,
@@ -261,13 +303,7 @@ def read_register(
     )
 
     def text(name: str) -> pd.Series:
-        if name not in fields:
-            return pd.Series("", index=frame.index)
-        parts = [_clean(frame[c]) for c in fields[name]]
-        joined = parts[0]
-        for part in parts[1:]:
-            joined = joined.str.cat(part, sep=", ").str.strip(", ")
-        return joined.str.replace(r"(, )+", ", ", regex=True)
+        return _field_text(frame, fields, name)
 
     def number(name: str) -> np.ndarray:
         return np.array(pd.to_numeric(text(name), errors="coerce"), dtype=float)
@@ -280,17 +316,12 @@ def read_register(
     if from_en.any():
         lon[from_en], lat[from_en] = to_wgs.transform(east[from_en], north[from_en])
     postcode = normalise_postcodes(text("postcode"))
-    have = np.isfinite(lon) & np.isfinite(lat)
     by_postcode = 0
-    if postcodes is not None and (~have).any():
-        placed, _ = geocode(frame.assign(_pc=postcode.to_numpy())[~have], "_pc", postcodes)
-        found = np.isfinite(placed["easting"].to_numpy(float))
-        idx = np.flatnonzero(~have)[found]
-        east[idx] = placed["easting"].to_numpy(float)[found]
-        north[idx] = placed["northing"].to_numpy(float)[found]
-        lon[idx], lat[idx] = to_wgs.transform(east[idx], north[idx])
-        have = np.isfinite(lon) & np.isfinite(lat)
-        by_postcode = int(found.sum())
+    if postcodes is not None:
+        by_postcode = _place_by_postcode(
+            frame, postcode, postcodes, lonlat=(lon, lat), en=(east, north)
+        )
+    have = np.isfinite(lon) & np.isfinite(lat)
     east, north = to_bng.transform(lon, lat)
     hours_text = text("hours")
     access_text = text("access")

@@ -300,15 +300,8 @@ def _target_crs(crs: str) -> str:
     return crs
 
 
-def _read_vector(
-    path: Path, layer: str | int | None
-) -> tuple[pd.DataFrame, NDArray[np.float64], NDArray[np.float64], NDArray[np.object_]]:
-    """Read a vector file: points (or a point on each polygon/line) as WGS84 lon/lat.
-
-    Invalid polygons are repaired (``shapely.make_valid``) before a point on them is taken;
-    empty and missing geometries are rejected. The file must state its CRS, and its numbers
-    must match it (degrees for a geographic CRS, metres for a projected one).
-    """
+def _open_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
+    """Read one layer of a vector file (by name or position; the first when unnamed)."""
     import pyogrio
 
     options: dict[str, Any] = {}
@@ -324,12 +317,24 @@ def _read_vector(
         elif len(layers) > 1:
             logger.info("%s holds layers %s; reading the first", path, layers)
             options["layer"] = layers[0]
-        gdf = gpd.read_file(path, **options)
+        return gpd.read_file(path, **options)
     except InputError:
         raise
     except Exception as exc:
         msg = f"{path}: cannot read as a vector file ({type(exc).__name__}: {exc})"
         raise InputError(msg) from exc
+
+
+def _read_vector(
+    path: Path, layer: str | int | None
+) -> tuple[pd.DataFrame, NDArray[np.float64], NDArray[np.float64], NDArray[np.object_]]:
+    """Read a vector file: points (or a point on each polygon/line) as WGS84 lon/lat.
+
+    Invalid polygons are repaired (``shapely.make_valid``) before a point on them is taken;
+    empty and missing geometries are rejected. The file must state its CRS, and its numbers
+    must match it (degrees for a geographic CRS, metres for a projected one).
+    """
+    gdf = _open_vector(path, layer)
     if gdf.crs is None:
         msg = (
             f"{path}: the file has no CRS (unknown coordinate system); state it in the file "

@@ -30,7 +30,7 @@ from defibmap.osm._raw import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
 
@@ -87,9 +87,11 @@ def read_extract(
     return out
 
 
-def _extract_records(
-    path: Path, keys: Sequence[str], kinds: Sequence[str]
-) -> list[tuple[str, int, dict[str, str], Any]]:
+_Record = tuple[str, int, dict[str, str], Any]
+_Relation = tuple[int, dict[str, str], list[tuple[int, str]]]
+
+
+def _extract_records(path: Path, keys: Sequence[str], kinds: Sequence[str]) -> list[_Record]:
     """Stream the matching nodes, ways and multipolygon relations of a file with pyosmium.
 
     Three passes, each filtered in C++ so only matching objects reach Python: relations
@@ -97,12 +99,24 @@ def _extract_records(
     (a compact C++ index), then the multipolygons' member ways. pyosmium's own area assembly
     is not used: it needs files sorted by id, and exports such as the Leeds one are not.
     """
-    import osmium
 
     def wanted(tags: dict[str, str]) -> bool:
         return any(matches(tags, TAGS[kind]) for kind in kinds)
 
-    relations: list[tuple[int, dict[str, str], list[tuple[int, str]]]] = []
+    relations = _multipolygons(path, keys, wanted)
+    records = _node_way_records(path, keys, wanted)
+    if relations:
+        records.extend(_relation_records(path, relations))
+    return records
+
+
+def _multipolygons(
+    path: Path, keys: Sequence[str], wanted: Callable[[dict[str, str]], bool]
+) -> list[_Relation]:
+    """Return the wanted multipolygon relations of a file: id, tags, member ways (ref, role)."""
+    import osmium
+
+    relations: list[_Relation] = []
     for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION).with_filter(
         osmium.filter.KeyFilter(*keys)
     ):
@@ -112,10 +126,29 @@ def _extract_records(
         if tags.get("type") == "multipolygon" and wanted(tags):
             members = [(m.ref, m.role) for m in rel.members if m.type == "w"]
             relations.append((rel.id, tags, members))
-    records: list[tuple[str, int, dict[str, str], Any]] = []
-    nodes_ways = osmium.osm.NODE | osmium.osm.WAY
+    return relations
+
+
+def _way_shape(coords: list[tuple[float, float]], *, closed: bool) -> Any:  # noqa: ANN401 - shapely
+    """Return a way's WGS84 shape: polygon when closed, else line or point; None when empty."""
+    if len(coords) >= 4 and closed:
+        return shapely.Polygon(coords)
+    if len(coords) > 1:
+        return shapely.LineString(coords)
+    if coords:
+        return shapely.Point(coords[0])
+    return None
+
+
+def _node_way_records(
+    path: Path, keys: Sequence[str], wanted: Callable[[dict[str, str]], bool]
+) -> list[_Record]:
+    """Return the wanted tagged nodes and ways of a file, with their WGS84 shapes."""
+    import osmium
+
+    records: list[_Record] = []
     processor = (
-        osmium.FileProcessor(str(path), nodes_ways)
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
         .with_filter(osmium.filter.KeyFilter(*keys))
     )
@@ -130,35 +163,39 @@ def _extract_records(
                 )
         elif isinstance(obj, osmium.osm.Way):
             coords = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
-            if len(coords) >= 4 and obj.is_closed():
-                records.append(("way", obj.id, tags, shapely.Polygon(coords)))
-            elif len(coords) > 1:
-                records.append(("way", obj.id, tags, shapely.LineString(coords)))
-            elif coords:
-                records.append(("way", obj.id, tags, shapely.Point(coords[0])))
-    if relations:
-        member_ids = {ref for _, _, members in relations for ref, _ in members}
-        lines: dict[int, Any] = {}
-        id_filter = osmium.filter.IdFilter(member_ids)
-        id_filter.enable_for(osmium.osm.WAY)
-        processor = (
-            osmium.FileProcessor(str(path), nodes_ways)
-            .with_locations()
-            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-            .with_filter(id_filter)
-        )
-        for way in processor:
-            if isinstance(way, osmium.osm.Way):
-                coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
-                if len(coords) > 1:
-                    lines[way.id] = shapely.LineString(coords)
-        for rel_id, tags, members in relations:
-            outer = [lines[ref] for ref, role in members if ref in lines and role != "inner"]
-            area = shapely.build_area(shapely.union_all(outer)) if outer else None
-            if area is None or area.is_empty:
-                logger.warning("%s: relation %d has no usable outline; skipped", path, rel_id)
-                continue
-            records.append(("relation", rel_id, tags, area))
+            shape = _way_shape(coords, closed=obj.is_closed())
+            if shape is not None:
+                records.append(("way", obj.id, tags, shape))
+    return records
+
+
+def _relation_records(path: Path, relations: list[_Relation]) -> list[_Record]:
+    """Return the multipolygons' outlines, built from their member ways (inner rings left out)."""
+    import osmium
+
+    member_ids = {ref for _, _, members in relations for ref, _ in members}
+    lines: dict[int, Any] = {}
+    id_filter = osmium.filter.IdFilter(member_ids)
+    id_filter.enable_for(osmium.osm.WAY)
+    processor = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(id_filter)
+    )
+    for way in processor:
+        if isinstance(way, osmium.osm.Way):
+            coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+            if len(coords) > 1:
+                lines[way.id] = shapely.LineString(coords)
+    records: list[_Record] = []
+    for rel_id, tags, members in relations:
+        outer = [lines[ref] for ref, role in members if ref in lines and role != "inner"]
+        area = shapely.build_area(shapely.union_all(outer)) if outer else None
+        if area is None or area.is_empty:
+            logger.warning("%s: relation %d has no usable outline; skipped", path, rel_id)
+            continue
+        records.append(("relation", rel_id, tags, area))
     return records
 
 

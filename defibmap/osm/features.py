@@ -42,7 +42,7 @@ import pandas as pd
 from defibmap._errors import InputError
 from defibmap.defaults import DEFAULT_BUFFER_M
 from defibmap.io.hours import week_profile
-from defibmap.layers import KINDS, STUDY_SECTION, TAGS
+from defibmap.layers import KINDS, OSM, STUDY_SECTION, TAGS
 from defibmap.osm._extract import clip_extract, read_extract
 from defibmap.osm._online import (
     GEOFABRIK_ENGLAND,
@@ -87,12 +87,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_KIND_LABEL = {
-    "defibrillators": "defibrillator",
-    "schools": "school",
-    "fire_stations": "fire_station",
-    "police": "police",
-}
 COLUMNS = (
     "site_id",
     "name",
@@ -175,8 +169,9 @@ def finish_layer(
     kind
         One of :data:`KINDS`.
     council
-        For ``council_buildings``: name(s) matched case-insensitively as substrings of
-        ``operator`` or ``owner``; ``None`` keeps every building.
+        For a kind filtered by council (``council_buildings``): name(s) matched
+        case-insensitively as substrings of ``operator`` or ``owner``; ``None`` keeps every
+        building.
     source
         Recorded in ``frame.attrs["source"]``.
 
@@ -190,8 +185,9 @@ def finish_layer(
     hours = raw["opening_hours"].astype(str).str.strip()
     valid = _valid_hours(hours)
     ok = hours.map(lambda t: valid.get(t, False)).astype(bool)
-    if kind in _KIND_LABEL:
-        label = pd.Series(_KIND_LABEL[kind], index=raw.index)
+    osm_kind = OSM[kind]
+    if osm_kind.label is not None:
+        label = pd.Series(osm_kind.label, index=raw.index)
     else:
         label = raw["amenity"].where(raw["amenity"] != "", raw["leisure"])
     frame = pd.DataFrame(
@@ -217,11 +213,11 @@ def finish_layer(
     )
     drop = np.zeros(len(frame), dtype=bool)
     reasons = np.full(len(frame), "", dtype=object)
-    if kind == "defibrillators":
+    if osm_kind.public_only:
         private = frame["access"].isin(["private", "no"]).to_numpy()
         reasons[private] = "access=" + frame["access"].to_numpy()[private]
         drop |= private
-    if kind == "council_buildings" and council:
+    if osm_kind.by_council and council:
         other = ~_council_match(frame, council)
         reasons[other & ~drop] = f"operator/owner does not match {council!r}"
         drop |= other
@@ -255,10 +251,10 @@ def osm_layer(
     Parameters
     ----------
     kind
-        ``"defibrillators"`` (``emergency=defibrillator``), ``"schools"``
-        (``amenity=school``), ``"fire_stations"``, ``"police"`` or ``"council_buildings"``
+        One of :data:`KINDS`: defibrillators (``emergency=defibrillator``), schools
+        (``amenity=school``), fire stations, police or council buildings
         (``amenity=townhall|library|community_centre|social_centre``,
-        ``leisure=sports_centre``).
+        ``leisure=sports_centre``); :data:`defibmap.layers.OSM` holds each kind's tags.
     osm_file
         A local extract (offline). ``polygon``, if given, clips it.
     place

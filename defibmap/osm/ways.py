@@ -60,6 +60,35 @@ def way_passes(tags: Mapping[str, str], rules: list[_Rule]) -> bool:
     return all(rule.passes(tags) for rule in rules)
 
 
+def _pieces(
+    ways: list[tuple[int, list[int], dict[str, str]]], coords: dict[int, tuple[float, float]]
+) -> tuple[list[tuple[int, list[int], dict[str, str]]], set[int]]:
+    """Split ways at nodes absent from ``coords`` into runs of at least two present nodes.
+
+    A way kept whole keeps its id; the pieces of a split way get new negative ids (-1, -2, ...
+    over all ways) so osmnx keeps each of them. Returns the pieces and the nodes they use.
+    """
+    next_id = -1
+    used: set[int] = set()
+    pieces: list[tuple[int, list[int], dict[str, str]]] = []
+    for way_id, refs, tags in ways:
+        runs: list[list[int]] = [[]]
+        for ref in refs:
+            if ref in coords:
+                runs[-1].append(ref)
+            elif runs[-1]:
+                runs.append([])
+        runs = [r for r in runs if len(r) >= 2]
+        for i, run in enumerate(runs):
+            piece_id = way_id if len(runs) == 1 and i == 0 and len(run) == len(refs) else None
+            if piece_id is None:
+                piece_id = next_id
+                next_id -= 1
+            pieces.append((piece_id, run, tags))
+            used.update(run)
+    return pieces, used
+
+
 def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> int:
     """Write the ways of ``src`` that pass osmnx's filter, and their nodes, to OSM XML ``dst``.
 
@@ -92,27 +121,10 @@ def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> i
             continue
         if node.id in needed and node.location.valid():
             coords[node.id] = (node.location.lon, node.location.lat)
-    next_id = -1
+    pieces, used = _pieces(ways, coords)
     written = 0
     with dst.open("w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
-        used: set[int] = set()
-        pieces: list[tuple[int, list[int], dict[str, str]]] = []
-        for way_id, refs, tags in ways:
-            runs: list[list[int]] = [[]]
-            for ref in refs:
-                if ref in coords:
-                    runs[-1].append(ref)
-                elif runs[-1]:
-                    runs.append([])
-            runs = [r for r in runs if len(r) >= 2]
-            for i, run in enumerate(runs):
-                piece_id = way_id if len(runs) == 1 and i == 0 and len(run) == len(refs) else None
-                if piece_id is None:
-                    piece_id = next_id
-                    next_id -= 1
-                pieces.append((piece_id, run, tags))
-                used.update(run)
         for node_id in sorted(used):
             lon, lat = coords[node_id]
             out.write(f'<node id="{node_id}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')

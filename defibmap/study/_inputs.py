@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from defibmap import layers as layer_kinds
 from defibmap._errors import InputError
 from defibmap.analysis import finer_demand as demand_mod
 from defibmap.analysis import reach
@@ -37,6 +38,8 @@ from defibmap.study._osm_source import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from numpy.typing import NDArray
 
     from defibmap.config.study_file import StudyConfig
@@ -47,11 +50,13 @@ __all__ = [
     "OsmSource",
     "all_schools",
     "boundary",
+    "defib_parts",
     "finer_comparison",
     "finer_demand",
     "layer_parts",
     "layer_spec",
     "load_layers",
+    "locked_nearest",
     "notes",
     "online_area",
     "osm_source",
@@ -61,6 +66,7 @@ __all__ = [
     "snap_layer",
     "sources",
     "stack_layers",
+    "station_names",
     "stations_frame",
     "study_crs",
     "study_extract",
@@ -132,14 +138,16 @@ def finer_demand(
     if "centroids_file" in finer:
         centroids, _ = sites.load_layer(
             sites.LayerSpec(
-                file=finer["centroids_file"], layer="centroids", id=config.layers["demand"].id
+                file=finer["centroids_file"],
+                layer="centroids",
+                id=config.layers[layer_kinds.DEMAND].id,
             ),
             crs=net.crs,
         )
     boundaries = None
     if "boundary_file" in finer:
         boundaries = gpd.read_file(finer["boundary_file"]).to_crs(net.crs)
-        code = config.layers["demand"].id
+        code = config.layers[layer_kinds.DEMAND].id
         if code and code in boundaries.columns:
             boundaries = boundaries.set_index(code)
     spread = demand_mod.spread_to_points(
@@ -192,7 +200,7 @@ def read_wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:
     if config.wards_file is None:
         return None
     wards = gpd.read_file(config.wards_file).to_crs(crs)
-    name = config.extra.get("wards", {}).get("name")
+    name = config.extra.get(layer_kinds.WARDS, {}).get("name")
     if name is None or name not in wards.columns:
         text_cols = [c for c in wards.columns if c != "geometry" and wards[c].dtype == object]
         name = next((c for c in text_cols if c.lower().endswith("nm")), text_cols[0])
@@ -237,16 +245,46 @@ def stack_layers(
     return gdf, snapped
 
 
+def defib_parts(
+    layers: dict[str, gpd.GeoDataFrame], snapped: dict[str, Snapped], config: StudyConfig
+) -> list[tuple[gpd.GeoDataFrame, Snapped]]:
+    """Return the layers whose sites count as existing defibs, with their snaps.
+
+    In registry order (:func:`defibmap.layers.defib_source_names`): the defib layers, then
+    the stations whose section sets ``outside_defib``. Each frame gains a ``layer`` column
+    and, for a kind with a fixed availability (a station's 24/7 outside cabinet), its
+    ``availability`` label; give them to :func:`stack_layers`.
+    """
+    parts = []
+    for name in layer_kinds.defib_source_names():
+        if name not in layers:
+            continue
+        kind = layer_kinds.kind(name)
+        if not kind.counts_as_defibs(outside_defib=config.layers[name].outside_defib):
+            continue
+        part = layers[name].copy()
+        part["layer"] = name
+        if kind.default_availability is not None:
+            part["availability"] = kind.default_availability
+        parts.append((part, snapped[name]))
+    return parts
+
+
+def station_names(layers: Mapping[str, object]) -> list[str]:
+    """Return the station layers the study has (:func:`defibmap.layers.station_names`)."""
+    return [name for name in layer_kinds.station_names() if name in layers]
+
+
 def stations_frame(
     layers: dict[str, gpd.GeoDataFrame], config: StudyConfig, crs: str
 ) -> gpd.GeoDataFrame:
+    """Return every station (each kind of :func:`station_names`) with its layer and defib."""
     parts = []
-    for name in ("fire_stations", "police_stations"):
-        if name in layers:
-            part = layers[name].copy()
-            part["layer"] = name
-            part["outside_defib"] = config.layers[name].outside_defib
-            parts.append(part)
+    for name in station_names(layers):
+        part = layers[name].copy()
+        part["layer"] = name
+        part["outside_defib"] = config.layers[name].outside_defib
+        parts.append(part)
     if not parts:
         return gpd.GeoDataFrame(
             {
@@ -259,6 +297,20 @@ def stations_frame(
     gdf = gpd.GeoDataFrame(pd.concat(parts), crs=crs)
     gdf.index.name = "site_id"
     return gdf
+
+
+def locked_nearest(defibs: gpd.GeoDataFrame, nearest_ids: pd.Series[Any]) -> NDArray[np.bool_]:
+    """Return True where a demand point's nearest defib is locked (a yes in ``locked``).
+
+    ``nearest_ids`` holds each demand point's nearest defib id (None when there is none);
+    a defib layer without a ``locked`` column locks nothing. Yes is any of
+    :data:`defibmap.layers.YES_WORDS`, in any case.
+    """
+    if "locked" not in defibs.columns or not len(defibs):
+        return np.zeros(len(nearest_ids), dtype=bool)
+    words = defibs["locked"].astype(str).str.strip().str.lower()
+    lock_of = words.isin(layer_kinds.YES_WORDS)
+    return nearest_ids.map(lock_of).fillna(value=False).to_numpy(dtype=bool)
 
 
 def sources(
@@ -369,8 +421,8 @@ def notes(
     config: StudyConfig, layers: dict[str, gpd.GeoDataFrame], defibs: gpd.GeoDataFrame
 ) -> list[str]:
     notes = []
-    defib_layer = config.layers.get("defibs")
-    if defib_layer is not None and all_schools(layers.get("defibs")):
+    defib_layer = config.layers.get(layer_kinds.DEFIBS)
+    if defib_layer is not None and all_schools(layers.get(layer_kinds.DEFIBS)):
         notes.append(
             "Existing defibs are schools (DfE: every state-funded school received a defib in "
             "2022-23); most hang indoors and are usable in school hours only. The headline "

@@ -32,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from defibmap import layers as layer_kinds
 from defibmap._errors import InputError
 from defibmap.io import _layer_postcodes, _row_origins, postcodes, registers, sites
 from defibmap.osm import features as osm_features
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 #: OSM's library outlines, placed by postcode and by building centroid).
 SAME_SITE_M = 50.0
 _EXCLUDED = "excluded_reason"
+#: The OpenStreetMap kind a section's defib ``register`` is merged with.
+_REGISTER_KIND = next(name for name, kind in layer_kinds.OSM.items() if kind.merges_register)
 
 
 def layer_spec(layer: LayerConfig) -> sites.LayerSpec:
@@ -116,7 +119,7 @@ def _osm_frames(
                 osm_file=source.osm_file,
                 place=source.place,
                 polygon=source.polygon,
-                council=layer.council if kind == "council_buildings" else None,
+                council=layer.council if layer_kinds.OSM[kind].by_council else None,
                 buffer_m=source.buffer_m,
                 refresh=refresh,
                 cache_dir=source.cache_dir,
@@ -135,7 +138,7 @@ def _osm_frames(
         }
     if layer.register is not None:
         register = _layer_postcodes.read_register(layer.register, lookup)
-        base = frames.pop("defibrillators", None)
+        base = frames.pop(_REGISTER_KIND, None)
         if base is None:
             base = pd.DataFrame({c: pd.Series(dtype=object) for c in osm_features.COLUMNS})
             base.attrs = {"excluded": []}
@@ -145,7 +148,7 @@ def _osm_frames(
             if row["reason"] == "no coordinates" and row["site_id"] in unplaced:
                 row["reason"] = unplaced[row["site_id"]]
         _row_origins.mark_register_rows(merged, register, layer.register.name)
-        frames = {"defibrillators": merged, **frames}
+        frames = {_REGISTER_KIND: merged, **frames}
         info["register"] = {"file": layer.register.name, **report.as_dict()}
         if lookup is not None:
             info["register"]["placed_by_postcode"] = register.attrs.get("by_postcode", 0)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from defibmap import layers
 from defibmap.synthetic._streets import SYN, Plan, midpoints
 
 if TYPE_CHECKING:
@@ -44,11 +45,11 @@ def to_layer(frame: pd.DataFrame) -> pd.DataFrame:
 def _poi_tags(layer: str, row: pd.Series) -> list[dict[str, str]]:
     """OpenStreetMap tags of a site, as a mapper would tag it."""
     name = {"name": str(row["name"])}
-    if layer == "fire_stations":
+    if layer == layers.FIRE_STATIONS:
         return [{"amenity": "fire_station", **name}]
-    if layer == "police_stations":
+    if layer == layers.POLICE_STATIONS:
         return [{"amenity": "police", **name}]
-    if layer == "candidates":
+    if layer == layers.CANDIDATES:
         key = "leisure" if row["kind"] == "sports_centre" else "amenity"
         return [{key: str(row["kind"]), **name, "operator": _COUNCIL}]
     defib = {"emergency": "defibrillator", "access": "yes", **name}
@@ -124,7 +125,7 @@ def osm_xml(
         for k, (lon, lat) in enumerate(lonlat.tolist(), start=1)
     ]
     k = lonlat.shape[0] + 1
-    for layer in ("defibs", "fire_stations", "police_stations", "candidates"):
+    for layer in (layers.DEFIBS, layers.FIRE_STATIONS, layers.POLICE_STATIONS, layers.CANDIDATES):
         frame = sites[layer]
         points = _lonlat(frame["x_m"].to_numpy(), frame["y_m"].to_numpy())
         for (_, row), (lon, lat) in zip(frame.iterrows(), points.tolist(), strict=True):

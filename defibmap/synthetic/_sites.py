@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from defibmap import layers
 from defibmap.defaults import DEFAULT_SCHOOL_HOURS
 from defibmap.synthetic._streets import STEMS, SYN, Plan
 
@@ -218,10 +219,12 @@ def sites(rng: np.random.Generator, plan: Plan, radius_m: float) -> dict[str, pd
         {"name": f"Demoton South Fire Station{SYN}", "co_responder": "no"},
     ]
     return {
-        "defibs": _frame(
+        layers.DEFIBS: _frame(
             defibs, np.concatenate([schools, cabinet_school, cabinets, office, odd]), "defib"
         ),
-        "fire_stations": _frame(fire_stations, fire, "fire"),
-        "police_stations": _frame([{"name": f"Demoton Police Station{SYN}"}], police, "police"),
-        "candidates": _frame(candidates, np.concatenate([townhall, council]), "council"),
+        layers.FIRE_STATIONS: _frame(fire_stations, fire, "fire"),
+        layers.POLICE_STATIONS: _frame(
+            [{"name": f"Demoton Police Station{SYN}"}], police, "police"
+        ),
+        layers.CANDIDATES: _frame(candidates, np.concatenate([townhall, council]), "council"),
     }

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from defibmap import layers as layer_kinds
 from defibmap.synthetic import _osm as _town_osm
 from defibmap.synthetic import _sites as _town_sites
 from defibmap.synthetic import _streets as _town_streets
@@ -124,10 +125,10 @@ def make_town(*, seed: int = DEMO_SEED, scale: float = 1.0) -> Town:
             plan, sites, seed=seed, scale=scale, town_name=TOWN_NAME, label=SYNTHETIC_LABEL
         ),
         demand=_town_osm.to_layer(demand),
-        defibs=_town_osm.to_layer(sites["defibs"]),
-        fire_stations=_town_osm.to_layer(sites["fire_stations"]),
-        police_stations=_town_osm.to_layer(sites["police_stations"]),
-        candidates=_town_osm.to_layer(sites["candidates"]),
+        defibs=_town_osm.to_layer(sites[layer_kinds.DEFIBS]),
+        fire_stations=_town_osm.to_layer(sites[layer_kinds.FIRE_STATIONS]),
+        police_stations=_town_osm.to_layer(sites[layer_kinds.POLICE_STATIONS]),
+        candidates=_town_osm.to_layer(sites[layer_kinds.CANDIDATES]),
         seed=seed,
         scale=scale,
     )
@@ -155,11 +156,11 @@ def write_town(directory: Path, *, seed: int = DEMO_SEED, scale: float = 1.0) ->
     paths = {"osm": directory / "town.osm.bz2"}
     paths["osm"].write_bytes(bz2.compress(town.osm_xml.encode("utf-8"), compresslevel=9))
     layers = {
-        "demand": town.demand,
-        "defibs": town.defibs,
-        "fire_stations": town.fire_stations,
-        "police_stations": town.police_stations,
-        "candidates": town.candidates,
+        layer_kinds.DEMAND: town.demand,
+        layer_kinds.DEFIBS: town.defibs,
+        layer_kinds.FIRE_STATIONS: town.fire_stations,
+        layer_kinds.POLICE_STATIONS: town.police_stations,
+        layer_kinds.CANDIDATES: town.candidates,
     }
     for key, frame in layers.items():
         paths[key] = directory / f"{key}.csv"

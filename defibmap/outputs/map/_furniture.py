@@ -102,8 +102,8 @@ def legend(
     rows += [
         "<b>Sites</b>",
         *(
-            swatch(colour, f"{kind} ({letter})", round_=False)
-            for letter, colour, kind in layers.STATION_STYLE.values()
+            swatch(style.colour, f"{style.label} ({style.letter})", round_=False)
+            for style in layers.station_styles().values()
         ),
         swatch(
             "#ffd700", "gold edge: station carries an outside defib", round_=False, outline=True

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from defibmap import layers as layer_kinds
 from defibmap._errors import InputError
 from defibmap.outputs._html import esc, text
 
@@ -25,18 +26,25 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from defibmap.layers import MapStyle
+
 logger = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
 AVAILABILITY = ("24/7", "limited hours", "unknown")
 AVAILABILITY_COLOUR = {"24/7": "#08519c", "limited hours": "#41b6c4", "unknown": "#807dba"}
-STATION_STYLE = {
-    "fire_stations": ("F", "#cb181d", "Fire station"),
-    "police_stations": ("P", "#253494", "Police station"),
-}
 RANK_COLOUR = "#ff7f00"
 CANDIDATE_COLOUR = "#969696"
 REACH_COLOURS = ("#3182bd", "#31a354", "#756bb1", "#e6550d")
+
+
+def station_styles() -> dict[str, MapStyle]:
+    """Return the map style of each station layer, in registry order (:mod:`defibmap.layers`)."""
+    return {
+        k.name: k.map_style
+        for k in layer_kinds.by_role(layer_kinds.Role.STATION)
+        if k.map_style is not None
+    }
 
 
 def column(frame: pd.DataFrame, name: str, default: object = None) -> pd.Series[Any]:
@@ -207,17 +215,22 @@ def defib_layers(
 
 
 def station_layers(stations84: gpd.GeoDataFrame) -> list[folium.FeatureGroup]:
-    """Draw fire and police stations as lettered badges; a gold edge marks an outside defib."""
-    groups = {k: folium.FeatureGroup(name=f"{v[2]}s") for k, v in STATION_STYLE.items()}
+    """Draw stations as lettered badges; a gold edge marks an outside defib.
+
+    Each station kind of :mod:`defibmap.layers` with a map style (fire and police stations)
+    is one layer of the map; a station of another layer is logged and not drawn.
+    """
+    styles = station_styles()
+    groups = {k: folium.FeatureGroup(name=f"{v.label}s") for k, v in styles.items()}
     lon, lat = xy(stations84)
     outside = column(stations84, "outside_defib", default=False).fillna(value=False)
     names, layers = column(stations84, "name"), column(stations84, "layer")
     for i, site_id in enumerate(stations84.index):
         layer = str(layers.iloc[i])
-        if layer not in STATION_STYLE:
+        if layer not in styles:
             logger.warning("station %s has layer %r; not drawn", site_id, layer)
             continue
-        letter, colour, kind = STATION_STYLE[layer]
+        letter, colour, kind = styles[layer].letter, styles[layer].colour, styles[layer].label
         has_defib = bool(outside.iloc[i])
         name = text(names.iloc[i], str(site_id))
         says = "carries" if has_defib else "does not carry"
