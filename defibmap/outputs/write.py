@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from defibmap._errors import DefibmapError
+from defibmap.outputs.summary import summary as build_summary
 from defibmap.outputs.tables import neutralise_formulas
 
 if TYPE_CHECKING:
@@ -81,19 +82,17 @@ def scenarios_table(result: StudyResult) -> pd.DataFrame:
         {
             "scenario": name,
             "threshold_m": int(key),
-            "sites": data["sites"],
-            "any_time_share": data["any"][key],
-            "day_share": data["day"][key],
-            "night_share": data["night"][key],
-            "day_annual_average_share": data["day_annual_average"][key],
-            "night_annual_average_share": data["night_annual_average"][key],
-            "day_share_unknown_hours_unavailable": data["unknown_hours_unavailable"]["day"][key],
-            "night_share_unknown_hours_unavailable": data["unknown_hours_unavailable"]["night"][
-                key
-            ],
+            "sites": data.sites,
+            "any_time_share": data.any_time[key],
+            "day_share": data.day[key],
+            "night_share": data.night[key],
+            "day_annual_average_share": data.day_annual_average[key],
+            "night_annual_average_share": data.night_annual_average[key],
+            "day_share_unknown_hours_unavailable": data.unknown_day[key],
+            "night_share_unknown_hours_unavailable": data.unknown_night[key],
         }
-        for name, data in result.extras.get("scenarios", {}).items()
-        for key in data["any"]
+        for name, data in result.scenarios.items()
+        for key in data.any_time
     ]
     return pd.DataFrame(rows)
 
@@ -200,7 +199,7 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
     neutralise_formulas(result.recommendations).to_csv(folder / "recommendations.csv", index=False)
     neutralise_formulas(result.rejected).to_csv(folder / "rejected.csv", index=False)
     names = ["demand_coverage.csv", "recommendations.csv", "rejected.csv"]
-    if result.extras.get("scenarios"):
+    if result.scenarios:
         scenarios_table(result).to_csv(folder / "scenarios.csv", index=False)
         names.append("scenarios.csv")
     if result.curve is not None:
@@ -212,7 +211,7 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
     write_report(
         result, folder / "report.html", map_href="map.html", figures_dir=folder / "figures"
     )
-    summary = _clean_json(result.summary())
+    summary = _clean_json(build_summary(result))
     (folder / "summary.json").write_text(
         json.dumps(summary, indent=2, default=_json_default, ensure_ascii=False) + "\n",
         encoding="utf-8",
@@ -343,20 +342,20 @@ def format_summary(result: StudyResult) -> str:
     lines.append(f"Within a walk of a defib (every defib counted available): {cover}")
     ranking = result.ranking
     lines.append(
-        f"Ranking ({ranking['new_sites']} new sites within {ranking['threshold_m']} m): greedy "
-        f"adds {ranking['greedy_population_added']:,.0f} people, optimum "
-        f"{ranking['optimal_population_added']:,.0f}"
+        f"Ranking ({ranking.new_sites} new sites within {ranking.threshold_m} m): greedy "
+        f"adds {ranking.greedy_population_added:,.0f} people, optimum "
+        f"{ranking.optimal_population_added:,.0f}"
     )
     lines.extend(
         f"  {row.rank}. {row.name} (+{row.added_population:,.0f})"
         for row in result.recommendations.itertuples()
     )
-    timing = result.extras.get("time_to_defib", {}).get("scenarios", {})
+    timing = result.time_to_defib.scenarios if result.time_to_defib is not None else {}
     if timing:
         parts = [
-            f"{name}: {data['median_s'] / 60:.1f} min"
+            f"{name}: {data.median_s / 60:.1f} min"
             for name, data in timing.items()
-            if data.get("median_s") is not None
+            if data.median_s is not None
         ]
         lines.append("Time to first defib, population median: " + "; ".join(parts))
     lines.extend(f"Note: {note}" for note in result.notes)
@@ -367,7 +366,7 @@ def format_summary(result: StudyResult) -> str:
         + (f", {s['date']}" if s.get("date") else "")
         for s in result.sources
     )
-    rejected = sum(v["rows_rejected"] for v in result.inputs.values())
+    rejected = sum(r.rows_rejected for r in result.input_reports.values())
     if rejected:
         lines.append(f"Rejected rows: {rejected} (see rejected.csv)")
     return "\n".join(lines)

@@ -9,10 +9,11 @@ Private to the package: :mod:`defibmap.study.pipeline` calls :func:`time_analysi
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from defibmap.defaults import (
 from defibmap.network import drive
 from defibmap.network import walk as _network
 from defibmap.osm.cache import osmnx_settings
+from defibmap.study.parts import TimeAssumptions, TimeSummary, TimeToDefib
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -144,7 +146,7 @@ def time_analysis(
     ambulance_bases: gpd.GeoDataFrame | None,
     cache: Path | None = None,
     refresh: bool = False,
-) -> tuple[dict[str, Any], pd.DataFrame]:
+) -> tuple[TimeToDefib, pd.DataFrame]:
     """Minutes to the first defib by bystander fetch, fire co-responder or ambulance.
 
     Parameters
@@ -170,8 +172,9 @@ def time_analysis(
 
     Returns
     -------
-    tuple of (dict, DataFrame)
-        The ``time_to_defib`` summary and the per-demand columns for ``demand_coverage.csv``.
+    tuple of (TimeToDefib, DataFrame)
+        The population-weighted times per scenario and the per-demand columns for
+        ``demand_coverage.csv``.
     """
     opts = config.response
     population = demand["population"].to_numpy(dtype=np.float64)
@@ -211,28 +214,31 @@ def time_analysis(
             dy,
         )
         amb_drive = amb.fire_drive_s
-    common: dict[str, Any] = {
-        "walking_speed_m_s": config.walking_speed_m_s,
-        "cabinet_s": opts.get("cabinet_s", CABINET_S),
-        "locked_cabinet_extra_s": opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S),
-        "fire_turnout_s": opts.get("fire_turnout_s", FIRE_TURNOUT_S),
-        "ambulance_s": opts.get("ambulance_s", AMBULANCE_S),
-        "ambulance_turnout_s": opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S),
-        "ambulance_drive_s": amb_drive,
-    }
+    cabinet_s = opts.get("cabinet_s", CABINET_S)
+    locked_extra_s = opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S)
+    fire_turnout_s = opts.get("fire_turnout_s", FIRE_TURNOUT_S)
+    ambulance_s = opts.get("ambulance_s", AMBULANCE_S)
+    times = functools.partial(
+        response.time_to_defib,
+        walking_speed_m_s=config.walking_speed_m_s,
+        cabinet_s=cabinet_s,
+        locked_cabinet_extra_s=locked_extra_s,
+        fire_turnout_s=fire_turnout_s,
+        ambulance_s=ambulance_s,
+        ambulance_turnout_s=opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S),
+        ambulance_drive_s=amb_drive,
+    )
     fire_s = None if fire_res is None else fire_res.fire_drive_s
-    summary: dict[str, Any] = {}
+    summary: dict[str, TimeSummary] = {}
     frames: dict[str, pd.DataFrame] = {}
     for name, walk in walks.items():
         lock = locked if name == "current" else np.zeros(len(walk), dtype=bool)
-        frames[name] = response.time_to_defib(walk_m=walk, locked=lock, **common)
-        summary[name] = response.summarise_times(frames[name], population)
+        frames[name] = times(walk_m=walk, locked=lock)
+        summary[name] = _summary(frames[name], population)
         if fire_s is not None:
-            with_fire = response.time_to_defib(
-                walk_m=walk, locked=lock, fire_drive_s=fire_s, **common
-            )
+            with_fire = times(walk_m=walk, locked=lock, fire_drive_s=fire_s)
             frames[f"{name}+fire"] = with_fire
-            summary[f"{name}+fire"] = response.summarise_times(with_fire, population)
+            summary[f"{name}+fire"] = _summary(with_fire, population)
     headline = "current+fire" if "current+fire" in frames else "current"
     chosen = frames[headline]
     columns = pd.DataFrame(
@@ -247,20 +253,20 @@ def time_analysis(
         },
         index=demand.index,
     )
-    out = {
-        "scenarios": summary,
-        "per_point_scenario": headline,
-        "co_responding": "assessed" if fire_res is not None else "not assessed",
-        "assumptions": {
-            "walking_speed_m_s": config.walking_speed_m_s,
-            "cabinet_s": common["cabinet_s"],
-            "locked_cabinet_extra_s": common["locked_cabinet_extra_s"],
-            "fire_turnout_s": common["fire_turnout_s"],
-            "ambulance_s": common["ambulance_s"],
-            "ambulance": "drive from [ambulance_bases] plus turnout"
+    out = TimeToDefib(
+        scenarios=summary,
+        per_point_scenario=headline,
+        co_responding="assessed" if fire_res is not None else "not assessed",
+        assumptions=TimeAssumptions(
+            walking_speed_m_s=config.walking_speed_m_s,
+            cabinet_s=cabinet_s,
+            locked_cabinet_extra_s=locked_extra_s,
+            fire_turnout_s=fire_turnout_s,
+            ambulance_s=ambulance_s,
+            ambulance="drive from [ambulance_bases] plus turnout"
             if amb_drive is not None
             else "one area-wide response time (NHS England Category 1 mean target, 7 minutes)",
-            "sources": {
+            sources={
                 "walking_speed": f"{WALKING_SPEED_M_S} m/s, 4 mph (Deakin et al., Heart 2018)",
                 "ambulance_s": "NHS England Ambulance Response Programme: Category 1 mean 7 min",
                 "fire_turnout_s": "assumption to confirm with the fire and rescue service",
@@ -269,7 +275,18 @@ def time_analysis(
                 "drive_speeds": "OSM maxspeed (UK mph) else defaults per road type "
                 "(defibmap.network.drive.DEFAULT_SPEEDS_KPH)",
             },
-        },
-        "notes": notes,
-    }
+        ),
+        notes=tuple(notes),
+    )
     return out, columns
+
+
+def _summary(frame: pd.DataFrame, population: NDArray[np.float64]) -> TimeSummary:
+    """Population-weighted summary of one scenario's times."""
+    found = response.summarise_times(frame, population)
+    return TimeSummary(
+        population=found["population"],
+        median_s=found["median_s"],
+        within_min_share=found["within_min_share"],
+        first_route_share=found["first_route_share"],
+    )
