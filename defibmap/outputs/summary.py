@@ -14,7 +14,6 @@ from defibmap.study.result import tool_version
 
 if TYPE_CHECKING:
     from defibmap.analysis.ranking import Ranking
-    from defibmap.network.faults import NetworkFaults
     from defibmap.study.parts import (
         JSON,
         Assumptions,
@@ -42,7 +41,7 @@ def summary(result: StudyResult) -> dict[str, JSON]:
         "crs": network.crs,
     }
     if result.network_faults is not None:
-        net["faults"] = faults(result.network_faults)
+        net["faults"] = faults(result)
     out: dict[str, JSON] = {
         "study": result.config.name,
         "version": tool_version(),
@@ -109,8 +108,11 @@ def ranking(found: Ranking) -> dict[str, JSON]:
     return out
 
 
-def faults(found: NetworkFaults) -> dict[str, JSON]:
+def faults(result: StudyResult) -> dict[str, JSON]:
     """Return ``summary.json``'s ``network.faults``: the counts and one sentence per kind."""
+    found = result.network_faults
+    if found is None:
+        return {}
     out: dict[str, JSON] = dict(found.as_dict())
     out["messages"] = found.messages()
     return out

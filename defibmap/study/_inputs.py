@@ -11,7 +11,7 @@ Private to the package: :mod:`defibmap.study.pipeline` calls these while running
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +35,7 @@ from defibmap.study._osm_source import (
     sha256,
     study_extract,
 )
+from defibmap.study.parts import FinerDemand
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -163,7 +164,7 @@ def finer_comparison(
     defib_snap: Snapped,
     finer_coverage: dict[str, float],
     n_points: int,
-) -> dict[str, Any]:
+) -> FinerDemand:
     """Coverage on area centroids beside the finer-demand figure."""
     snap = snap_points(
         net,
@@ -177,15 +178,15 @@ def finer_comparison(
     cov = reach.coverage_shares(
         walk, centroids["population"].to_numpy(dtype=np.float64), config.thresholds_m
     )
-    return {
-        "method": config.finer_demand["method"],
-        "points": n_points,
-        "areas": len(centroids),
-        "assumption": "each area's residents spread equally over its postcode unit centroids",
-        "coverage": finer_coverage,
-        "area_centroid_coverage": cov,
-        "change": {k: finer_coverage[k] - cov[k] for k in cov},
-    }
+    return FinerDemand(
+        method=config.finer_demand["method"],
+        points=n_points,
+        areas=len(centroids),
+        assumption="each area's residents spread equally over its postcode unit centroids",
+        coverage=finer_coverage,
+        area_centroid_coverage=cov,
+        change={k: finer_coverage[k] - cov[k] for k in cov},
+    )
 
 
 def read_wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:

@@ -302,7 +302,7 @@ def curve_table(
 
 
 def _groups(
-    groups: pd.Series,
+    groups: pd.Series[float] | pd.Series[str],
     population: NDArray[np.float64],
     covered_now: NDArray[np.bool_],
     covered_after: NDArray[np.bool_],
@@ -341,11 +341,11 @@ def _gap(rows: tuple[GroupShare, ...], *, after: bool) -> DecileGap | None:
 
 def _ward_names(
     demand: gpd.GeoDataFrame, config: StudyConfig, wards: gpd.GeoDataFrame | None
-) -> pd.Series | None:
-    """Each resident's ward: the demand's ward column, else the ward polygon it lies in."""
+) -> pd.Series[str] | None:
+    """Return each resident's ward: the demand's ward column, else the ward polygon it lies in."""
     ward_col = config.ward_column or ("ward" if "ward" in demand.columns else None)
     if ward_col is not None and ward_col in demand.columns:
-        names: pd.Series = demand[ward_col].astype(str)
+        names: pd.Series[str] = demand[ward_col].astype(str)
         return names
     if wards is None:
         return None
@@ -355,7 +355,7 @@ def _ward_names(
         demand[["geometry"]], wards[["ward", "geometry"]], how="left", predicate="within"
     )
     joined = joined[~joined.index.duplicated(keep="first")]
-    found: pd.Series = joined["ward"].reindex(demand.index)
+    found: pd.Series[str] = joined["ward"].reindex(demand.index)
     return found
 
 

@@ -29,7 +29,7 @@ from defibmap.study import _inputs
 from defibmap.study import board as analysis
 from defibmap.study import timing as _timing
 from defibmap.study.network_cache import build_network, cache_dir, network_cache_path
-from defibmap.study.parts import Assumptions, FinerDemand, InputReport
+from defibmap.study.parts import Assumptions, InputReport
 from defibmap.study.reach_areas import map_wards, study_reach_areas
 from defibmap.study.result import StudyResult
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from defibmap.network.walk import Network
     from defibmap.study._layer_sources import LayerParts
     from defibmap.study._osm_source import OsmSource
-    from defibmap.study.parts import Equity, Scenario, SetCovering, TimeToDefib
+    from defibmap.study.parts import Equity, FinerDemand, Scenario, SetCovering, TimeToDefib
 
 #: The layers whose sites count as existing defibs (stations only with ``outside_defib``).
 DEFIB_LAYERS = ("defibs", "fire_stations", "police_stations")
@@ -459,22 +459,13 @@ def _finer(reached: Reached) -> FinerDemand | None:
     networked = reached.snapped.networked
     if networked.centroid_demand is None:
         return None
-    found = _inputs.finer_comparison(
+    return _inputs.finer_comparison(
         networked.loaded.config,
         networked.network,
         networked.centroid_demand,
         reached.defib_snap,
         reached.coverage,
         len(reached.demand),
-    )
-    return FinerDemand(
-        method=found["method"],
-        points=found["points"],
-        areas=found["areas"],
-        assumption=found["assumption"],
-        coverage=found["coverage"],
-        area_centroid_coverage=found["area_centroid_coverage"],
-        change=found["change"],
     )
 
 

@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 _YES = {"yes", "true", "1", "y", "t"}
 
 
-def _flag(values: pd.Series) -> NDArray[np.bool_]:
+def _flag(values: pd.Series[str]) -> NDArray[np.bool_]:
     return values.astype(str).str.strip().str.lower().isin(_YES).to_numpy()
 
 
