@@ -96,7 +96,24 @@ class OnNetwork:
 
 @dataclass(frozen=True, eq=False)
 class Reached:
-    """Each resident's walk to the nearest existing defib and the coverage it gives."""
+    """Each resident's walk to the nearest existing defib and the coverage it gives.
+
+    Attributes
+    ----------
+    demand
+        The residents on the network with ``walk_m``, ``retrieval_s``, ``nearest_defib_id``
+        and ``covered`` (at the headline walk).
+    defibs, defib_snap
+        Every site counted as an existing defib, and where it joins the network.
+    walk_m
+        Walk to the nearest defib, metres (NaN beyond ``limit_m``).
+    population
+        People at each demand point.
+    coverage
+        Share (0-1) of people within each threshold (text, ``"500"``).
+    limit_m
+        The search limit, metres: farther defibs are out of reach.
+    """
 
     snapped: OnNetwork
     demand: gpd.GeoDataFrame
@@ -104,7 +121,7 @@ class Reached:
     defib_snap: Snapped
     walk_m: NDArray[np.float64]
     population: NDArray[np.float64]
-    coverage: dict[str, float]
+    coverage: Mapping[str, float]
     limit_m: float
 
 
@@ -121,7 +138,22 @@ class Available:
 
 @dataclass(frozen=True, eq=False)
 class Ranked:
-    """The candidate buildings ranked, and the scenarios' site sets."""
+    """The candidate buildings ranked, and the scenarios' site sets.
+
+    Attributes
+    ----------
+    candidates
+        Candidate buildings sorted by ``site_id``.
+    ranking
+        The greedy order and the exact optimum (with the study's baseline and weight).
+    weights
+        What the ranking maximises per demand point (people, or deprivation-weighted).
+    already
+        Demand points within the ranking walk of a baseline defib.
+    scenario_sets
+        The sites of each scenario (current, with stations, with the recommended sites, and
+        the study's own).
+    """
 
     available: Available
     candidates: gpd.GeoDataFrame
@@ -133,7 +165,11 @@ class Ranked:
 
 @dataclass(frozen=True, eq=False)
 class Boarded:
-    """What a board reads beside the headline: scenarios, set covering, curve, equity."""
+    """What a board reads beside the headline: scenarios, set covering, curve, equity.
+
+    ``after_walk_m`` is each resident's walk, metres, with the stations and the recommended
+    sites added.
+    """
 
     ranked: Ranked
     scenarios: Mapping[str, Scenario]
@@ -145,7 +181,7 @@ class Boarded:
 
 @dataclass(frozen=True, eq=False)
 class Responded:
-    """Time to the first defib, and the demand with its time and straight-line columns."""
+    """Time to the first defib, and the demand with its per-resident time columns."""
 
     boarded: Boarded
     demand: gpd.GeoDataFrame
@@ -464,7 +500,7 @@ def _finer(reached: Reached) -> FinerDemand | None:
         networked.network,
         networked.centroid_demand,
         reached.defib_snap,
-        reached.coverage,
+        dict(reached.coverage),
         len(reached.demand),
     )
 
