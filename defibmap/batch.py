@@ -96,9 +96,9 @@ def summary_row(result: StudyResult, *, study: str) -> dict[str, Any]:
     }
     for key, share in result.coverage.items():
         row[f"coverage_{key}m"] = share
-    row["new_sites"] = int(ranking["new_sites"])
-    row["greedy_added"] = float(ranking["greedy_population_added"])
-    row["optimal_added"] = float(ranking["optimal_population_added"])
+    row["new_sites"] = int(ranking.new_sites)
+    row["greedy_added"] = float(ranking.greedy_population_added)
+    row["optimal_added"] = float(ranking.optimal_population_added)
     row["error"] = ""
     return row
 

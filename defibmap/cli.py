@@ -193,7 +193,8 @@ _DESCRIBE = {
 def _run(args: argparse.Namespace) -> int:
     """``defibmap run``: run one study, write its outputs, print where they are."""
     from defibmap import _progress
-    from defibmap.outputs.write import check_output_folder, format_summary, write_outputs
+    from defibmap.outputs.folder import check_output_folder
+    from defibmap.outputs.write import format_summary, write_outputs
     from defibmap.study.pipeline import load_study, run_study
 
     if args.config is not None and args.study is not None:

@@ -7,6 +7,7 @@ import webbrowser
 from typing import TYPE_CHECKING
 
 from defibmap.cli import main
+from defibmap.outputs.folder import MANIFEST_NAME
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,7 +56,7 @@ def test_run_shows_progress_lists_outputs_and_opens_the_map(
         for line in captured.out.split("Outputs written to", 1)[1].splitlines()[1:]
         if line.strip()
     }
-    assert listed == OUTPUTS == {p.name for p in out.iterdir()}
+    assert listed == OUTPUTS == {p.name for p in out.iterdir()} - {MANIFEST_NAME}
     assert opened == [(out / "map.html").resolve().as_uri()]
     assert json.loads((out / "summary.json").read_text())["synthetic"] is True
 
@@ -77,5 +78,5 @@ def test_output_folder_with_other_files_is_a_clear_error(
     assert main(["run", "demo-town", "--out", str(tmp_path), "-q"]) == 1
     err = capsys.readouterr().err
     assert "notes.docx" in err
-    assert "did not write" in err
+    assert "not written by defibmap" in err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.docx"]

@@ -195,11 +195,6 @@ def test_a_registered_kind_is_read_counted_and_mapped(cfr_result):
     assert CFR not in layers.station_names()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defibmap.study.pipeline still lists the defib and station layers itself; "
-    "passes once it calls _inputs.defib_parts and _inputs.station_names",
-)
 def test_a_registered_station_kind_counts_as_defibs_in_the_study(cfr_result):
     result, at_bases, _, _ = cfr_result
     defibs = result.defibs

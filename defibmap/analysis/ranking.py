@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import warnings
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,10 +12,96 @@ import pandas as pd
 from defibmap.analysis import optimise, reach
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import geopandas as gpd
+    import scipy.sparse as sp
 
     from defibmap.network.snapping import Snapped
     from defibmap.network.walk import Network
+
+#: How the ranking is found, as reported in ``summary.json``.
+METHOD = "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)"
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """Candidate buildings ranked for new 24/7 outside defibs: greedy order and exact optimum.
+
+    Attributes
+    ----------
+    recommendations
+        The ``recommendations.csv`` rows, greedy order, ``min(new_sites, candidates)`` rows.
+    cover
+        Candidates x demand cover matrix (sparse, boolean) at ``threshold_m``.
+    method
+        How the ranking was found (text).
+    new_sites
+        Number of new sites asked for.
+    threshold_m
+        The ranking walk, metres (rounded).
+    candidates
+        Number of candidate buildings.
+    greedy_population_added, optimal_population_added
+        People newly within ``threshold_m`` with the greedy and the optimal set.
+    greedy_objective, optimal_objective
+        The maximised weight (people, or deprivation-weighted people) of each set.
+    gap_objective, gap_share
+        Optimum minus greedy objective, absolute and as a share (0-1) of the optimum.
+    optimal_site_ids
+        The optimal set's ``site_id`` s, sorted.
+    solver_status
+        The exact solver's status message.
+    population_covered_before
+        People already within ``threshold_m`` of a baseline defib.
+    baseline, weight
+        The study's baseline and weighting (``None`` outside a study).
+    """
+
+    recommendations: pd.DataFrame
+    cover: sp.csr_matrix
+    method: str
+    new_sites: int
+    threshold_m: int
+    candidates: int
+    greedy_population_added: float
+    optimal_population_added: float
+    greedy_objective: float
+    optimal_objective: float
+    gap_objective: float
+    gap_share: float
+    optimal_site_ids: tuple[str, ...]
+    solver_status: str
+    population_covered_before: float
+    baseline: str | None = None
+    weight: str | None = None
+
+    def info(self) -> dict[str, object]:
+        """Return the figures (everything but the table and the matrix) by name."""
+        skip = {"recommendations", "cover"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        out["optimal_site_ids"] = list(self.optimal_site_ids)
+        if self.baseline is None:
+            del out["baseline"]
+        if self.weight is None:
+            del out["weight"]
+        return out
+
+    def __getitem__(self, key: str) -> object:
+        """Return a figure by its ``summary.json`` name (``ranking["gap_share"]``)."""
+        if key in {"recommendations", "cover"} or not hasattr(self, key):
+            raise KeyError(key)
+        return self.info()[key]
+
+    def __iter__(self) -> Iterator[object]:
+        """Unpack as the old ``(table, info, cover)`` tuple; deprecated, read the attributes."""
+        warnings.warn(
+            "unpacking rank_sites() as (table, info, cover) is deprecated: read the "
+            "attributes of the returned Ranking (recommendations, cover, gap_share...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return iter((self.recommendations, self.info(), self.cover))
 
 
 def rank_sites(
@@ -27,7 +115,7 @@ def rank_sites(
     new_sites: int,
     threshold_m: float,
     weights: np.ndarray | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any], Any]:
+) -> Ranking:
     """Rank candidate buildings for ``new_sites`` new 24/7 outside defibs.
 
     Greedy marginal gain gives the ordered list (ties to the lowest ``site_id``: candidates
@@ -38,9 +126,11 @@ def rank_sites(
 
     Returns
     -------
-    tuple of (DataFrame, dict, sparse matrix)
-        The ``recommendations.csv`` rows, the ``ranking`` summary and the candidates x demand
-        cover matrix at ``threshold_m``.
+    Ranking
+        The ``recommendations.csv`` rows, the figures of the greedy and the optimal set and the
+        candidates x demand cover matrix at ``threshold_m``. Unpacking it as the old
+        ``(table, info, cover)`` tuple still works for one release, with a
+        :class:`DeprecationWarning`.
     """
     w = population if weights is None else weights
     pairs = reach.pair_distances(network, candidates_snapped, demand_snapped, limit_m=threshold_m)
@@ -94,23 +184,22 @@ def rank_sites(
         cover, population, exact.sites, already_covered=covered_now
     )
     greedy_objective = steps[-1].cumulative if steps else 0.0
-    ranking = {
-        "method": (
-            "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)"
-        ),
-        "new_sites": int(new_sites),
-        "threshold_m": round(threshold_m),
-        "candidates": len(candidates),
-        "greedy_population_added": greedy_added,
-        "optimal_population_added": optimal_added,
-        "greedy_objective": greedy_objective,
-        "optimal_objective": exact.objective,
-        "gap_objective": exact.objective - greedy_objective,
-        "gap_share": (exact.objective - greedy_objective) / exact.objective
+    return Ranking(
+        recommendations=table,
+        cover=cover,
+        method=METHOD,
+        new_sites=int(new_sites),
+        threshold_m=round(threshold_m),
+        candidates=len(candidates),
+        greedy_population_added=greedy_added,
+        optimal_population_added=optimal_added,
+        greedy_objective=greedy_objective,
+        optimal_objective=exact.objective,
+        gap_objective=exact.objective - greedy_objective,
+        gap_share=(exact.objective - greedy_objective) / exact.objective
         if exact.objective > 0
         else 0.0,
-        "optimal_site_ids": sorted(optimal_ids),
-        "solver_status": exact.status,
-        "population_covered_before": base,
-    }
-    return table, ranking, cover
+        optimal_site_ids=tuple(sorted(optimal_ids)),
+        solver_status=exact.status,
+        population_covered_before=base,
+    )

@@ -19,16 +19,13 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse import csgraph
 
-from defibmap.network.snapping import snap_points
-
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from defibmap.network.snapping import Snapped
     from defibmap.network.walk import Network
-    from defibmap.study.pipeline import StudyResult
 
-__all__ = ["ACCESS_BUFFER_M", "node_distances_m", "reach_polygons", "study_reach_areas"]
+__all__ = ["ACCESS_BUFFER_M", "node_distances_m", "reach_polygons"]
 
 #: Half-width, metres, of the band drawn around reachable paths (a walker's access leg).
 ACCESS_BUFFER_M = 25.0
@@ -178,58 +175,3 @@ def reach_polygons(
         else:
             shapes.append(shapely.Polygon())
     return gpd.GeoDataFrame({"threshold_m": thresholds}, geometry=shapes, crs=network.crs)
-
-
-def study_reach_areas(
-    result: StudyResult, *, unknown_usable_at_night: bool = True
-) -> tuple[dict[str, gpd.GeoDataFrame], tuple[str, str] | None]:
-    """Reach areas of a study at its headline walk, for the study map.
-
-    Parameters
-    ----------
-    result : StudyResult
-        A finished study.
-    unknown_usable_at_night : bool, default True
-        Whether defibs of unknown hours count at night (the study's ``unknown_hours``).
-
-    Returns
-    -------
-    tuple
-        Label to area (current defibs; defibs usable at night, when some are not; with the
-        recommended sites added, when there are any), and the (day, night) labels for the
-        map's day/night switch, or ``None``.
-    """
-    threshold = float(max(result.config.thresholds_m))
-    max_snap = float(result.config.network.max_snap_m)
-    network = result.network
-
-    def area(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        if frame.empty:
-            return gpd.GeoDataFrame(
-                {"threshold_m": [threshold]}, geometry=[shapely.Polygon()], crs=network.crs
-            )
-        geom = frame.geometry.to_crs(network.crs)
-        snapped = snap_points(network, geom.x.to_numpy(), geom.y.to_numpy(), max_snap_m=max_snap)
-        return reach_polygons(network, snapped, thresholds_m=[threshold])
-
-    defibs = result.defibs
-    day = f"Within {threshold:g} m walk of a defib (any time)"
-    areas = {day: area(defibs)}
-    day_night = None
-    if "availability" in defibs.columns:
-        label = defibs["availability"].astype(str).str.strip().str.lower()
-        at_night = (label == "24/7") | ((label == "unknown") & unknown_usable_at_night)
-        if not at_night.all():
-            night = f"Within {threshold:g} m walk of a defib usable at night"
-            areas[night] = area(defibs[at_night.to_numpy()])
-            day_night = (day, night)
-    recommended = result.recommendations["site_id"].astype(str)
-    if len(recommended):
-        picked = result.candidates[result.candidates.index.astype(str).isin(recommended)]
-        # the reach of two sets of sites is the union of their reaches (nearest of either)
-        added = area(picked)
-        merged = shapely.union(areas[day].geometry.to_numpy(), added.geometry.to_numpy())
-        areas[f"Within {threshold:g} m walk with the recommended sites added"] = gpd.GeoDataFrame(
-            {"threshold_m": [threshold]}, geometry=merged, crs=network.crs
-        )
-    return areas, day_night

@@ -261,7 +261,7 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     return gdf, report
 
 
-def check_demand_total(path: Path, report: LayerReport, kept: pd.DataFrame) -> None:
+def check_demand_total(path: Path | str, report: LayerReport, kept: pd.DataFrame) -> None:
     """Refuse a demand layer with no usable row, or nobody in it, saying why.
 
     Parameters

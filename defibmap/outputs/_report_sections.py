@@ -7,7 +7,7 @@ and the method and sources. Every text from an input file goes through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -50,22 +50,22 @@ def html_table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def headline(result: StudyResult, summary: dict[str, Any]) -> str:
+def headline(result: StudyResult) -> str:
     total = result.population_total
     headline = round(max(result.config.thresholds_m))
     share_now = result.coverage.get(str(headline), float("nan"))
     ranking = result.ranking
-    greedy = float(ranking.get("greedy_population_added", float("nan")))
-    optimal = float(ranking.get("optimal_population_added", float("nan")))
-    gap = float(ranking.get("gap_population", optimal - greedy))
-    k = ranking.get("new_sites", result.config.new_sites)
+    greedy = float(ranking.greedy_population_added)
+    optimal = float(ranking.optimal_population_added)
+    gap = optimal - greedy
+    k = ranking.new_sites
     cards = [
         (people(total), f"residents in {len(result.demand):,} demand points"),
         (pct(share_now), f"within {headline} m walk of a defib (every defib counted usable)"),
         (f"+{people(greedy)}", f"people brought within reach by the {k} ranked sites"),
         (people(optimal), f"the exact optimum for {k} sites (gap {people(gap)})"),
     ]
-    scenarios = _tables.scenarios(summary)
+    scenarios = _tables.scenarios(result)
     if scenarios is not None:
         now = scenarios[
             (scenarios["scenario"] == "current") & (scenarios["threshold_m"] == headline)
@@ -87,7 +87,7 @@ def headline(result: StudyResult, summary: dict[str, Any]) -> str:
             "people": ("Residents", people),
         },
     )
-    rejected = sum(int(v.get("rows_rejected", 0)) for v in result.inputs.values())
+    rejected = sum(r.rows_rejected for r in result.input_reports.values())
     note = (
         f"<p>{rejected:,} input rows were set aside (listed with reasons in rejected.csv).</p>"
         if rejected
@@ -96,8 +96,8 @@ def headline(result: StudyResult, summary: dict[str, Any]) -> str:
     return f"<h2>Headline numbers</h2><div class='cards'>{html_cards}</div>{table}{note}"
 
 
-def day_night(summary: dict[str, Any], shown: Mapping[str, str], headline: int) -> str:
-    scenarios = _tables.scenarios(summary)
+def day_night(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
+    scenarios = _tables.scenarios(result)
     if scenarios is None:
         return ""
     rows = scenarios[scenarios["threshold_m"] == headline]
@@ -120,9 +120,9 @@ def day_night(summary: dict[str, Any], shown: Mapping[str, str], headline: int) 
     )
 
 
-def equity(summary: dict[str, Any], shown: Mapping[str, str], headline: int) -> str:
-    deciles = _tables.deciles(summary)
-    wards = _tables.wards(summary)
+def equity(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
+    deciles = _tables.deciles(result)
+    wards = _tables.wards(result)
     if deciles is None and wards is None:
         return ""
     columns: dict[str, tuple[str, Callable[[object], str] | None]] = {
@@ -133,8 +133,8 @@ def equity(summary: dict[str, Any], shown: Mapping[str, str], headline: int) -> 
     }
     parts = ["<h2>Who is covered</h2>"]
     if deciles is not None:
-        gap = _tables.decile_gap(summary)
-        after = _tables.decile_gap(summary, with_recommended=True)
+        gap = _tables.decile_gap(result)
+        after = _tables.decile_gap(result, with_recommended=True)
         if gap is not None:
             parts.append(
                 "<p>Gap between the least and the most deprived decile: "
@@ -151,7 +151,7 @@ def equity(summary: dict[str, Any], shown: Mapping[str, str], headline: int) -> 
 
 
 def ranked(result: StudyResult) -> str:
-    rank_m = result.ranking.get("threshold_m", round(max(result.config.thresholds_m)))
+    rank_m = result.ranking.threshold_m
     table = html_table(
         _tables.ranked(result),
         {
@@ -172,25 +172,25 @@ def ranked(result: StudyResult) -> str:
     )
 
 
-def set_covering(result: StudyResult, summary: dict[str, Any]) -> str:
-    found = summary.get("set_covering")
-    if not isinstance(found, dict) or not found.get("targets"):
+def set_covering(result: StudyResult) -> str:
+    found = result.set_covering
+    if found is None or not found.targets:
         return ""
     names = {}
     if "name" in result.candidates.columns:
         names = {str(k): str(v) for k, v in result.candidates["name"].items()}
     rows = []
-    for target, data in found["targets"].items():
-        ids = [str(s) for s in data.get("site_ids", [])]
+    for target, data in found.targets.items():
+        ids = [str(s) for s in data.site_ids]
         rows.append(
             {
                 "target": pct(float(target)),
-                "sites": str(data["sites"]) if data.get("reachable") else "not reachable",
+                "sites": str(data.sites) if data.reachable else "not reachable",
                 "names": ", ".join(names.get(s, s) for s in ids) or "\u2014",
-                "share": data.get("covered_share", data.get("max_share")),
+                "share": data.covered_share if data.reachable else data.max_share,
             }
         )
-    of = "residents any site could reach" if found.get("of") == "reachable" else "all residents"
+    of = "residents any site could reach" if found.of == "reachable" else "all residents"
     table = html_table(
         pd.DataFrame(rows),
         {
@@ -203,9 +203,9 @@ def set_covering(result: StudyResult, summary: dict[str, Any]) -> str:
     return f"<h2>Fewest sites for a target</h2><p>Share of {esc(of)}.</p>{table}"
 
 
-def time_to_defib(summary: dict[str, Any]) -> str:
+def time_to_defib(result: StudyResult) -> str:
     """Return the minutes-to-first-defib section (bystander, fire, ambulance), or ''."""
-    frame = _tables.time_to_defib(summary)
+    frame = _tables.time_to_defib(result)
     if frame is None:
         return ""
     frame["scenario"] = frame["scenario"].map(_tables.scenario_label).fillna(frame["scenario"])
@@ -223,7 +223,7 @@ def time_to_defib(summary: dict[str, Any]) -> str:
         },
     )
     items = "".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _tables.time_assumptions(summary)
+        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _tables.time_assumptions(result)
     )
     return (
         "<h2>Minutes to the first defibrillator</h2><p>Survival falls by roughly a tenth for "
@@ -233,8 +233,8 @@ def time_to_defib(summary: dict[str, Any]) -> str:
     )
 
 
-def method(result: StudyResult, summary: dict[str, Any]) -> str:
-    facts = _tables.method(result, summary)
+def method(result: StudyResult) -> str:
+    facts = _tables.method(result)
     items = "".join(
         f"<tr><th>{text(item)}</th><td>{text(value)}</td></tr>"
         for item, value in facts.itertuples(index=False)

@@ -17,12 +17,13 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from defibmap.outputs import _report_sections as sections
 from defibmap.outputs import plots
 from defibmap.outputs import tables as _tables
 from defibmap.outputs._html import esc
+from defibmap.study.result import tool_version
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -103,10 +104,9 @@ def write_report(
         ``"report.html"`` (whatever the file's name) and each figure's PNG file name, to the
         paths written.
     """
-    summary = result.summary()
-    figures = _figures(result, summary)
+    figures = _figures(result)
     pngs = {plot.name: plot.png() for plot in figures}
-    page = _page(result, summary, figures, pngs, map_href=map_href)
+    page = _page(result, figures, pngs, map_href=map_href)
     path = Path(path)
     written: dict[str, Path] = {}
     if figures_dir is not None:
@@ -121,24 +121,24 @@ def write_report(
     return written
 
 
-def _figures(result: StudyResult, summary: dict[str, Any]) -> list[plots.Plot]:
+def _figures(result: StudyResult) -> list[plots.Plot]:
     headline = float(max(result.config.thresholds_m))
-    rank_m = float(result.ranking.get("threshold_m", headline))
+    rank_m = float(result.ranking.threshold_m)
     out = [
         plots.coverage_curve(
-            _tables.curve(result, summary),
+            _tables.curve(result),
             population_total=result.population_total,
             threshold_m=rank_m,
         )
     ]
-    scenarios = _tables.scenarios(summary)
+    scenarios = _tables.scenarios(result)
     if scenarios is not None:
         out.append(plots.day_night(scenarios, threshold_m=headline))
-        hourly = _tables.hourly(summary, str(round(headline)))
+        hourly = _tables.hourly(result, str(round(headline)))
         if hourly:
             labels = {k: _tables.scenario_label(k) for k in hourly}
             out.append(plots.week_profile(hourly, threshold_m=headline, labels=labels))
-    deciles = _tables.deciles(summary)
+    deciles = _tables.deciles(result)
     if deciles is not None:
         out.append(plots.equity_by_decile(deciles, threshold_m=headline))
     return out
@@ -146,7 +146,6 @@ def _figures(result: StudyResult, summary: dict[str, Any]) -> list[plots.Plot]:
 
 def _page(
     result: StudyResult,
-    summary: dict[str, Any],
     figures: list[plots.Plot],
     pngs: Mapping[str, bytes],
     *,
@@ -174,18 +173,18 @@ def _page(
             f'<p><a class="maplink" href="{esc(map_href)}">Open the interactive map</a> '
             "(works offline; only the background tiles need internet)</p>"
         ),
-        sections.headline(result, summary),
+        sections.headline(result),
         "<h2>Coverage as new sites are added</h2>",
         shown["coverage_curve"],
     ]
-    parts.append(sections.day_night(summary, shown, headline))
-    parts.append(sections.equity(summary, shown, headline))
+    parts.append(sections.day_night(result, shown, headline))
+    parts.append(sections.equity(result, shown, headline))
     parts.append(sections.ranked(result))
-    parts.append(sections.set_covering(result, summary))
-    parts.append(sections.time_to_defib(summary))
-    parts.append(sections.method(result, summary))
+    parts.append(sections.set_covering(result))
+    parts.append(sections.time_to_defib(result))
+    parts.append(sections.method(result))
     parts.append(
-        f"<footer>Made with defibmap {esc(summary.get('version', ''))}. Walking distances "
+        f"<footer>Made with defibmap {esc(tool_version())}. Walking distances "
         "along the OpenStreetMap walking network.</footer></body></html>"
     )
     return "\n".join(p for p in parts if p)

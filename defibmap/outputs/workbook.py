@@ -65,9 +65,8 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
     pathlib.Path
         The path written.
     """
-    summary = result.summary()
     headline = round(max(result.config.thresholds_m))
-    rank_m = result.ranking.get("threshold_m", headline)
+    rank_m = result.ranking.threshold_m
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.title = f"defibmap: {result.config.name}"[:255]
@@ -90,7 +89,7 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
     neutralise_formulas = _tables.neutralise_formulas
     _sheet(wb, "Ranked sites", ranked, columns, neutralise_formulas)
 
-    timing = _tables.time_to_defib(summary)
+    timing = _tables.time_to_defib(result)
     if timing is not None:
         timing["scenario"] = (
             timing["scenario"].map(_tables.scenario_label).fillna(timing["scenario"])
@@ -112,7 +111,7 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
             neutralise_formulas,
         )
 
-    scenarios = _tables.scenarios(summary)
+    scenarios = _tables.scenarios(result)
     if scenarios is not None:
         columns = {
             "label": ("Scenario", None),
@@ -146,7 +145,7 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
         "greedy_population": (f"People within {rank_m} m, greedy order", PEOPLE),
         "optimal_population": (f"People within {rank_m} m, exact optimum", PEOPLE),
     }
-    _sheet(wb, "Coverage curve", _tables.curve(result, summary), columns, neutralise_formulas)
+    _sheet(wb, "Coverage curve", _tables.curve(result), columns, neutralise_formulas)
 
     group_columns: dict[str, tuple[str, str | None]] = {
         "population": ("Residents", PEOPLE),
@@ -154,13 +153,13 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
         "share": ("Share covered now", PERCENT),
         "share_with_recommended": ("Share covered with recommended sites", PERCENT),
     }
-    deciles = _tables.deciles(summary)
+    deciles = _tables.deciles(result)
     if deciles is not None:
         columns = {"imd_decile": ("IMD decile (1 = most deprived)", "0"), **group_columns}
         ws = _sheet(wb, "By deprivation decile", deciles, columns, neutralise_formulas)
         gaps = {
-            "Gap now: least minus most deprived decile share": _tables.decile_gap(summary),
-            "Gap with recommended sites": _tables.decile_gap(summary, with_recommended=True),
+            "Gap now: least minus most deprived decile share": _tables.decile_gap(result),
+            "Gap with recommended sites": _tables.decile_gap(result, with_recommended=True),
         }
         ws.append([])
         for label, gap in gaps.items():
@@ -169,12 +168,12 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
                 ws.cell(ws.max_row, 1).font = Font(bold=True)
                 ws.cell(ws.max_row, 2).number_format = PERCENT
         _finish(ws)
-    wards = _tables.wards(summary)
+    wards = _tables.wards(result)
     if wards is not None:
         columns = {"ward": ("Ward", None), **group_columns}
         _sheet(wb, "By ward", wards, columns, neutralise_formulas)
 
-    _method_sheet(wb, result, summary, neutralise_formulas)
+    _method_sheet(wb, result, neutralise_formulas)
     return _save(wb, Path(path))
 
 
@@ -253,13 +252,12 @@ def _shown_width(value: object, number_format: str) -> int:
 def _method_sheet(
     wb: Workbook,
     result: StudyResult,
-    summary: dict[str, Any],
     neutralise: Any,  # noqa: ANN401 - defibmap.outputs.tables.neutralise_formulas
 ) -> None:
     """Add the method, the data sources and the notes, as three blocks on one sheet."""
     ws = wb.create_sheet("Method and sources")
     ws.append(["Item", "Value"])
-    for row in neutralise(_tables.method(result, summary)).itertuples(index=False):
+    for row in neutralise(_tables.method(result)).itertuples(index=False):
         ws.append(list(row))
     ws.append([])
     ws.append(["Data source (layer)", "Source", "Licence", "Date", "File", "SHA-256"])

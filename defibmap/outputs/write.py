@@ -1,33 +1,27 @@
-"""Write a study's outputs: summary, tables and map, atomically.
+"""Write a study's outputs: summary, tables, workbook, report and map, atomically.
 
-Every output is first written in full to a hidden staging folder beside the output folder,
-which is then exchanged with the output folder in one atomic step, so a failed or killed run
-never leaves a half-written file or a mix of two runs, and earlier outputs stay readable.
-Text cells from input files that a spreadsheet would run as a formula are neutralised.
+The folder is replaced whole, and only when defibmap wrote everything in it
+(:mod:`defibmap.outputs.folder`), so a failed or killed run never leaves a half-written file
+or a mix of two runs, and a user's own files are never touched. Text cells from input files
+that a spreadsheet would run as a formula are neutralised.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import glob
 import json
 import logging
 import math
-import os
-import secrets
-import shutil
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from defibmap._errors import DefibmapError
+from defibmap.outputs import folder
 from defibmap.outputs.tables import neutralise_formulas
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from defibmap.study.pipeline import StudyResult
 
 logger = logging.getLogger(__name__)
@@ -81,19 +75,17 @@ def scenarios_table(result: StudyResult) -> pd.DataFrame:
         {
             "scenario": name,
             "threshold_m": int(key),
-            "sites": data["sites"],
-            "any_time_share": data["any"][key],
-            "day_share": data["day"][key],
-            "night_share": data["night"][key],
-            "day_annual_average_share": data["day_annual_average"][key],
-            "night_annual_average_share": data["night_annual_average"][key],
-            "day_share_unknown_hours_unavailable": data["unknown_hours_unavailable"]["day"][key],
-            "night_share_unknown_hours_unavailable": data["unknown_hours_unavailable"]["night"][
-                key
-            ],
+            "sites": data.sites,
+            "any_time_share": data.any_time[key],
+            "day_share": data.day[key],
+            "night_share": data.night[key],
+            "day_annual_average_share": data.day_annual_average[key],
+            "night_annual_average_share": data.night_annual_average[key],
+            "day_share_unknown_hours_unavailable": data.unknown_day[key],
+            "night_share_unknown_hours_unavailable": data.unknown_night[key],
         }
-        for name, data in result.extras.get("scenarios", {}).items()
-        for key in data["any"]
+        for name, data in result.scenarios.items()
+        for key in data.any_time
     ]
     return pd.DataFrame(rows)
 
@@ -118,26 +110,6 @@ def _clean_json(value: Any) -> Any:  # noqa: ANN401 - JSON values
     if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
         return None
     return value
-
-
-#: Every name :func:`write_outputs` may put in an output folder (``figures`` is a folder).
-OUTPUT_NAMES = frozenset(
-    {
-        "summary.json",
-        "demand_coverage.csv",
-        "recommendations.csv",
-        "rejected.csv",
-        "scenarios.csv",
-        "coverage_curve.csv",
-        "recommendations.xlsx",
-        "report.html",
-        "map.html",
-        "figures",
-    }
-)
-#: Hidden names earlier versions of :func:`write_outputs` left inside an output folder.
-_OLD_LEFTOVERS = (".defibmap-", ".figures-old", ".map.html.")
-_STAGING_TAG = ".defibmap-"
 
 
 def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
@@ -174,17 +146,8 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
     DefibmapError
         When ``out_dir`` holds files defibmap did not write, or is not a folder.
     """
-    out_dir = _absolute(out_dir)
-    check_output_folder(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _recover(out_dir)
-    staging = out_dir.parent / f".{out_dir.name}{_STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
-    staging.mkdir()
-    try:
-        names = _write_all(result, staging)
-        _swap_in(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    out_dir = folder.absolute(out_dir)
+    names = folder.replace_folder(out_dir, lambda staging: _write_all(result, staging))
     written = {name: out_dir / name for name in names}
     logger.info("wrote %d outputs to %s", len(written), out_dir)
     return written
@@ -200,7 +163,7 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
     neutralise_formulas(result.recommendations).to_csv(folder / "recommendations.csv", index=False)
     neutralise_formulas(result.rejected).to_csv(folder / "rejected.csv", index=False)
     names = ["demand_coverage.csv", "recommendations.csv", "rejected.csv"]
-    if result.extras.get("scenarios"):
+    if result.scenarios:
         scenarios_table(result).to_csv(folder / "scenarios.csv", index=False)
         names.append("scenarios.csv")
     if result.curve is not None:
@@ -218,110 +181,6 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
         encoding="utf-8",
     )
     return [*names, "recommendations.xlsx", "report.html", "map.html", "figures", "summary.json"]
-
-
-def _absolute(out_dir: str | Path) -> Path:
-    """Return the output folder as an absolute path, following a symbolic link to its folder."""
-    path = Path(os.path.abspath(Path(out_dir).expanduser()))  # noqa: PTH100 - keep links
-    return path.resolve() if path.is_symlink() else path
-
-
-def check_output_folder(out_dir: str | Path) -> None:
-    """Refuse an output folder that cannot be replaced whole.
-
-    Raises
-    ------
-    DefibmapError
-        When the folder is a file, holds files defibmap did not write, or is (or holds) the
-        working folder.
-    """
-    out_dir = _absolute(out_dir)
-    cwd = Path.cwd()
-    if out_dir == cwd or out_dir in cwd.parents:
-        msg = f"output folder {out_dir} is the working folder (or holds it); give a folder below it"
-        raise DefibmapError(msg)
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        msg = f"output folder {out_dir} is a file, not a folder"
-        raise DefibmapError(msg)
-    foreign = sorted(
-        p.name
-        for p in out_dir.iterdir()
-        if p.name not in OUTPUT_NAMES and not p.name.startswith(_OLD_LEFTOVERS)
-    )
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-        msg = (
-            f"output folder {out_dir} holds files defibmap did not write ({shown}); the whole "
-            "folder is replaced by each run, so give an empty folder or an earlier defibmap "
-            "output folder"
-        )
-        raise DefibmapError(msg)
-
-
-def _recover(out_dir: Path) -> None:
-    """Put back outputs a killed fallback swap left aside; remove dead runs' staging folders."""
-    prefix = f".{out_dir.name}{_STAGING_TAG}"
-    for path in sorted(out_dir.parent.glob(f"{glob.escape(prefix)}*")):
-        tail = path.name[len(prefix) :]
-        if tail.startswith("old-"):
-            if not out_dir.exists():
-                path.rename(out_dir)
-                logger.warning("restored the earlier outputs of an interrupted run: %s", out_dir)
-            else:
-                shutil.rmtree(path, ignore_errors=True)
-            continue
-        pid = tail.split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Make ``staging`` the output folder; the earlier outputs end up in ``staging``."""
-    if not out_dir.exists():
-        staging.rename(out_dir)
-        staging.mkdir()  # so the caller's clean-up has the same thing to remove
-        return
-    try:
-        _exchange(staging, out_dir)
-    except OSError as exc:
-        logger.info("atomic folder exchange unavailable (%s); renaming aside", exc)
-        aside = staging.with_name(f".{out_dir.name}{_STAGING_TAG}old-{secrets.token_hex(4)}")
-        out_dir.rename(aside)
-        staging.rename(out_dir)
-        aside.rename(staging)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> None:
-    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); OSError elsewhere."""
-    if not sys.platform.startswith("linux"):
-        raise OSError(errno.ENOSYS, "renameat2 is Linux only")
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        raise OSError(errno.ENOSYS, "this C library has no renameat2")
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    renameat2.argtypes.append(ctypes.c_uint)
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
 def format_summary(result: StudyResult) -> str:
@@ -343,20 +202,20 @@ def format_summary(result: StudyResult) -> str:
     lines.append(f"Within a walk of a defib (every defib counted available): {cover}")
     ranking = result.ranking
     lines.append(
-        f"Ranking ({ranking['new_sites']} new sites within {ranking['threshold_m']} m): greedy "
-        f"adds {ranking['greedy_population_added']:,.0f} people, optimum "
-        f"{ranking['optimal_population_added']:,.0f}"
+        f"Ranking ({ranking.new_sites} new sites within {ranking.threshold_m} m): greedy "
+        f"adds {ranking.greedy_population_added:,.0f} people, optimum "
+        f"{ranking.optimal_population_added:,.0f}"
     )
     lines.extend(
         f"  {row.rank}. {row.name} (+{row.added_population:,.0f})"
         for row in result.recommendations.itertuples()
     )
-    timing = result.extras.get("time_to_defib", {}).get("scenarios", {})
+    timing = result.time_to_defib.scenarios if result.time_to_defib is not None else {}
     if timing:
         parts = [
-            f"{name}: {data['median_s'] / 60:.1f} min"
+            f"{name}: {data.median_s / 60:.1f} min"
             for name, data in timing.items()
-            if data.get("median_s") is not None
+            if data.median_s is not None
         ]
         lines.append("Time to first defib, population median: " + "; ".join(parts))
     lines.extend(f"Note: {note}" for note in result.notes)
@@ -367,7 +226,7 @@ def format_summary(result: StudyResult) -> str:
         + (f", {s['date']}" if s.get("date") else "")
         for s in result.sources
     )
-    rejected = sum(v["rows_rejected"] for v in result.inputs.values())
+    rejected = sum(r.rows_rejected for r in result.input_reports.values())
     if rejected:
         lines.append(f"Rejected rows: {rejected} (see rejected.csv)")
     return "\n".join(lines)

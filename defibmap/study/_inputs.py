@@ -11,7 +11,7 @@ Private to the package: :mod:`defibmap.study.pipeline` calls these while running
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +36,7 @@ from defibmap.study._osm_source import (
     sha256,
     study_extract,
 )
+from defibmap.study.parts import FinerDemand
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -171,7 +172,7 @@ def finer_comparison(
     defib_snap: Snapped,
     finer_coverage: dict[str, float],
     n_points: int,
-) -> dict[str, Any]:
+) -> FinerDemand:
     """Coverage on area centroids beside the finer-demand figure."""
     snap = snap_points(
         net,
@@ -185,15 +186,15 @@ def finer_comparison(
     cov = reach.coverage_shares(
         walk, centroids["population"].to_numpy(dtype=np.float64), config.thresholds_m
     )
-    return {
-        "method": config.finer_demand["method"],
-        "points": n_points,
-        "areas": len(centroids),
-        "assumption": "each area's residents spread equally over its postcode unit centroids",
-        "coverage": finer_coverage,
-        "area_centroid_coverage": cov,
-        "change": {k: finer_coverage[k] - cov[k] for k in cov},
-    }
+    return FinerDemand(
+        method=config.finer_demand["method"],
+        points=n_points,
+        areas=len(centroids),
+        assumption="each area's residents spread equally over its postcode unit centroids",
+        coverage=finer_coverage,
+        area_centroid_coverage=cov,
+        change={k: finer_coverage[k] - cov[k] for k in cov},
+    )
 
 
 def read_wards(config: StudyConfig, crs: str) -> gpd.GeoDataFrame | None:
@@ -299,7 +300,7 @@ def stations_frame(
     return gdf
 
 
-def locked_nearest(defibs: gpd.GeoDataFrame, nearest_ids: pd.Series[Any]) -> NDArray[np.bool_]:
+def locked_nearest(defibs: gpd.GeoDataFrame, nearest_ids: pd.Series[str]) -> NDArray[np.bool_]:
     """Return True where a demand point's nearest defib is locked (a yes in ``locked``).
 
     ``nearest_ids`` holds each demand point's nearest defib id (None when there is none);

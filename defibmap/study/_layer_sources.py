@@ -25,8 +25,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
     from defibmap.config.study_file import LayerConfig, StudyConfig
     from defibmap.study._osm_source import OsmSource
+    from defibmap.study.parts import JSON
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ class LayerParts:
     #: generated rows without a place whose postcode the lookup lacks: site id -> reason
     unplaced: dict[str, str] = field(default_factory=dict)
     by_postcode: _layer_postcodes.ByPostcode | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, JSON] = field(default_factory=dict)
 
 
 def _exclusion(reason: str) -> str:
@@ -104,15 +106,15 @@ def _osm_frames(
     *,
     refresh: bool,
     lookup: Callable[[], pd.DataFrame] | None = None,
-) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+) -> tuple[dict[str, pd.DataFrame], dict[str, JSON]]:
     """Read a section's OSM layers and register; return frames by kind and summary info."""
     frames: dict[str, pd.DataFrame] = {}
-    info: dict[str, Any] = {}
+    info: dict[str, JSON] = {}
     if layer.osm:
         if source is None:  # pragma: no cover - the study reader refuses such a study
             msg = f"[{layer.name}] osm needs [network] osm_file or place, or a [boundary]"
             raise InputError(msg)
-        counts = {}
+        counts: dict[str, JSON] = {}
         for kind in layer.osm:
             frame = osm_features.osm_layer(
                 kind,
@@ -149,9 +151,10 @@ def _osm_frames(
                 row["reason"] = unplaced[row["site_id"]]
         _row_origins.mark_register_rows(merged, register, layer.register.name)
         frames = {_REGISTER_KIND: merged, **frames}
-        info["register"] = {"file": layer.register.name, **report.as_dict()}
+        merge: dict[str, JSON] = {"file": layer.register.name, **report.as_dict()}
         if lookup is not None:
-            info["register"]["placed_by_postcode"] = register.attrs.get("by_postcode", 0)
+            merge["placed_by_postcode"] = register.attrs.get("by_postcode", 0)
+        info["register"] = merge
     return frames, info
 
 
@@ -320,9 +323,10 @@ def load_layers(
             gdf = _set_aside(gdf, report)
             _row_origins.renumber(gdf, report, _row_origins.generated(part.generated))
             # name the sources, not the working copy in the cache folder
+            merge = part.info.get("register")
             report.file = " + ".join(
                 (["OpenStreetMap"] if "osm" in part.info else [])
-                + ([part.info["register"]["file"]] if "register" in part.info else [])
+                + ([str(merge["file"])] if isinstance(merge, Mapping) else [])
             )
             if len(loaded) == 2:
                 gdf = _same_sites(loaded[0][0], gdf, report, loaded[0][1].file)

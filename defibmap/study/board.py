@@ -2,13 +2,14 @@
 
 Opening hours (day and night), the three named scenarios side by side, the fewest sites for a
 target share (location set covering), the coverage curve, equity by deprivation decile and
-ward, and the straight-line comparison. Pure: data in, dicts and frames out.
+ward, and the straight-line comparison. Pure: data in, typed parts
+(:mod:`defibmap.study.parts`) and frames out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,9 +20,19 @@ from defibmap.analysis import equity, optimise, reach
 from defibmap.analysis.scenarios import week_coverage
 from defibmap.io.hours import HOURS_PER_WEEK
 from defibmap.network.snapping import Snapped
+from defibmap.study.parts import (
+    CoverTarget,
+    DecileGap,
+    Equity,
+    GroupShare,
+    Scenario,
+    SetCovering,
+    StraightLine,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import scipy.sparse as sp
     from numpy.typing import NDArray
 
     from defibmap.config.study_file import StudyConfig
@@ -131,7 +142,7 @@ def scenario_summary(
     config: StudyConfig,
     *,
     day_demand: tuple[Snapped, NDArray[np.float64]] | None = None,
-) -> dict[str, Any]:
+) -> Scenario:
     """Coverage of one scenario at every threshold: any time, day, night, and the profile.
 
     ``day_demand`` (snapped points and their people) replaces the residents for the day
@@ -153,30 +164,35 @@ def scenario_summary(
         day_hol = week_coverage(
             network, d_snap, d_pop, sites.snapped, sites.holiday, thresholds_m=t
         )
-    out: dict[str, Any] = {
-        "sites": len(sites),
-        "any": reach.coverage_shares(walk, population, t),
-        "day": {},
-        "night": {},
-        "day_annual_average": {},
-        "night_annual_average": {},
-        "unknown_hours_unavailable": {"day": {}, "night": {}},
-        "hourly_term_time": {},
-        "day_demand": "own day-time layer" if day_demand is not None else "residents",
-    }
+    day: dict[str, float] = {}
+    night: dict[str, float] = {}
+    day_year: dict[str, float] = {}
+    night_year: dict[str, float] = {}
+    unknown_day: dict[str, float] = {}
+    unknown_night: dict[str, float] = {}
+    hourly_term: dict[str, tuple[float, ...]] = {}
     for key, hourly in term.hourly.items():
         annual = weight * hourly + (1 - weight) * hol.hourly[key]
         day_annual = weight * day_term.hourly[key] + (1 - weight) * day_hol.hourly[key]
-        out["day"][key] = av.mean_share(day_term.hourly[key], av.DAY_HOURS)
-        out["night"][key] = av.mean_share(hourly, av.NIGHT_HOURS)
-        out["day_annual_average"][key] = av.mean_share(day_annual, av.DAY_HOURS)
-        out["night_annual_average"][key] = av.mean_share(annual, av.NIGHT_HOURS)
-        out["unknown_hours_unavailable"]["day"][key] = av.mean_share(off.hourly[key], av.DAY_HOURS)
-        out["unknown_hours_unavailable"]["night"][key] = av.mean_share(
-            off.hourly[key], av.NIGHT_HOURS
-        )
-        out["hourly_term_time"][key] = [round(float(v), 6) for v in hourly]
-    return out
+        day[key] = av.mean_share(day_term.hourly[key], av.DAY_HOURS)
+        night[key] = av.mean_share(hourly, av.NIGHT_HOURS)
+        day_year[key] = av.mean_share(day_annual, av.DAY_HOURS)
+        night_year[key] = av.mean_share(annual, av.NIGHT_HOURS)
+        unknown_day[key] = av.mean_share(off.hourly[key], av.DAY_HOURS)
+        unknown_night[key] = av.mean_share(off.hourly[key], av.NIGHT_HOURS)
+        hourly_term[key] = tuple(round(float(v), 6) for v in hourly)
+    return Scenario(
+        sites=len(sites),
+        any_time=reach.coverage_shares(walk, population, t),
+        day=day,
+        night=night,
+        day_annual_average=day_year,
+        night_annual_average=night_year,
+        unknown_day=unknown_day,
+        unknown_night=unknown_night,
+        hourly_term_time=hourly_term,
+        day_demand="own day-time layer" if day_demand is not None else "residents",
+    )
 
 
 def named_scenario(ids: tuple[str, ...], pools: list[SiteSet], name: str) -> SiteSet:
@@ -206,12 +222,12 @@ def named_scenario(ids: tuple[str, ...], pools: list[SiteSet], name: str) -> Sit
 
 
 def set_covering(
-    cover: Any,  # noqa: ANN401 - scipy sparse matrix
+    cover: sp.csr_matrix,
     weights: NDArray[np.float64],
     already: NDArray[np.bool_],
     candidate_ids: NDArray[np.object_],
     config: StudyConfig,
-) -> dict[str, Any]:
+) -> SetCovering:
     """Fewest candidate buildings for each target share, solved exactly."""
     total = float(weights.sum())
     base = float(weights[already].sum())
@@ -220,34 +236,32 @@ def set_covering(
     )
     reachable = base + all_sites
     denominator = reachable if config.targets_of == "reachable" else total
-    targets: dict[str, Any] = {}
+    targets: dict[str, CoverTarget] = {}
     for share in config.targets:
         goal = share * denominator
         res = optimise.set_cover(cover, weights, max(goal - base, 0.0), already_covered=already)
+        covered_share = (base + res.covered) / denominator if denominator else 0.0
         if not res.reachable or res.sites is None:
-            targets[f"{share:g}"] = {
-                "reachable": False,
-                "max_share": (base + res.covered) / denominator if denominator else 0.0,
-            }
+            targets[f"{share:g}"] = CoverTarget(reachable=False, max_share=covered_share)
             continue
-        targets[f"{share:g}"] = {
-            "reachable": True,
-            "sites": len(res.sites),
-            "site_ids": sorted(str(s) for s in candidate_ids[res.sites]),
-            "covered_share": (base + res.covered) / denominator if denominator else 0.0,
-        }
-    return {
-        "of": config.targets_of,
-        "threshold_m": round(config.rank_threshold_m),
-        "population_total": total,
-        "population_reachable": reachable,
-        "population_covered_before": base,
-        "targets": targets,
-    }
+        targets[f"{share:g}"] = CoverTarget(
+            reachable=True,
+            sites=len(res.sites),
+            site_ids=tuple(sorted(str(s) for s in candidate_ids[res.sites])),
+            covered_share=covered_share,
+        )
+    return SetCovering(
+        of=config.targets_of,
+        threshold_m=round(config.rank_threshold_m),
+        population_total=total,
+        population_reachable=reachable,
+        population_covered_before=base,
+        targets=targets,
+    )
 
 
 def curve_table(
-    cover: Any,  # noqa: ANN401 - scipy sparse matrix
+    cover: sp.csr_matrix,
     weights: NDArray[np.float64],
     population: NDArray[np.float64],
     already: NDArray[np.bool_],
@@ -287,45 +301,90 @@ def curve_table(
     return pd.DataFrame(rows)
 
 
+def _groups(
+    groups: pd.Series[float] | pd.Series[str],
+    population: NDArray[np.float64],
+    covered_now: NDArray[np.bool_],
+    covered_after: NDArray[np.bool_],
+    name: str,
+) -> tuple[GroupShare, ...]:
+    """Coverage by group now, with the share once the recommended sites are added."""
+    now = equity.coverage_by_group(groups, population, covered_now, name=name)
+    after = equity.coverage_by_group(groups, population, covered_after, name=name)
+    return tuple(
+        GroupShare(
+            group=row[name],
+            population=row["population"],
+            covered_population=row["covered_population"],
+            share=row["share"],
+            share_with_recommended=later["share"],
+        )
+        for row, later in zip(now, after, strict=True)
+    )
+
+
+def _gap(rows: tuple[GroupShare, ...], *, after: bool) -> DecileGap | None:
+    """Least- minus most-deprived decile share (now, or with the recommended sites)."""
+    shares = [
+        {"imd_decile": r.group, "share": r.share_with_recommended if after else r.share}
+        for r in rows
+    ]
+    found = equity.decile_gap(shares)
+    if found is None:
+        return None
+    return DecileGap(
+        most_deprived_decile=found["most_deprived_decile"],
+        least_deprived_decile=found["least_deprived_decile"],
+        gap_share=found["gap_share"],
+    )
+
+
+def _ward_names(
+    demand: gpd.GeoDataFrame, config: StudyConfig, wards: gpd.GeoDataFrame | None
+) -> pd.Series[str] | None:
+    """Return each resident's ward: the demand's ward column, else the ward polygon it lies in."""
+    ward_col = config.ward_column or ("ward" if "ward" in demand.columns else None)
+    if ward_col is not None and ward_col in demand.columns:
+        names: pd.Series[str] = demand[ward_col].astype(str)
+        return names
+    if wards is None:
+        return None
+    import geopandas as gpd_
+
+    joined = gpd_.sjoin(
+        demand[["geometry"]], wards[["ward", "geometry"]], how="left", predicate="within"
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    found: pd.Series[str] = joined["ward"].reindex(demand.index)
+    return found
+
+
 def equity_tables(
     demand: gpd.GeoDataFrame,
     covered_now: NDArray[np.bool_],
     covered_after: NDArray[np.bool_],
     config: StudyConfig,
     wards: gpd.GeoDataFrame | None,
-) -> dict[str, Any]:
+) -> Equity:
     """Coverage by IMD decile and ward, now and with the recommended sites."""
     population = demand["population"].to_numpy(dtype=np.float64)
-    out: dict[str, Any] = {"threshold_m": round(config.headline_threshold_m)}
+    by_decile = gap_now = gap_after = by_ward = None
     decile_col = config.imd_column or ("imd_decile" if "imd_decile" in demand.columns else None)
     if decile_col is not None and decile_col in demand.columns:
         deciles = pd.to_numeric(demand[decile_col], errors="coerce")
-        now = equity.coverage_by_group(deciles, population, covered_now, name="imd_decile")
-        after = equity.coverage_by_group(deciles, population, covered_after, name="imd_decile")
-        for row, later in zip(now, after, strict=True):
-            row["share_with_recommended"] = later["share"]
-        out["by_imd_decile"] = now
-        out["decile_gap"] = equity.decile_gap(now)
-        out["decile_gap_with_recommended"] = equity.decile_gap(after)
-    ward_col = config.ward_column or ("ward" if "ward" in demand.columns else None)
-    ward_names = None
-    if ward_col is not None and ward_col in demand.columns:
-        ward_names = demand[ward_col].astype(str)
-    elif wards is not None:
-        import geopandas as gpd_
-
-        joined = gpd_.sjoin(
-            demand[["geometry"]], wards[["ward", "geometry"]], how="left", predicate="within"
-        )
-        joined = joined[~joined.index.duplicated(keep="first")]
-        ward_names = joined["ward"].reindex(demand.index)
+        by_decile = _groups(deciles, population, covered_now, covered_after, "imd_decile")
+        gap_now = _gap(by_decile, after=False)
+        gap_after = _gap(by_decile, after=True)
+    ward_names = _ward_names(demand, config, wards)
     if ward_names is not None:
-        now = equity.coverage_by_group(ward_names, population, covered_now, name="ward")
-        after = equity.coverage_by_group(ward_names, population, covered_after, name="ward")
-        for row, later in zip(now, after, strict=True):
-            row["share_with_recommended"] = later["share"]
-        out["by_ward"] = now
-    return out
+        by_ward = _groups(ward_names, population, covered_now, covered_after, "ward")
+    return Equity(
+        threshold_m=round(config.headline_threshold_m),
+        by_imd_decile=by_decile,
+        decile_gap=gap_now,
+        decile_gap_with_recommended=gap_after,
+        by_ward=by_ward,
+    )
 
 
 def straight_line(
@@ -333,8 +392,15 @@ def straight_line(
     defibs: gpd.GeoDataFrame,
     walk_m: NDArray[np.float64],
     config: StudyConfig,
-) -> dict[str, Any]:
-    """Coverage by straight-line distance beside the walking figure (approximate)."""
+) -> tuple[StraightLine, NDArray[np.float64]]:
+    """Coverage by straight-line distance beside the walking figure (approximate).
+
+    Returns
+    -------
+    tuple of (StraightLine, ndarray)
+        The comparison, and each demand point's straight-line distance to the nearest
+        defib, metres.
+    """
     population = demand["population"].to_numpy(dtype=np.float64)
     crow = reach.straight_line_nearest(
         demand.geometry.x.to_numpy(),
@@ -345,13 +411,13 @@ def straight_line(
     crow_cov = reach.coverage_shares(crow, population, config.thresholds_m)
     walk_cov = reach.coverage_shares(walk_m, population, config.thresholds_m)
     ratio = walk_m / np.where(crow > 0, crow, np.nan)
-    return {
-        "method": "straight line (crow flies) from each demand point to the nearest defib; "
+    line = StraightLine(
+        method="straight line (crow flies) from each demand point to the nearest defib; "
         "approximate, overstates walking reach",
-        "coverage": crow_cov,
-        "overstatement": {k: crow_cov[k] - walk_cov[k] for k in crow_cov},
-        "median_walk_to_straight_ratio": float(np.nanmedian(ratio))
+        coverage=crow_cov,
+        overstatement={k: crow_cov[k] - walk_cov[k] for k in crow_cov},
+        median_walk_to_straight_ratio=float(np.nanmedian(ratio))
         if np.isfinite(ratio).any()
         else None,
-        "straight_m": crow,
-    }
+    )
+    return line, crow

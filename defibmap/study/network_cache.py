@@ -11,7 +11,7 @@ Private to the package: :mod:`defibmap.study.pipeline` re-exports :func:`build_n
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from defibmap._errors import NetworkError
 from defibmap.network import walk as _network
@@ -43,7 +43,9 @@ def cache_dir(config: StudyConfig) -> Path:
     return _cache.default_cache_dir()
 
 
-def _place_network_query(config: StudyConfig, polygon: shapely.Geometry | None) -> dict[str, Any]:
+def _place_network_query(
+    config: StudyConfig, polygon: shapely.Geometry | None
+) -> dict[str, object]:
     """Return what defines a place study's network download (its hash names the cache)."""
     place, area = _inputs.online_area(config, polygon)
     return osm_features.walk_query(
@@ -61,7 +63,7 @@ def network_cache_path(config: StudyConfig, polygon: shapely.Geometry | None) ->
 
 
 def _cached(
-    path: Path, build: Callable[[], Network], meta: dict[str, Any], *, refresh: bool
+    path: Path, build: Callable[[], Network], meta: dict[str, object], *, refresh: bool
 ) -> Network:
     """Load a network from ``path``, or build and save it; a damaged file is rebuilt."""
     if path.exists() and not refresh:

@@ -1,7 +1,9 @@
 """The result of a study: everything :func:`defibmap.study.pipeline.run_study` computed.
 
-:class:`StudyResult` holds the frames, the coverage, the ranking and the provenance that the
-report, the tables and the map read; :meth:`StudyResult.summary` gives ``summary.json``.
+:class:`StudyResult` holds the frames, the coverage, the ranking, the board's analyses (typed
+parts, :mod:`defibmap.study.parts`) and the provenance that the report, the tables and the
+map read. :meth:`StudyResult.summary` builds the ``summary.json`` content from the typed
+parts (each part's JSON shape in :mod:`defibmap.study.summary`); the writer only dumps it.
 
 Private to the package: :mod:`defibmap.study.pipeline` re-exports :class:`StudyResult` and
 :func:`tool_version`.
@@ -11,17 +13,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from defibmap.study import summary as _json
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import geopandas as gpd
     import pandas as pd
 
+    from defibmap.analysis.ranking import Ranking
     from defibmap.config.study_file import StudyConfig
+    from defibmap.network.faults import NetworkFaults
     from defibmap.network.walk import Network
+    from defibmap.study.parts import (
+        JSON,
+        Assumptions,
+        Equity,
+        FinerDemand,
+        InputReport,
+        ReachAreas,
+        Scenario,
+        SetCovering,
+        StraightLine,
+        TimeToDefib,
+    )
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class StudyResult:
     """Everything a study computed; the report and the map read from it.
 
@@ -43,19 +63,39 @@ class StudyResult:
         Candidate buildings that snapped to the network, sorted by ``site_id``.
     coverage
         Share (0-1) of population within each threshold, every defib counted available.
-    recommendations
-        The ranked list (greedy order), ``min(k, candidates)`` rows.
     ranking
-        Method, k, greedy and optimal population added, the gap, the optimal site ids.
-    inputs
+        The ranked sites (``recommendations``, also an attribute of the result): greedy and
+        optimal population added, the gap, the optimal set.
+    input_reports
         Per layer: rows read, used, rejected and the reasons.
     rejected
         Every rejected row: ``layer``, ``id``, ``row``, ``reason``.
     sources
         ``{layer, name, licence, date, sha256}`` for every input file.
+    notes
+        Plain sentences on what the reader should know (e.g. every defib is in a school).
+    scenarios
+        Coverage per scenario (named set of sites) by hour of the week.
+    set_covering
+        The fewest sites for each target share, or None.
+    curve
+        Covered population against the number of new sites (greedy and optimal), or None.
+    equity
+        Coverage by deprivation decile and ward, or None.
+    straight_line
+        The straight-line comparison, or None.
+    time_to_defib
+        Minutes to the first defib by each route, or None.
+    assumptions
+        The availability and distance assumptions, or None.
+    finer_demand
+        Coverage on the area centroids beside the finer demand, when the study spreads it.
     network_faults
-        Counts of the network's faults (:class:`defibmap.network.faults.NetworkFaults`) and one
-        sentence per kind found, for ``summary.json``'s ``network``.
+        The walking network's faults (:class:`defibmap.network.faults.NetworkFaults`), or None.
+    reach_areas
+        The walkable reach areas the map draws, or None.
+    wards
+        The ward outlines the map draws (``name``, geometry), or None.
     """
 
     config: StudyConfig
@@ -64,44 +104,91 @@ class StudyResult:
     defibs: gpd.GeoDataFrame
     stations: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
-    coverage: dict[str, float]
-    recommendations: pd.DataFrame
-    ranking: dict[str, Any]
-    inputs: dict[str, dict[str, Any]]
+    coverage: Mapping[str, float]
+    ranking: Ranking
+    input_reports: Mapping[str, InputReport]
     rejected: pd.DataFrame
-    sources: list[dict[str, str]]
-    notes: list[str] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[Mapping[str, str], ...]
+    notes: tuple[str, ...] = ()
+    scenarios: Mapping[str, Scenario] = field(default_factory=dict)
+    set_covering: SetCovering | None = None
     curve: pd.DataFrame | None = None
-    network_faults: dict[str, Any] = field(default_factory=dict)
+    equity: Equity | None = None
+    straight_line: StraightLine | None = None
+    time_to_defib: TimeToDefib | None = None
+    assumptions: Assumptions | None = None
+    finer_demand: FinerDemand | None = None
+    network_faults: NetworkFaults | None = None
+    reach_areas: ReachAreas | None = None
+    wards: gpd.GeoDataFrame | None = None
+
+    @property
+    def recommendations(self) -> pd.DataFrame:
+        """The ranked list (greedy order), ``min(k, candidates)`` rows: ``ranking``'s table."""
+        return self.ranking.recommendations
 
     @property
     def population_total(self) -> float:
         """Population of the demand points used, people."""
         return float(self.demand["population"].sum())
 
-    def summary(self) -> dict[str, Any]:
-        """Return the ``summary.json`` content."""
-        return {
+    @property
+    def inputs(self) -> dict[str, dict[str, JSON]]:
+        """Per layer, the input report as ``summary.json``'s ``inputs`` has it."""
+        return {name: _json.input_report(r) for name, r in self.input_reports.items()}
+
+    def summary(self) -> dict[str, JSON]:
+        """Return the ``summary.json`` content, built from the typed parts.
+
+        Each part's JSON shape is in :mod:`defibmap.study.summary`; the writer only dumps this.
+        """
+        network = self.network
+        net: dict[str, JSON] = {
+            "nodes": network.n_nodes,
+            "edges": network.n_edges,
+            "source": network.source,
+            "crs": network.crs,
+        }
+        if self.network_faults is not None:
+            net["faults"] = _json.faults(self.network_faults)
+        out: dict[str, JSON] = {
             "study": self.config.name,
             "version": tool_version(),
             "synthetic": self.config.synthetic,
-            "sources": self.sources,
+            "sources": [dict(s) for s in self.sources],
             "population_total": self.population_total,
             "thresholds_m": [round(t) for t in self.config.thresholds_m],
-            "coverage": self.coverage,
-            "ranking": self.ranking,
-            "network": {
-                "nodes": self.network.n_nodes,
-                "edges": self.network.n_edges,
-                "source": self.network.source,
-                "crs": self.network.crs,
-                **({"faults": self.network_faults} if self.network_faults else {}),
-            },
+            "coverage": dict(self.coverage),
+            "ranking": _json.ranking(self.ranking),
+            "network": net,
             "inputs": self.inputs,
-            "notes": self.notes,
-            **self.extras,
+            "notes": list(self.notes),
         }
+        out.update(self._analyses())
+        return out
+
+    def _analyses(self) -> dict[str, JSON]:
+        """Return the board's analyses in ``summary.json`` order, leaving out what is absent."""
+        out: dict[str, JSON] = {}
+        if self.scenarios:
+            out["scenarios"] = {name: _json.scenario(s) for name, s in self.scenarios.items()}
+        if self.set_covering is not None:
+            out["set_covering"] = _json.set_covering(self.set_covering)
+        if self.curve is not None:
+            out["curve"] = [
+                {str(k): v for k, v in row.items()} for row in self.curve.to_dict(orient="records")
+            ]
+        if self.equity is not None:
+            out["equity"] = _json.equity(self.equity)
+        if self.straight_line is not None:
+            out["straight_line"] = _json.straight_line(self.straight_line)
+        if self.time_to_defib is not None:
+            out["time_to_defib"] = _json.time_to_defib(self.time_to_defib)
+        if self.assumptions is not None:
+            out["assumptions"] = _json.assumptions(self.assumptions)
+        if self.finer_demand is not None:
+            out["finer_demand"] = _json.finer_demand(self.finer_demand)
+        return out
 
 
 def tool_version() -> str:

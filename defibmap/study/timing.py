@@ -9,14 +9,16 @@ Private to the package: :mod:`defibmap.study.pipeline` calls :func:`time_analysi
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from defibmap import layers as layer_kinds
 from defibmap._errors import NetworkError
 from defibmap.analysis import drive_routes, response
 from defibmap.defaults import (
@@ -30,6 +32,7 @@ from defibmap.defaults import (
 from defibmap.network import drive
 from defibmap.network import walk as _network
 from defibmap.osm.cache import osmnx_settings
+from defibmap.study.parts import TimeAssumptions, TimeSummary, TimeToDefib
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,7 +47,7 @@ logger = logging.getLogger(__name__)
 _YES = {"yes", "true", "1", "y", "t"}
 
 
-def _flag(values: pd.Series) -> NDArray[np.bool_]:
+def _flag(values: pd.Series[str]) -> NDArray[np.bool_]:
     return values.astype(str).str.strip().str.lower().isin(_YES).to_numpy()
 
 
@@ -54,7 +57,7 @@ def co_responders(fire: gpd.GeoDataFrame | None, config: StudyConfig) -> gpd.Geo
     ``[fire_stations] co_responder = true`` switches the scheme on for the layer; a
     ``co_responder`` column (yes/no), when present, names the stations taking part.
     """
-    layer = config.layers.get("fire_stations")
+    layer = config.layers.get(layer_kinds.FIRE_STATIONS)
     if fire is None or layer is None or not layer.co_responder:
         return None
     if "co_responder" in fire.columns:
@@ -64,8 +67,10 @@ def co_responders(fire: gpd.GeoDataFrame | None, config: StudyConfig) -> gpd.Geo
 
 def needs_drive(config: StudyConfig) -> bool:
     """Whether the study needs a driving network (fire co-responders or ambulance bases)."""
-    fire = config.layers.get("fire_stations")
-    return (fire is not None and bool(fire.co_responder)) or "ambulance_bases" in config.layers
+    fire = config.layers.get(layer_kinds.FIRE_STATIONS)
+    return (
+        fire is not None and bool(fire.co_responder)
+    ) or layer_kinds.AMBULANCE_BASES in config.layers
 
 
 def drive_cache_path(config: StudyConfig, cache: Path | None) -> Path | None:
@@ -144,7 +149,7 @@ def time_analysis(
     ambulance_bases: gpd.GeoDataFrame | None,
     cache: Path | None = None,
     refresh: bool = False,
-) -> tuple[dict[str, Any], pd.DataFrame]:
+) -> tuple[TimeToDefib, pd.DataFrame]:
     """Minutes to the first defib by bystander fetch, fire co-responder or ambulance.
 
     Parameters
@@ -170,8 +175,9 @@ def time_analysis(
 
     Returns
     -------
-    tuple of (dict, DataFrame)
-        The ``time_to_defib`` summary and the per-demand columns for ``demand_coverage.csv``.
+    tuple of (TimeToDefib, DataFrame)
+        The population-weighted times per scenario and the per-demand columns for
+        ``demand_coverage.csv``.
     """
     opts = config.response
     population = demand["population"].to_numpy(dtype=np.float64)
@@ -211,28 +217,31 @@ def time_analysis(
             dy,
         )
         amb_drive = amb.fire_drive_s
-    common: dict[str, Any] = {
-        "walking_speed_m_s": config.walking_speed_m_s,
-        "cabinet_s": opts.get("cabinet_s", CABINET_S),
-        "locked_cabinet_extra_s": opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S),
-        "fire_turnout_s": opts.get("fire_turnout_s", FIRE_TURNOUT_S),
-        "ambulance_s": opts.get("ambulance_s", AMBULANCE_S),
-        "ambulance_turnout_s": opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S),
-        "ambulance_drive_s": amb_drive,
-    }
+    cabinet_s = opts.get("cabinet_s", CABINET_S)
+    locked_extra_s = opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S)
+    fire_turnout_s = opts.get("fire_turnout_s", FIRE_TURNOUT_S)
+    ambulance_s = opts.get("ambulance_s", AMBULANCE_S)
+    times = functools.partial(
+        response.time_to_defib,
+        walking_speed_m_s=config.walking_speed_m_s,
+        cabinet_s=cabinet_s,
+        locked_cabinet_extra_s=locked_extra_s,
+        fire_turnout_s=fire_turnout_s,
+        ambulance_s=ambulance_s,
+        ambulance_turnout_s=opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S),
+        ambulance_drive_s=amb_drive,
+    )
     fire_s = None if fire_res is None else fire_res.fire_drive_s
-    summary: dict[str, Any] = {}
+    summary: dict[str, TimeSummary] = {}
     frames: dict[str, pd.DataFrame] = {}
     for name, walk in walks.items():
         lock = locked if name == "current" else np.zeros(len(walk), dtype=bool)
-        frames[name] = response.time_to_defib(walk_m=walk, locked=lock, **common)
-        summary[name] = response.summarise_times(frames[name], population)
+        frames[name] = times(walk_m=walk, locked=lock)
+        summary[name] = _summary(frames[name], population)
         if fire_s is not None:
-            with_fire = response.time_to_defib(
-                walk_m=walk, locked=lock, fire_drive_s=fire_s, **common
-            )
+            with_fire = times(walk_m=walk, locked=lock, fire_drive_s=fire_s)
             frames[f"{name}+fire"] = with_fire
-            summary[f"{name}+fire"] = response.summarise_times(with_fire, population)
+            summary[f"{name}+fire"] = _summary(with_fire, population)
     headline = "current+fire" if "current+fire" in frames else "current"
     chosen = frames[headline]
     columns = pd.DataFrame(
@@ -247,20 +256,20 @@ def time_analysis(
         },
         index=demand.index,
     )
-    out = {
-        "scenarios": summary,
-        "per_point_scenario": headline,
-        "co_responding": "assessed" if fire_res is not None else "not assessed",
-        "assumptions": {
-            "walking_speed_m_s": config.walking_speed_m_s,
-            "cabinet_s": common["cabinet_s"],
-            "locked_cabinet_extra_s": common["locked_cabinet_extra_s"],
-            "fire_turnout_s": common["fire_turnout_s"],
-            "ambulance_s": common["ambulance_s"],
-            "ambulance": "drive from [ambulance_bases] plus turnout"
+    out = TimeToDefib(
+        scenarios=summary,
+        per_point_scenario=headline,
+        co_responding="assessed" if fire_res is not None else "not assessed",
+        assumptions=TimeAssumptions(
+            walking_speed_m_s=config.walking_speed_m_s,
+            cabinet_s=cabinet_s,
+            locked_cabinet_extra_s=locked_extra_s,
+            fire_turnout_s=fire_turnout_s,
+            ambulance_s=ambulance_s,
+            ambulance="drive from [ambulance_bases] plus turnout"
             if amb_drive is not None
             else "one area-wide response time (NHS England Category 1 mean target, 7 minutes)",
-            "sources": {
+            sources={
                 "walking_speed": f"{WALKING_SPEED_M_S} m/s, 4 mph (Deakin et al., Heart 2018)",
                 "ambulance_s": "NHS England Ambulance Response Programme: Category 1 mean 7 min",
                 "fire_turnout_s": "assumption to confirm with the fire and rescue service",
@@ -269,7 +278,18 @@ def time_analysis(
                 "drive_speeds": "OSM maxspeed (UK mph) else defaults per road type "
                 "(defibmap.network.drive.DEFAULT_SPEEDS_KPH)",
             },
-        },
-        "notes": notes,
-    }
+        ),
+        notes=tuple(notes),
+    )
     return out, columns
+
+
+def _summary(frame: pd.DataFrame, population: NDArray[np.float64]) -> TimeSummary:
+    """Population-weighted summary of one scenario's times."""
+    found = response.summarise_times(frame, population)
+    return TimeSummary(
+        population=found["population"],
+        median_s=found["median_s"],
+        within_min_share=found["within_min_share"],
+        first_route_share=found["first_route_share"],
+    )

@@ -604,21 +604,6 @@ def test_leeds_map_states_sources_and_dates(leeds_page: str) -> None:
     assert "SYNTHETIC" not in leeds_page
 
 
-def test_ward_file_of_a_study_is_read_with_its_name_column() -> None:
-    from pathlib import Path
-    from types import SimpleNamespace
-
-    from defibmap.outputs.map import render as maps
-
-    ward_file = Path(__file__).resolve().parents[2] / "data" / "coventry" / "wards.geojson"
-    config = SimpleNamespace(wards_file=ward_file, extra={"wards": {"name": "WD23NM"}})
-    wards = maps._wards(SimpleNamespace(config=config))  # type: ignore[arg-type]
-    assert wards is not None
-    assert list(wards.columns) == ["name", "geometry"]
-    assert len(wards) == 18
-    assert maps._wards(SimpleNamespace(config=SimpleNamespace(wards_file=None))) is None  # type: ignore[arg-type]
-
-
 def test_time_to_first_defib_layer_on_the_demo_map(tmp_path):
     import defibmap
     from defibmap.outputs.map.render import result_map, write_map

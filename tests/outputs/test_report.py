@@ -42,16 +42,17 @@ def page(written: dict[str, Path]) -> str:
     return written["report.html"].read_text(encoding="utf-8")
 
 
-def test_xss_payload_only_escaped(
-    leeds: StudyResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(leeds, "config", replace(leeds.config, name=f"Town {SCRIPT}"))
+def test_xss_payload_only_escaped(leeds: StudyResult, tmp_path: Path) -> None:
     recs = leeds.recommendations.copy()
     recs.loc[0, "name"] = SCRIPT
-    monkeypatch.setattr(leeds, "recommendations", recs)
-    monkeypatch.setattr(leeds, "notes", [*leeds.notes, SCRIPT])
+    hostile = replace(
+        leeds,
+        config=replace(leeds.config, name=f"Town {SCRIPT}"),
+        ranking=replace(leeds.ranking, recommendations=recs),
+        notes=(*leeds.notes, SCRIPT),
+    )
     path = tmp_path / "report.html"
-    write_report(leeds, path)
+    write_report(hostile, path)
     text = path.read_text(encoding="utf-8")
     assert SCRIPT not in text
     assert "<script" not in text.lower()
@@ -96,17 +97,10 @@ def test_sections(page: str, leeds: StudyResult) -> None:
     assert "percentage points" in page
 
 
-def test_without_scenarios_or_equity(
-    leeds: StudyResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    plain = {
-        k: v
-        for k, v in leeds.summary().items()
-        if k not in {"scenarios", "curve", "coverage_curve", "equity", "set_covering"}
-    }
-    monkeypatch.setattr(leeds, "summary", lambda: plain)
+def test_without_scenarios_or_equity(leeds: StudyResult, tmp_path: Path) -> None:
+    plain = replace(leeds, scenarios={}, curve=None, equity=None, set_covering=None)
     written = write_report(
-        leeds, tmp_path / "r.html", map_href='maps/"odd" map.html', figures_dir=tmp_path
+        plain, tmp_path / "r.html", map_href='maps/"odd" map.html', figures_dir=tmp_path
     )
     text = written["report.html"].read_text(encoding="utf-8")
     assert "<h2>Day and night</h2>" not in text
@@ -115,12 +109,9 @@ def test_without_scenarios_or_equity(
     assert 'href="maps/&quot;odd&quot; map.html"' in text
 
 
-def test_synthetic_banner(
-    leeds: StudyResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(leeds, "config", replace(leeds.config, synthetic=True))
+def test_synthetic_banner(leeds: StudyResult, tmp_path: Path) -> None:
     path = tmp_path / "demo.html"
-    write_report(leeds, path)
+    write_report(replace(leeds, config=replace(leeds.config, synthetic=True)), path)
     assert 'class="banner">SYNTHETIC DEMONSTRATION DATA' in path.read_text(encoding="utf-8")
 
 

@@ -1,14 +1,16 @@
-"""The workbook: sheets, formatting, formula neutralising, both summary shapes."""
+"""The workbook: sheets, formatting, formula neutralising, studies without every analysis."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
 from defibmap.outputs.workbook import write_workbook
+from defibmap.study.parts import DecileGap, Equity, GroupShare, Scenario
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
     from defibmap.study.pipeline import StudyResult
 
 FORMULA = '=HYPERLINK("http://x","y")'
-SCENARIO_KEYS = ("scenarios", "curve", "coverage_curve", "equity", "set_covering", "time_to_defib")
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +29,19 @@ def leeds(leeds_network: Any) -> StudyResult:
     result = run_study("leeds", network=leeds_network)
     result.recommendations.loc[0, "name"] = FORMULA
     result.recommendations.loc[1, "name"] = "@SUM(A1:A9)"
-    result.notes.append("-2+3 is not a formula here")
-    result.sources[0] = {**result.sources[0], "name": "+cmd|' /C calc'!A0"}
-    return result
+    first = {**result.sources[0], "name": "+cmd|' /C calc'!A0"}
+    return replace(
+        result,
+        notes=(*result.notes, "-2+3 is not a formula here"),
+        sources=(first, *result.sources[1:]),
+    )
 
 
-def _bare(result: StudyResult, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make ``result.summary()`` look like a study without scenarios, curve or equity."""
-    plain = {k: v for k, v in result.summary().items() if k not in SCENARIO_KEYS}
-    monkeypatch.setattr(result, "summary", lambda: plain)
+def _bare(result: StudyResult) -> StudyResult:
+    """Return the result as a study without scenarios, curve, equity, set covering or times."""
+    return replace(
+        result, scenarios={}, curve=None, equity=None, set_covering=None, time_to_defib=None
+    )
 
 
 def _header(ws: Worksheet) -> list[Any]:
@@ -127,12 +132,9 @@ def test_method_sheet_states_assumptions_and_sources(book: Any) -> None:
         assert phrase in text
 
 
-def test_without_scenarios_or_equity(
-    leeds: StudyResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _bare(leeds, monkeypatch)
+def test_without_scenarios_or_equity(leeds: StudyResult, tmp_path: Path) -> None:
     path = tmp_path / "plain.xlsx"
-    write_workbook(leeds, path)
+    write_workbook(_bare(leeds), path)
     book = load_workbook(path)
     assert book.sheetnames == ["Ranked sites", "Coverage", "Coverage curve", "Method and sources"]
     coverage = book["Coverage"]
@@ -145,36 +147,40 @@ def test_without_scenarios_or_equity(
     assert len(greedy) == len(leeds.recommendations) + 1
 
 
-def test_brief_summary_shape_is_read(
-    leeds: StudyResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The ``any_time`` / ``term_time`` shape of summary.json gives the same sheets."""
-    base = {k: v for k, v in leeds.summary().items() if k not in SCENARIO_KEYS}
-    base["scenarios"] = {
-        "current": {
-            "sites": 3,
-            "any_time": {"500": 0.6},
-            "term_time": {"500": {"day": 0.5, "night": 0.1, "week_mean": 0.3, "min": 0.1}},
-            "annual_average": {"500": {"day": 0.4, "night": 0.1, "week_mean": 0.2, "min": 0.1}},
+def test_other_figures_are_read(leeds: StudyResult, tmp_path: Path) -> None:
+    """Scenarios, curve and equity given as parts give the sheets with those figures."""
+    shares = {"500": 0.6}
+    scenario = Scenario(
+        sites=3,
+        any_time=shares,
+        day={"500": 0.5},
+        night={"500": 0.1},
+        day_annual_average={"500": 0.4},
+        night_annual_average={"500": 0.1},
+        unknown_day={"500": 0.5},
+        unknown_night={"500": 0.1},
+        hourly_term_time={},
+        day_demand="residents",
+    )
+    curve = pd.DataFrame(
+        {
+            "k": [0, 1],
+            "greedy_population_covered": [10.0, 15.0],
+            "optimal_population_covered": [10.0, 16.0],
         }
-    }
-    base["coverage_curve"] = [
-        {"k": 0, "greedy_population": 10.0, "optimal_population": 10.0},
-        {"k": 1, "greedy_population": 15.0, "optimal_population": 16.0},
-    ]
-    base["equity"] = {
-        "by_imd_decile": [
-            {"imd_decile": 1, "population": 100.0, "covered_population": 20.0, "share": 0.2},
-            {"imd_decile": 10, "population": 50.0, "covered_population": 40.0, "share": 0.8},
-        ],
-        "gap_most_least_deprived": 0.6,
-        "by_ward": [
-            {"ward": FORMULA, "population": 150.0, "covered_population": 60.0, "share": 0.4}
-        ],
-    }
-    monkeypatch.setattr(leeds, "summary", lambda: base)
+    )
+    equity = Equity(
+        threshold_m=500,
+        by_imd_decile=(
+            GroupShare(1, 100.0, 20.0, 0.2, 0.3),
+            GroupShare(10, 50.0, 40.0, 0.8, 0.8),
+        ),
+        decile_gap=DecileGap(1, 10, 0.6),
+        by_ward=(GroupShare(FORMULA, 150.0, 60.0, 0.4, 0.5),),
+    )
+    other = replace(_bare(leeds), scenarios={"current": scenario}, curve=curve, equity=equity)
     path = tmp_path / "brief.xlsx"
-    write_workbook(leeds, path)
+    write_workbook(other, path)
     book = load_workbook(path)
     assert "By ward" in book.sheetnames
     row = [c.value for c in book["Scenarios"][2]]
@@ -200,12 +206,7 @@ def test_write_is_atomic_and_replaces(leeds: StudyResult, tmp_path: Path) -> Non
 
 
 def test_synthetic_study_says_so(leeds: StudyResult, tmp_path: Path) -> None:
-    original = leeds.config
-    try:
-        leeds.config = replace(original, synthetic=True)
-        path = tmp_path / "demo.xlsx"
-        write_workbook(leeds, path)
-    finally:
-        leeds.config = original
+    path = tmp_path / "demo.xlsx"
+    write_workbook(replace(leeds, config=replace(leeds.config, synthetic=True)), path)
     values = [c.value for row in load_workbook(path)["Method and sources"].iter_rows() for c in row]
     assert "SYNTHETIC DEMONSTRATION DATA" in values

@@ -51,10 +51,10 @@ def test_office_hours_defib_covers_by_day_not_at_night(config):
     sites = site_set(net, [100.0], ["Mo-Fr 09:00-17:00"])
     demand = snap_points(net, np.array([150.0]), np.array([0.0]))
     out = analysis.scenario_summary(net, demand, np.array([10.0]), sites, config)
-    assert out["any"]["100"] == 1.0
-    assert out["day"]["100"] == 1.0
-    assert out["night"]["100"] == 0.0
-    profile = np.array(out["hourly_term_time"]["100"])
+    assert out.any_time["100"] == 1.0
+    assert out.day["100"] == 1.0
+    assert out.night["100"] == 0.0
+    profile = np.array(out.hourly_term_time["100"])
     assert profile[9] == 1.0  # Monday 09:00-10:00
     assert profile[17] == 0.0
     assert profile[5 * 24 + 10] == 0.0  # Saturday
@@ -92,9 +92,9 @@ def test_adding_stations_never_lowers_coverage(seed, n_defibs, n_stations):
     pop = rng.integers(1, 100, 40).astype(float)
     before = analysis.scenario_summary(net, demand, pop, current, cfg)
     after = analysis.scenario_summary(net, demand, pop, current.plus(stations), cfg)
-    for when in ("any", "day", "night"):
-        for key in before[when]:
-            assert after[when][key] >= before[when][key] - 1e-12
+    for when in ("any_time", "day", "night"):
+        for key in getattr(before, when):
+            assert getattr(after, when)[key] >= getattr(before, when)[key] - 1e-12
 
 
 def brute_force_min_sites(cover, w, target, covered):

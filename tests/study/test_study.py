@@ -65,9 +65,9 @@ def test_leeds_mclp_matches_spopt(leeds):
         predefined_facilities_arr=predefined,
     ).solve(pulp.PULP_CBC_CMD(msg=False))
     spopt_total = float(pulp.value(model.problem.objective))
-    ours = leeds.ranking["population_covered_before"] + leeds.ranking["optimal_population_added"]
+    ours = leeds.ranking.population_covered_before + leeds.ranking.optimal_population_added
     assert ours == pytest.approx(spopt_total)
-    assert leeds.ranking["greedy_population_added"] <= leeds.ranking["optimal_population_added"]
+    assert leeds.ranking.greedy_population_added <= leeds.ranking.optimal_population_added
 
 
 def _check_outputs(out: Path, *, rows: int) -> dict:

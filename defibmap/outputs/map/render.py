@@ -2,9 +2,9 @@
 
 :func:`study_map` is pure: GeoDataFrames in (any CRS, set on each frame), a :class:`folium.Map`
 out. :func:`result_map` builds the same map from a :class:`~defibmap.study.pipeline.StudyResult`,
-adding the walkable reach areas (from network distances, :mod:`defibmap.analysis.reach_areas`), the
-day and
-night defib layers and the walking network. :func:`write_map` is the one writer: it inlines
+drawing the walkable reach areas and the wards the study computed and read
+(``result.reach_areas``, ``result.wards``), the day and night defib layers and the walking
+network; it computes nothing. :func:`write_map` is the one writer: it inlines
 Leaflet, jQuery and Leaflet's CSS and images from the XStatic packages
 (:mod:`defibmap.outputs.map._assets`), so only the background tiles need a network, and it replaces
 the
@@ -97,8 +97,8 @@ def study_map(
         When some defib is not usable at night they are drawn in a day layer and a night layer
         with a day/night switch.
     stations : geopandas.GeoDataFrame
-        Fire and police stations: ``name``, ``layer`` (``"fire_stations"`` or
-        ``"police_stations"``), ``outside_defib`` (bool). May be empty.
+        Stations: ``name``, ``layer`` (a station kind of :mod:`defibmap.layers`: fire or
+        police stations), ``outside_defib`` (bool). May be empty.
     candidates : geopandas.GeoDataFrame
         Every candidate council building, indexed by ``site_id``: ``name``, optional ``kind``.
     recommendations : pandas.DataFrame
@@ -288,7 +288,7 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
     result : StudyResult
         A finished study (:func:`defibmap.run_study`).
     reach : bool, default True
-        Draw the walkable reach areas (from network distances; a few seconds on a city).
+        Draw the walkable reach areas (computed with the study, ``result.reach_areas``).
 
     Returns
     -------
@@ -296,12 +296,10 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         As :func:`study_map`, with the walking network drawn when it has at most
         :data:`MAX_NETWORK_EDGES` edges, and the study's wards when it has a ward file.
     """
-    from defibmap.analysis.reach_areas import study_reach_areas
-
     unknown_usable = getattr(result.config, "unknown_hours", "available") == "available"
-    reach_areas, night_reach = (
-        study_reach_areas(result, unknown_usable_at_night=unknown_usable) if reach else ({}, None)
-    )
+    found = result.reach_areas if reach else None
+    reach_areas = dict(found.areas) if found is not None else {}
+    night_reach = found.day_night if found is not None else None
     network = result.network
     lines = None
     if network.n_edges <= MAX_NETWORK_EDGES:
@@ -318,7 +316,7 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         synthetic=result.config.synthetic,
         reach_areas=reach_areas,
         night_reach=night_reach,
-        wards=_wards(result),
+        wards=result.wards,
         network_lines=lines,
         unknown_usable_at_night=unknown_usable,
         extra_layers=[layer for layer in [_time_layer(result.demand)] if layer is not None],
@@ -356,18 +354,3 @@ def _time_layer(demand: gpd.GeoDataFrame) -> folium.FeatureGroup | None:
             tooltip=label,
         ).add_to(group)
     return group
-
-
-def _wards(result: StudyResult) -> gpd.GeoDataFrame | None:
-    """Return the study's ward polygons with a ``name`` column, or ``None`` without wards."""
-    wards = getattr(result, "wards", None)
-    if isinstance(wards, gpd.GeoDataFrame):
-        return wards.rename(columns={"ward": "name"}) if "ward" in wards.columns else wards
-    path = result.config.wards_file
-    if path is None:
-        return None
-    frame = gpd.read_file(path)
-    column = result.config.extra.get("wards", {}).get("name")
-    if column in frame.columns:
-        frame = frame.rename(columns={column: "name"})
-    return frame[["name", "geometry"]] if "name" in frame.columns else frame[["geometry"]]

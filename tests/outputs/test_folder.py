@@ -1,11 +1,11 @@
-"""The output folder's manifest: defibmap replaces only files it wrote, unchanged since."""
+"""The output folder: defibmap replaces only what it wrote, unchanged since; lock files stay."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-from defibmap.outputs.folder_manifest import (
+from defibmap.outputs.folder import (
     MANIFEST_NAME,
     carry_locks,
     unexpected_files,
@@ -69,3 +69,24 @@ def test_lock_files_move_to_the_new_folder(tmp_path):
     carry_locks(old, new)
     assert (new / "~$recommendations.xlsx").read_bytes() == b"open in Excel"
     assert not (new / ".DS_Store").exists()
+
+
+def test_a_run_refuses_a_folder_with_a_user_file_deep_inside_and_keeps_a_lock(tmp_path, capsys):
+    from defibmap.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", "demo-town", "--out", str(out), "-q"]) == 0
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "figures" / "photo.jpg").write_bytes(b"a photo")
+    capsys.readouterr()
+    assert main(["run", "demo-town", "--out", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "figures/photo.jpg (not written by defibmap)" in err
+    assert (out / "figures" / "photo.jpg").read_bytes() == b"a photo"
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == {**first, (out / "figures" / "photo.jpg").relative_to(out): b"a photo"}
+    # once the photo is moved out, a workbook open in Excel (its lock file) survives a re-run
+    (out / "figures" / "photo.jpg").unlink()
+    (out / "~$recommendations.xlsx").write_bytes(b"locked by Excel")
+    assert main(["run", "demo-town", "--out", str(out), "-q"]) == 0
+    assert (out / "~$recommendations.xlsx").read_bytes() == b"locked by Excel"

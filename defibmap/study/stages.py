@@ -1,0 +1,578 @@
+"""The stages of a study, each a function from one frozen record to the next.
+
+load -> network -> snap -> reach -> availability -> rank -> board -> response -> result:
+:func:`load` reads the layers (after checking every download can be had),
+:func:`network` builds or loads the walking network, :func:`snap` puts every point on it,
+:func:`reach` measures each resident's walk to the nearest defib, :func:`availability`
+reads the defibs' opening hours, :func:`rank` ranks the candidate buildings, :func:`board`
+computes the scenarios, set covering and equity, :func:`response` the time to the first
+defib, and :func:`result` gathers everything into a :class:`StudyResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from defibmap import _progress
+from defibmap import layers as layer_kinds
+from defibmap._crs import check_scale
+from defibmap._errors import ConfigError, InputError
+from defibmap.analysis import equity
+from defibmap.analysis import reach as _reach
+from defibmap.analysis.ranking import Ranking, rank_sites
+from defibmap.io.sites import check_demand_total
+from defibmap.network import faults as _netcheck
+from defibmap.network.snapping import Snapped, snap_points
+from defibmap.study import _inputs
+from defibmap.study import board as analysis
+from defibmap.study import timing as _timing
+from defibmap.study.network_cache import build_network, cache_dir, network_cache_path
+from defibmap.study.parts import Assumptions, InputReport
+from defibmap.study.reach_areas import map_wards, study_reach_areas
+from defibmap.study.result import StudyResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from numpy.typing import NDArray
+
+    from defibmap.config.study_file import StudyConfig
+    from defibmap.io.sites import LayerReport
+    from defibmap.network.faults import NetworkFaults
+    from defibmap.network.walk import Network
+    from defibmap.study._layer_sources import LayerParts
+    from defibmap.study._osm_source import OsmSource
+    from defibmap.study.parts import Equity, FinerDemand, Scenario, SetCovering, TimeToDefib
+
+#: The layers whose sites count as existing defibs (stations only with ``outside_defib``).
+#: The layers whose sites can be existing defibs (the layer registry's defib sources).
+DEFIB_LAYERS = layer_kinds.defib_source_names()
+
+#: The scenario whose walk the equity and the time analysis compare with today's.
+WITH_RECOMMENDED = "current+stations+recommended"
+
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """The input layers as read, in the study CRS, with their reports and sources."""
+
+    config: StudyConfig
+    cache: Path | None
+    source: OsmSource | None
+    parts: Mapping[str, LayerParts]
+    layers: Mapping[str, gpd.GeoDataFrame]
+    reports: Mapping[str, LayerReport]
+    crs: str
+
+
+@dataclass(frozen=True, eq=False)
+class Networked:
+    """The walking network, its faults, and the layers in its CRS."""
+
+    loaded: Loaded
+    network: Network
+    faults: NetworkFaults
+    main_nodes: NDArray[np.bool_]
+    layers: Mapping[str, gpd.GeoDataFrame]
+    reports: Mapping[str, LayerReport]
+    centroid_demand: gpd.GeoDataFrame | None
+
+
+@dataclass(frozen=True, eq=False)
+class OnNetwork:
+    """Every walking layer snapped to the network (rows too far from a path dropped).
+
+    ``as_read`` keeps the layers before the walking snap: fire crews drive.
+    """
+
+    networked: Networked
+    layers: Mapping[str, gpd.GeoDataFrame]
+    snapped: Mapping[str, Snapped]
+    as_read: Mapping[str, gpd.GeoDataFrame]
+    ambulance_bases: gpd.GeoDataFrame | None
+
+
+@dataclass(frozen=True, eq=False)
+class Reached:
+    """Each resident's walk to the nearest existing defib and the coverage it gives.
+
+    Attributes
+    ----------
+    demand
+        The residents on the network with ``walk_m``, ``retrieval_s``, ``nearest_defib_id``
+        and ``covered`` (at the headline walk).
+    defibs, defib_snap
+        Every site counted as an existing defib, and where it joins the network.
+    walk_m
+        Walk to the nearest defib, metres (NaN beyond ``limit_m``).
+    population
+        People at each demand point.
+    coverage
+        Share (0-1) of people within each threshold (text, ``"500"``).
+    limit_m
+        The search limit, metres: farther defibs are out of reach.
+    """
+
+    snapped: OnNetwork
+    demand: gpd.GeoDataFrame
+    defibs: gpd.GeoDataFrame
+    defib_snap: Snapped
+    walk_m: NDArray[np.float64]
+    population: NDArray[np.float64]
+    coverage: Mapping[str, float]
+    limit_m: float
+
+
+@dataclass(frozen=True, eq=False)
+class Available:
+    """The defibs with their opening hours, and the stations as 24/7 sites."""
+
+    reached: Reached
+    defibs: gpd.GeoDataFrame
+    current: analysis.SiteSet
+    stations: analysis.SiteSet
+    with_stations: analysis.SiteSet
+
+
+@dataclass(frozen=True, eq=False)
+class Ranked:
+    """The candidate buildings ranked, and the scenarios' site sets.
+
+    Attributes
+    ----------
+    candidates
+        Candidate buildings sorted by ``site_id``.
+    ranking
+        The greedy order and the exact optimum (with the study's baseline and weight).
+    weights
+        What the ranking maximises per demand point (people, or deprivation-weighted).
+    already
+        Demand points within the ranking walk of a baseline defib.
+    scenario_sets
+        The sites of each scenario (current, with stations, with the recommended sites, and
+        the study's own).
+    """
+
+    available: Available
+    candidates: gpd.GeoDataFrame
+    ranking: Ranking
+    weights: NDArray[np.float64]
+    already: NDArray[np.bool_]
+    scenario_sets: Mapping[str, analysis.SiteSet]
+
+
+@dataclass(frozen=True, eq=False)
+class Boarded:
+    """What a board reads beside the headline: scenarios, set covering, curve, equity.
+
+    ``after_walk_m`` is each resident's walk, metres, with the stations and the recommended
+    sites added.
+    """
+
+    ranked: Ranked
+    scenarios: Mapping[str, Scenario]
+    set_covering: SetCovering
+    curve: pd.DataFrame
+    after_walk_m: NDArray[np.float64]
+    equity: Equity
+
+
+@dataclass(frozen=True, eq=False)
+class Responded:
+    """Time to the first defib, and the demand with its per-resident time columns."""
+
+    boarded: Boarded
+    demand: gpd.GeoDataFrame
+    time_to_defib: TimeToDefib
+
+
+def load(config: StudyConfig, *, given: Network | None, refresh: bool) -> Loaded:
+    """Check every download can be had, then read the input layers in the study CRS."""
+    folder = cache_dir(config)
+    polygon = _inputs.boundary(config)
+    need_network = False
+    if given is None and config.network.place is not None:
+        path = network_cache_path(config, polygon)
+        need_network = refresh or path is None or not path.is_file()
+    # before any work: every download is cached or its server answers, else stop and say
+    # what to download and where to put it
+    need_drive = False
+    if config.network.place is not None and _timing.needs_drive(config):
+        # only a place study downloads it; a file study's key would hash the whole extract
+        drive_path = _timing.drive_cache_path(config, folder)
+        need_drive = refresh or drive_path is None or not drive_path.is_file()
+    _inputs.preflight(config, polygon, network=need_network, cache=folder, drive=need_drive)
+    source = _inputs.osm_source(config, folder, polygon)
+    _progress.step("Loading the input layers")
+    parts = _inputs.layer_parts(config, source, folder, refresh=refresh)
+    crs = config.network.crs or _inputs.study_crs([s for p in parts.values() for s in p.specs])
+    layers, reports = _inputs.load_layers(parts, crs)
+    demand = config.layers[layer_kinds.DEMAND]
+    check_demand_total(demand.file or demand.name, reports[layer_kinds.DEMAND], layers[demand.name])
+    if config.network.crs is not None:
+        # a CRS the user chose must keep metres true where the study's points are
+        lon = np.concatenate([gdf["lon"].to_numpy(dtype=float) for gdf in layers.values()])
+        lat = np.concatenate([gdf["lat"].to_numpy(dtype=float) for gdf in layers.values()])
+        where = f"{config.path}: [network] crs" if config.path else "[network] crs"
+        check_scale(config.network.crs, lon, lat, where=where)
+    return Loaded(config, folder, source, parts, layers, reports, crs)
+
+
+def network(loaded: Loaded, *, given: Network | None, refresh: bool) -> Networked:
+    """Build or load the walking network; bring the layers to its CRS; spread finer demand."""
+    config = loaded.config
+    _progress.step("Building or loading the walking network")
+    net = given if given is not None else build_network(config, refresh=refresh)
+    faults = _netcheck.log_faults(net)
+    main_nodes = _netcheck.main_component(net)
+    layers = dict(loaded.layers)
+    if net.crs != loaded.crs:
+        layers = {name: gdf.to_crs(net.crs) for name, gdf in layers.items()}
+    reports = dict(loaded.reports)
+    centroid_demand = None
+    if config.finer_demand:
+        centroid_demand = layers["demand"]
+        layers["demand"], reports["finer_demand"] = _inputs.finer_demand(
+            config, layers["demand"], net
+        )
+    return Networked(loaded, net, faults, main_nodes, layers, reports, centroid_demand)
+
+
+def snap(networked: Networked) -> OnNetwork:
+    """Snap every walking layer to the network; stop when no resident lies on it."""
+    net = networked.network
+    config = networked.loaded.config
+    layers = dict(networked.layers)
+    as_read = dict(layers)  # as read, before the walking snap (fire crews drive)
+    ambulance_bases = layers.pop(layer_kinds.AMBULANCE_BASES, None)
+    snapped: dict[str, Snapped] = {}
+    _progress.step(f"Snapping points to the network ({net.n_nodes:,} nodes)")
+    for name in list(layers):
+        layers[name], snapped[name] = _inputs.snap_layer(
+            net,
+            layers[name],
+            networked.reports[name],
+            config.network.max_snap_m,
+            main=networked.main_nodes,
+        )
+    if layers["demand"].empty:
+        msg = f"{config.layers['demand'].file}: no demand point lies within the study network"
+        raise InputError(msg)
+    return OnNetwork(networked, layers, snapped, as_read, ambulance_bases)
+
+
+def _defib_parts(
+    config: StudyConfig, layers: Mapping[str, gpd.GeoDataFrame], snapped: Mapping[str, Snapped]
+) -> list[tuple[gpd.GeoDataFrame, Snapped]]:
+    """Return the defib layers plus the stations that carry an outside defib (24/7)."""
+    return _inputs.defib_parts(dict(layers), dict(snapped), config)
+
+
+def reach(snapped: OnNetwork) -> Reached:
+    """Walk from every resident to the nearest existing defib; coverage at each threshold."""
+    config = snapped.networked.loaded.config
+    net = snapped.networked.network
+    defibs, defib_snap = _inputs.stack_layers(
+        _defib_parts(config, snapped.layers, snapped.snapped), net.crs
+    )
+    thresholds = config.thresholds_m
+    limit = _reach.search_limit_m(thresholds)
+    _progress.step("Walking distances and coverage")
+    nearest = _reach.nearest_facility(net, snapped.snapped["demand"], defib_snap, limit_m=limit)
+    demand = snapped.layers["demand"].copy()
+    demand.index.name = "demand_id"
+    demand["walk_m"] = nearest.walk_m
+    demand["retrieval_s"] = 2.0 * nearest.walk_m / config.walking_speed_m_s
+    ids = defibs.index.to_numpy(dtype=object)
+    demand["nearest_defib_id"] = np.where(
+        nearest.nearest >= 0, ids[np.maximum(nearest.nearest, 0)] if ids.size else None, None
+    )
+    headline = config.headline_threshold_m
+    demand["covered"] = np.nan_to_num(nearest.walk_m, nan=np.inf) <= headline
+    population = demand["population"].to_numpy(dtype=np.float64)
+    coverage = _reach.coverage_shares(nearest.walk_m, population, thresholds)
+    return Reached(snapped, demand, defibs, defib_snap, nearest.walk_m, population, coverage, limit)
+
+
+def availability(reached: Reached) -> Available:
+    """Read each defib's opening hours; the stations count as 24/7 sites."""
+    snapped = reached.snapped
+    config = snapped.networked.loaded.config
+    net = snapped.networked.network
+    term, holiday, strict, labels = analysis.defib_availability(reached.defibs, config)
+    defibs = reached.defibs.assign(availability=labels)
+    current = analysis.SiteSet(
+        defibs.index.to_numpy(dtype=object), reached.defib_snap, term, holiday, strict
+    )
+    station_set = analysis.always(
+        np.array([], dtype=object), snap_points(net, np.array([]), np.array([]))
+    )
+    station_parts = _inputs.station_names(snapped.layers)
+    if station_parts:
+        station_set = analysis.always(
+            np.concatenate([snapped.layers[n].index.to_numpy(dtype=object) for n in station_parts]),
+            analysis.concat_snapped([snapped.snapped[n] for n in station_parts]),
+        )
+    return Available(reached, defibs, current, station_set, current.plus(station_set))
+
+
+def _candidates(snapped: OnNetwork) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Return the candidate buildings sorted by ``site_id`` (greedy ties: lowest id first)."""
+    net = snapped.networked.network
+    candidates = snapped.layers.get("candidates")
+    if candidates is None:
+        empty = gpd.GeoDataFrame(
+            {"name": pd.Series(dtype=object)}, geometry=gpd.GeoSeries([], crs=net.crs)
+        )
+        return empty, snap_points(net, np.array([]), np.array([]))
+    order = np.argsort(candidates.index.to_numpy(dtype=str), kind="stable")
+    return candidates.iloc[order], snapped.snapped["candidates"].subset(order)
+
+
+def _weights(config: StudyConfig, demand: gpd.GeoDataFrame) -> NDArray[np.float64]:
+    """Return what the ranking maximises per resident: people, or deprivation-weighted."""
+    population: NDArray[np.float64] = demand["population"].to_numpy(dtype=np.float64)
+    if config.weight != "deprivation":
+        return population
+    decile_col = config.imd_column or "imd_decile"
+    if decile_col not in demand.columns:
+        msg = "[ranking] weight = 'deprivation' needs an IMD decile column in the demand"
+        raise ConfigError(msg)
+    deciles = pd.to_numeric(demand[decile_col], errors="coerce").to_numpy(dtype=float)
+    weights: NDArray[np.float64] = equity.deprivation_weights(population, deciles)
+    return weights
+
+
+def rank(available: Available) -> Ranked:
+    """Rank the candidate buildings; build the scenarios' site sets with the chosen ones."""
+    reached = available.reached
+    snapped = reached.snapped
+    config = snapped.networked.loaded.config
+    net = snapped.networked.network
+    candidates, cand_snap = _candidates(snapped)
+    baseline_walk = reached.walk_m
+    if config.baseline == "current+stations":
+        baseline_walk = _reach.nearest_facility(
+            net, snapped.snapped["demand"], available.with_stations.snapped, limit_m=reached.limit_m
+        ).walk_m
+    weights = _weights(config, reached.demand)
+    _progress.step(f"Ranking {len(candidates):,} candidate buildings (greedy and exact)")
+    ranking = rank_sites(
+        net,
+        demand_snapped=snapped.snapped["demand"],
+        population=reached.population,
+        walk_m=baseline_walk,
+        candidates=candidates,
+        candidates_snapped=cand_snap,
+        new_sites=config.new_sites,
+        threshold_m=config.rank_threshold_m,
+        weights=weights,
+    )
+    ranking = replace(ranking, baseline=config.baseline, weight=config.weight)
+    already = np.nan_to_num(baseline_walk, nan=np.inf) <= config.rank_threshold_m
+    cand_ids = candidates.index.to_numpy(dtype=object)
+    chosen = ranking.recommendations["site_id"].to_numpy()
+    recommended_pos = np.flatnonzero(np.isin(cand_ids, chosen))
+    recommended = analysis.always(cand_ids[recommended_pos], cand_snap.subset(recommended_pos))
+    scenario_sets = {
+        "current": available.current,
+        "current+stations": available.with_stations,
+        WITH_RECOMMENDED: available.with_stations.plus(recommended),
+    }
+    all_candidates = analysis.always(cand_ids, cand_snap)
+    for name, listed in config.scenarios.items():
+        scenario_sets[name] = analysis.named_scenario(
+            listed, [available.current, available.stations, all_candidates], name
+        )
+    return Ranked(available, candidates, ranking, weights, already, scenario_sets)
+
+
+def board(ranked: Ranked) -> Boarded:
+    """Scenarios by hour of the week, set covering, the coverage curve and equity."""
+    reached = ranked.available.reached
+    snapped = reached.snapped
+    config = snapped.networked.loaded.config
+    net = snapped.networked.network
+    dem_snap = snapped.snapped["demand"]
+    day = None
+    if "day_demand" in snapped.layers:
+        day_people = snapped.layers["day_demand"]["population"].to_numpy(np.float64)
+        day = (snapped.snapped["day_demand"], day_people)
+    _progress.step("Scenarios by hour of the week, set covering, equity")
+    scenarios = {
+        name: analysis.scenario_summary(
+            net, dem_snap, reached.population, sset, config, day_demand=day
+        )
+        for name, sset in ranked.scenario_sets.items()
+    }
+    cover = ranked.ranking.cover
+    curve = analysis.curve_table(
+        cover, ranked.weights, reached.population, ranked.already, config.new_sites
+    )
+    cand_ids = ranked.candidates.index.to_numpy(dtype=object)
+    set_cover = analysis.set_covering(cover, ranked.weights, ranked.already, cand_ids, config)
+    after_walk = _reach.nearest_facility(
+        net, dem_snap, ranked.scenario_sets[WITH_RECOMMENDED].snapped, limit_m=reached.limit_m
+    ).walk_m
+    wards = _inputs.read_wards(config, net.crs)
+    demand = reached.demand
+    equity_out = analysis.equity_tables(
+        demand,
+        demand["covered"].to_numpy(dtype=bool),
+        np.nan_to_num(after_walk, nan=np.inf) <= config.headline_threshold_m,
+        config,
+        wards,
+    )
+    return Boarded(ranked, scenarios, set_cover, curve, after_walk, equity_out)
+
+
+def _locked(demand: gpd.GeoDataFrame, defibs: gpd.GeoDataFrame) -> NDArray[np.bool_]:
+    """Whether each resident's nearest defib is a locked cabinet."""
+    return _inputs.locked_nearest(defibs, demand["nearest_defib_id"])
+
+
+def response(boarded: Boarded, *, refresh: bool) -> Responded:
+    """Time to the first defib by bystander, fire co-responder or ambulance, per resident."""
+    available = boarded.ranked.available
+    reached = available.reached
+    snapped = reached.snapped
+    loaded = snapped.networked.loaded
+    config = loaded.config
+    # the drive network is read from the same (clipped) extract as the walking one
+    extract = loaded.source.osm_file if loaded.source is not None else None
+    drive_config = (
+        replace(config, network=replace(config.network, osm_file=extract))
+        if extract is not None
+        else config
+    )
+    timing, timing_cols = _timing.time_analysis(
+        drive_config,
+        crs=snapped.networked.network.crs,
+        demand=reached.demand,
+        walks={"current": reached.walk_m, WITH_RECOMMENDED: boarded.after_walk_m},
+        locked=_locked(reached.demand, available.defibs),
+        fire=snapped.as_read.get(layer_kinds.FIRE_STATIONS),
+        ambulance_bases=snapped.ambulance_bases,
+        cache=loaded.cache,
+        refresh=refresh,
+    )
+    demand = reached.demand.copy()
+    for column in timing_cols.columns:
+        demand[column] = timing_cols[column].to_numpy()
+    return Responded(boarded, demand, timing)
+
+
+def _rejected(reports: Mapping[str, LayerReport]) -> pd.DataFrame:
+    """Every rejected row of every layer: ``layer``, ``id``, ``file``, ``row``, ``reason``."""
+    return pd.DataFrame(
+        [
+            {
+                "layer": name,
+                "id": i,
+                "file": report.origins.get(i, report.file),
+                "row": r or None,  # OpenStreetMap features have no row
+                "reason": why,
+            }
+            for name, report in reports.items()
+            for i, r, why in report.rejected
+        ],
+        columns=["layer", "id", "file", "row", "reason"],
+    ).astype({"row": "Int64"})
+
+
+def _finer(reached: Reached) -> FinerDemand | None:
+    """Coverage on the area centroids beside the finer demand, when the study spreads it."""
+    networked = reached.snapped.networked
+    if networked.centroid_demand is None:
+        return None
+    return _inputs.finer_comparison(
+        networked.loaded.config,
+        networked.network,
+        networked.centroid_demand,
+        reached.defib_snap,
+        dict(reached.coverage),
+        len(reached.demand),
+    )
+
+
+#: The counts every input report has, as :class:`InputReport` attributes.
+_COUNTS = ("file", "rows_read", "rows_used", "rows_rejected", "rejected_reasons")
+
+
+def _input_reports(
+    reports: Mapping[str, LayerReport], parts: Mapping[str, LayerParts]
+) -> dict[str, InputReport]:
+    """Per layer, what happened to its rows, with what its source knows (e.g. ``osm``)."""
+    out = {}
+    for name, report in reports.items():
+        entries = report.as_dict()
+        if name in parts:
+            entries.update(parts[name].info)
+        out[name] = InputReport(
+            file=entries["file"],
+            rows_read=entries["rows_read"],
+            rows_used=entries["rows_used"],
+            rows_rejected=entries["rows_rejected"],
+            rejected_reasons=entries["rejected_reasons"],
+            details={k: v for k, v in entries.items() if k not in _COUNTS},
+        )
+    return out
+
+
+def result(responded: Responded) -> StudyResult:
+    """Gather every stage's output into the study's result."""
+    boarded = responded.boarded
+    ranked = boarded.ranked
+    available = ranked.available
+    reached = available.reached
+    snapped = reached.snapped
+    networked = snapped.networked
+    loaded = networked.loaded
+    config = loaded.config
+    net = networked.network
+    straight, straight_m = analysis.straight_line(
+        responded.demand, available.defibs, reached.walk_m, config
+    )
+    demand = responded.demand.assign(straight_m=straight_m)
+    time_to_defib = responded.time_to_defib
+    outcome = StudyResult(
+        config=config,
+        network=net,
+        demand=demand,
+        defibs=available.defibs,
+        stations=_inputs.stations_frame(dict(snapped.layers), config, net.crs),
+        candidates=ranked.candidates,
+        coverage=reached.coverage,
+        ranking=ranked.ranking,
+        input_reports=_input_reports(networked.reports, loaded.parts),
+        rejected=_rejected(networked.reports),
+        sources=tuple(_inputs.sources(config, dict(loaded.parts))),
+        notes=(
+            *_inputs.notes(config, dict(snapped.layers), available.defibs),
+            *time_to_defib.notes,
+        ),
+        scenarios=boarded.scenarios,
+        set_covering=boarded.set_covering,
+        curve=boarded.curve,
+        equity=boarded.equity,
+        straight_line=straight,
+        time_to_defib=time_to_defib,
+        assumptions=Assumptions(
+            walking_speed_m_s=config.walking_speed_m_s,
+            unknown_hours=config.unknown_hours,
+            school_hours=config.school_hours,
+            school_term_weeks=config.school_term_weeks,
+            search_limit_m=reached.limit_m,
+            max_snap_m=config.network.max_snap_m,
+        ),
+        finer_demand=_finer(reached),
+        network_faults=networked.faults,
+        wards=map_wards(config),
+    )
+    return replace(outcome, reach_areas=study_reach_areas(outcome))

@@ -1,0 +1,215 @@
+"""The ``summary.json`` shape of a study result's parts, built in one place.
+
+Each function turns one typed part of a :class:`~defibmap.study.result.StudyResult`
+(:mod:`defibmap.study.parts`) into the plain JSON values ``summary.json`` holds;
+:meth:`StudyResult.summary <defibmap.study.result.StudyResult.summary>` puts them together and
+the writer, :func:`defibmap.outputs.write.write_outputs`, only cleans and dumps that. The
+tables, the workbook and the report read the typed parts, never this.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from defibmap.analysis.ranking import Ranking
+    from defibmap.network.faults import NetworkFaults
+    from defibmap.study.parts import (
+        JSON,
+        Assumptions,
+        CoverTarget,
+        DecileGap,
+        Equity,
+        FinerDemand,
+        GroupShare,
+        InputReport,
+        Scenario,
+        SetCovering,
+        StraightLine,
+        TimeToDefib,
+    )
+
+
+def ranking(found: Ranking) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``ranking``: the greedy and the optimal set's figures."""
+    out: dict[str, JSON] = {
+        "method": found.method,
+        "new_sites": found.new_sites,
+        "threshold_m": found.threshold_m,
+        "candidates": found.candidates,
+        "greedy_population_added": found.greedy_population_added,
+        "optimal_population_added": found.optimal_population_added,
+        "greedy_objective": found.greedy_objective,
+        "optimal_objective": found.optimal_objective,
+        "gap_objective": found.gap_objective,
+        "gap_share": found.gap_share,
+        "optimal_site_ids": list(found.optimal_site_ids),
+        "solver_status": found.solver_status,
+        "population_covered_before": found.population_covered_before,
+    }
+    if found.baseline is not None:
+        out["baseline"] = found.baseline
+    if found.weight is not None:
+        out["weight"] = found.weight
+    return out
+
+
+def faults(found: NetworkFaults) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``network.faults``: the counts and one sentence per kind."""
+    out: dict[str, JSON] = dict(found.as_dict())
+    out["messages"] = found.messages()
+    return out
+
+
+def input_report(report: InputReport) -> dict[str, JSON]:
+    """Return one layer's entry of ``summary.json``'s ``inputs``."""
+    out: dict[str, JSON] = {
+        "file": report.file,
+        "rows_read": report.rows_read,
+        "rows_used": report.rows_used,
+        "rows_rejected": report.rows_rejected,
+        "rejected_reasons": dict(report.rejected_reasons),
+    }
+    out.update(report.details)
+    return out
+
+
+def scenario(found: Scenario) -> dict[str, JSON]:
+    """Return one scenario of ``summary.json``'s ``scenarios``."""
+    return {
+        "sites": found.sites,
+        "any": dict(found.any_time),
+        "day": dict(found.day),
+        "night": dict(found.night),
+        "day_annual_average": dict(found.day_annual_average),
+        "night_annual_average": dict(found.night_annual_average),
+        "unknown_hours_unavailable": {
+            "day": dict(found.unknown_day),
+            "night": dict(found.unknown_night),
+        },
+        "hourly_term_time": {k: list(v) for k, v in found.hourly_term_time.items()},
+        "day_demand": found.day_demand,
+    }
+
+
+def _target(found: CoverTarget) -> dict[str, JSON]:
+    if not found.reachable:
+        return {"reachable": False, "max_share": found.max_share}
+    return {
+        "reachable": True,
+        "sites": found.sites,
+        "site_ids": list(found.site_ids),
+        "covered_share": found.covered_share,
+    }
+
+
+def set_covering(found: SetCovering) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``set_covering``."""
+    return {
+        "of": found.of,
+        "threshold_m": found.threshold_m,
+        "population_total": found.population_total,
+        "population_reachable": found.population_reachable,
+        "population_covered_before": found.population_covered_before,
+        "targets": {share: _target(t) for share, t in found.targets.items()},
+    }
+
+
+def _groups(rows: tuple[GroupShare, ...], key: str) -> list[JSON]:
+    return [
+        {
+            key: r.group,
+            "population": r.population,
+            "covered_population": r.covered_population,
+            "share": r.share,
+            "share_with_recommended": r.share_with_recommended,
+        }
+        for r in rows
+    ]
+
+
+def _gap(found: DecileGap | None) -> JSON:
+    if found is None:
+        return None
+    return {
+        "most_deprived_decile": found.most_deprived_decile,
+        "least_deprived_decile": found.least_deprived_decile,
+        "gap_share": found.gap_share,
+    }
+
+
+def equity(found: Equity) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``equity``: by decile (with the gaps) and by ward."""
+    out: dict[str, JSON] = {"threshold_m": found.threshold_m}
+    if found.by_imd_decile is not None:
+        out["by_imd_decile"] = _groups(found.by_imd_decile, "imd_decile")
+        out["decile_gap"] = _gap(found.decile_gap)
+        out["decile_gap_with_recommended"] = _gap(found.decile_gap_with_recommended)
+    if found.by_ward is not None:
+        out["by_ward"] = _groups(found.by_ward, "ward")
+    return out
+
+
+def straight_line(found: StraightLine) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``straight_line``."""
+    return {
+        "method": found.method,
+        "coverage": dict(found.coverage),
+        "overstatement": dict(found.overstatement),
+        "median_walk_to_straight_ratio": found.median_walk_to_straight_ratio,
+    }
+
+
+def time_to_defib(found: TimeToDefib) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``time_to_defib``."""
+    values = found.assumptions
+    return {
+        "scenarios": {
+            name: {
+                "population": s.population,
+                "median_s": s.median_s,
+                "within_min_share": dict(s.within_min_share),
+                "first_route_share": dict(s.first_route_share),
+            }
+            for name, s in found.scenarios.items()
+        },
+        "per_point_scenario": found.per_point_scenario,
+        "co_responding": found.co_responding,
+        "assumptions": {
+            "walking_speed_m_s": values.walking_speed_m_s,
+            "cabinet_s": values.cabinet_s,
+            "locked_cabinet_extra_s": values.locked_cabinet_extra_s,
+            "fire_turnout_s": values.fire_turnout_s,
+            "ambulance_s": values.ambulance_s,
+            "ambulance": values.ambulance,
+            "sources": dict(values.sources),
+        },
+        "notes": list(found.notes),
+    }
+
+
+def assumptions(found: Assumptions) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``assumptions``."""
+    return {
+        "walking_speed_m_s": found.walking_speed_m_s,
+        "unknown_hours": found.unknown_hours,
+        "school_hours": found.school_hours,
+        "school_term_weeks": found.school_term_weeks,
+        "day": found.day,
+        "night": found.night,
+        "search_limit_m": found.search_limit_m,
+        "max_snap_m": found.max_snap_m,
+    }
+
+
+def finer_demand(found: FinerDemand) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``finer_demand``."""
+    return {
+        "method": found.method,
+        "points": found.points,
+        "areas": found.areas,
+        "assumption": found.assumption,
+        "coverage": dict(found.coverage),
+        "area_centroid_coverage": dict(found.area_centroid_coverage),
+        "change": dict(found.change),
+    }

@@ -1,0 +1,78 @@
+"""``summary.json`` built once from typed parts; the outputs only render what the study computed."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from defibmap.study.result import StudyResult
+
+OUTPUTS = Path(__file__).resolve().parents[2] / "defibmap" / "outputs"
+
+#: What computes distances: the study does that, the outputs draw the result.
+COMPUTING = (
+    "defibmap.network",
+    "defibmap.analysis.reach",
+    "defibmap.analysis._bounded",
+    "defibmap.analysis._dijkstra",
+    "defibmap.analysis.reach_areas",
+)
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(OUTPUTS.rglob("*.py")), ids=lambda p: p.name)
+def test_outputs_compute_no_distances(path: Path) -> None:
+    bad = sorted(m for m in _imports(path) if m.startswith(COMPUTING))
+    assert bad == []
+
+
+@pytest.fixture(scope="module")
+def leeds(leeds_network: object) -> StudyResult:
+    from defibmap import run_study
+
+    return run_study("leeds", network=leeds_network)
+
+
+def test_summary_shape(leeds: StudyResult) -> None:
+    found = leeds.summary()
+    assert list(found) == [
+        "study",
+        "version",
+        "synthetic",
+        "sources",
+        "population_total",
+        "thresholds_m",
+        "coverage",
+        "ranking",
+        "network",
+        "inputs",
+        "notes",
+        "scenarios",
+        "set_covering",
+        "curve",
+        "equity",
+        "straight_line",
+        "time_to_defib",
+        "assumptions",
+        "finer_demand",
+    ]
+    ranking = found["ranking"]
+    assert isinstance(ranking, dict)
+    assert list(ranking)[-2:] == ["baseline", "weight"]
+    network = found["network"]
+    assert isinstance(network, dict)
+    assert list(network) == ["nodes", "edges", "source", "crs", "faults"]
