@@ -23,6 +23,7 @@ import scipy.sparse as sp
 import shapely
 
 from defibmap._errors import NetworkError
+from defibmap._files import write_text_atomic
 from defibmap.network import _npz
 
 if TYPE_CHECKING:
@@ -214,10 +215,7 @@ def save(network: Network, path: str | Path, *, meta: dict[str, Any] | None = No
         },
     )
     side = {"crs": network.crs, "source": network.source, **(meta or {})}
-    sidecar = path.with_suffix(".json")
-    tmp_json = sidecar.with_name(f".tmp-{sidecar.name}")
-    tmp_json.write_text(json.dumps(side, indent=2), encoding="utf-8")
-    tmp_json.replace(sidecar)
+    write_text_atomic(path.with_suffix(".json"), json.dumps(side, indent=2))
 
 
 def load(path: str | Path) -> Network:

@@ -7,16 +7,16 @@ Shared by the walking (:mod:`defibmap.network._arrays`) and driving
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 
+from defibmap._files import atomic_path
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
     from numpy.typing import NDArray
 
@@ -43,12 +43,5 @@ def write_atomic(path: Path, arrays: dict[str, Any]) -> None:
     ``path``, so a reader (or a second writer) never sees half a file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        with tmp.open("wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        np.savez_compressed(fh, **arrays)
