@@ -11,18 +11,22 @@ with ``allow_pickle=False`` (:func:`read_network`), under a :func:`cache_key` of
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import shapely
 
+from defibmap._crs import projected_crs_for
 from defibmap._errors import NetworkError
 from defibmap._files import atomic_path
+from defibmap.osm import ways as _osm
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from pathlib import Path
 
+    import networkx as nx
     from numpy.typing import NDArray
 
 _T = TypeVar("_T")
@@ -151,3 +155,65 @@ def read_network(
     except Exception as exc:
         msg = f"{path}: {damaged} ({exc})"
         raise NetworkError(msg) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Building from OpenStreetMap: both networks read a local file through osmnx's own filter for
+# their network type, keep the largest component and project it the same way.
+# ---------------------------------------------------------------------------------------------
+
+
+def projected_crs(crs: object, *, what: str) -> str:
+    """Return ``crs`` as pyproj's string; raise :class:`NetworkError` unless it is projected.
+
+    ``what`` names the graph in the message (``"the graph"``, ``"the drive graph"``).
+    """
+    import pyproj
+
+    if crs is None or not pyproj.CRS.from_user_input(crs).is_projected:
+        msg = f"{what} must be in a projected CRS (metres); its crs is {crs!r}"
+        raise NetworkError(msg)
+    return str(pyproj.CRS.from_user_input(crs).to_string())
+
+
+def largest_projected(
+    graph: nx.MultiDiGraph, crs: str | None, *, strongly: bool
+) -> nx.MultiDiGraph:
+    """Keep the largest (weakly or ``strongly``) connected component and project it.
+
+    ``crs`` defaults to British National Grid inside Great Britain, else the local UTM zone
+    (:func:`defibmap._crs.projected_crs_for` of the node coordinates).
+    """
+    import osmnx as ox
+
+    graph = ox.truncate.largest_component(graph, strongly=strongly)
+    if crs is None:
+        xs = np.array([d["x"] for _, d in graph.nodes(data=True)])
+        ys = np.array([d["y"] for _, d in graph.nodes(data=True)])
+        crs = projected_crs_for(xs, ys)
+    return ox.projection.project_graph(graph, to_crs=crs)
+
+
+def read_osm_file(
+    path: Path, *, network_type: str, bidirectional: bool, simplify: bool
+) -> nx.MultiDiGraph:
+    """Read the ways of a local OpenStreetMap file that osmnx's ``network_type`` filter keeps.
+
+    Ways that reference nodes missing from a clipped extract are split at the gap (see
+    :mod:`defibmap.osm.ways`). A missing file, or one with no such way, raises
+    :class:`NetworkError`.
+    """
+    import osmnx as ox
+
+    if not path.exists():
+        msg = f"{path}: OpenStreetMap file not found"
+        raise NetworkError(msg)
+    kept = {"walk": "walkable", "drive": "drivable"}.get(network_type, network_type)
+    with tempfile.TemporaryDirectory(prefix="defibmap-osm-") as tmp:
+        xml = Path(tmp) / f"{network_type}.osm"
+        if _osm.write_filtered_xml(path, xml, network_type=network_type) == 0:
+            msg = f"{path}: no {kept} ways in the file after osmnx's '{network_type}' filter"
+            raise NetworkError(msg)
+        return ox.graph.graph_from_xml(
+            xml, bidirectional=bidirectional, simplify=simplify, retain_all=True
+        )
