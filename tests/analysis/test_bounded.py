@@ -474,3 +474,18 @@ def test_nearest_sources_never_beats_scipy(seed, limit):
     )
     ref, _ = scipy_from_seeds(graph, np.arange(k + 1), seed_node, seed_dist, limit, min_only=True)
     np.testing.assert_array_equal(dist, ref)
+
+
+def test_edge_pairs_match_every_pair_sharing_an_edge():
+    from defibmap.analysis import _joins
+
+    rng = np.random.default_rng(7)
+    a_edge = rng.integers(0, 6, 40)
+    b_edge = rng.integers(0, 6, 30)
+    i, j = _joins.edge_pairs(a_edge, b_edge)
+    brute = [
+        (x, y) for x in range(a_edge.size) for y in range(b_edge.size) if a_edge[x] == b_edge[y]
+    ]
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == brute
+    i, j = _joins.edge_pairs(a_edge, b_edge[:0])
+    assert i.size == j.size == 0
