@@ -208,16 +208,11 @@ def pair_distances(
         tgt_ptr, tgt_id, tgt_off = _attach(network, demand, d_ok)
         adj = network.adjacency
         src, tgt, inner = _bounded.pairs_within(
-            adj.indptr,
-            adj.indices,
-            adj.data,
-            np.arange(0, seed_node.size + 1, 2, dtype=np.int64),
-            seed_node,
-            seed_dist,
-            tgt_ptr,
-            tgt_id,
-            tgt_off,
-            d_ok.size,
+            _bounded.Graph(adj.indptr, adj.indices, adj.data),
+            _bounded.SourceSeeds(
+                np.arange(0, seed_node.size + 1, 2, dtype=np.int64), seed_node, seed_dist
+            ),
+            _bounded.NodeTargets(tgt_ptr, tgt_id, tgt_off, d_ok.size),
             limit=limit_m,
         )
         walk = demand.snap_m[d_ok][tgt] + inner
