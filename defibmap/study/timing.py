@@ -211,15 +211,15 @@ def time_analysis(
             dy,
         )
         amb_drive = amb.fire_drive_s
-    common: dict[str, Any] = {
-        "walking_speed_m_s": config.walking_speed_m_s,
-        "cabinet_s": opts.get("cabinet_s", CABINET_S),
-        "locked_cabinet_extra_s": opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S),
-        "fire_turnout_s": opts.get("fire_turnout_s", FIRE_TURNOUT_S),
-        "ambulance_s": opts.get("ambulance_s", AMBULANCE_S),
-        "ambulance_turnout_s": opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S),
-        "ambulance_drive_s": amb_drive,
-    }
+    assumptions = response.ResponseAssumptions(
+        walking_speed_m_s=config.walking_speed_m_s,
+        cabinet_s=opts.get("cabinet_s", CABINET_S),
+        locked_cabinet_extra_s=opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S),
+        fire_turnout_s=opts.get("fire_turnout_s", FIRE_TURNOUT_S),
+        ambulance_s=opts.get("ambulance_s", AMBULANCE_S),
+        ambulance_turnout_s=opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S),
+    )
+    common: dict[str, Any] = {"ambulance_drive_s": amb_drive, "assumptions": assumptions}
     fire_s = None if fire_res is None else fire_res.fire_drive_s
     summary: dict[str, Any] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -253,10 +253,10 @@ def time_analysis(
         "co_responding": "assessed" if fire_res is not None else "not assessed",
         "assumptions": {
             "walking_speed_m_s": config.walking_speed_m_s,
-            "cabinet_s": common["cabinet_s"],
-            "locked_cabinet_extra_s": common["locked_cabinet_extra_s"],
-            "fire_turnout_s": common["fire_turnout_s"],
-            "ambulance_s": common["ambulance_s"],
+            "cabinet_s": assumptions.cabinet_s,
+            "locked_cabinet_extra_s": assumptions.locked_cabinet_extra_s,
+            "fire_turnout_s": assumptions.fire_turnout_s,
+            "ambulance_s": assumptions.ambulance_s,
             "ambulance": "drive from [ambulance_bases] plus turnout"
             if amb_drive is not None
             else "one area-wide response time (NHS England Category 1 mean target, 7 minutes)",
