@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 # logged as defibmap.io.registers, the public home of merge_defibs, so log output is unchanged
 logger = logging.getLogger("defibmap.io.registers")
@@ -61,6 +64,33 @@ def _bng_xy(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([x, y])
 
 
+def _nearest_pairs(
+    osm_xy: NDArray[np.float64], reg_xy: NDArray[np.float64], within_m: float
+) -> list[tuple[int, int, float]]:
+    """``(osm row, register row, metres)`` of pairs closer than ``within_m``, one to one.
+
+    Pairs are taken nearest first (ties by position); rows without coordinates take no part.
+    """
+    from scipy.spatial import cKDTree
+
+    osm_pos = np.flatnonzero(np.isfinite(osm_xy).all(axis=1))
+    reg_pos = np.flatnonzero(np.isfinite(reg_xy).all(axis=1))
+    pairs: list[tuple[int, int, float]] = []
+    if osm_pos.size and reg_pos.size:
+        near = cKDTree(osm_xy[osm_pos]).sparse_distance_matrix(
+            cKDTree(reg_xy[reg_pos]), within_m, output_type="ndarray"
+        )
+        near.sort(order=["v", "i", "j"])
+        used_osm: set[int] = set()
+        used_reg: set[int] = set()
+        for i, j, d in near.tolist():
+            if i not in used_osm and j not in used_reg:
+                used_osm.add(i)
+                used_reg.add(j)
+                pairs.append((int(osm_pos[i]), int(reg_pos[j]), float(d)))
+    return pairs
+
+
 def merge_defibs(
     osm: pd.DataFrame, register: pd.DataFrame, *, within_m: float = 25.0
 ) -> tuple[pd.DataFrame, MergeReport]:
@@ -88,27 +118,12 @@ def merge_defibs(
         coordinates (reason ``no coordinates``; the register's ``attrs["unplaced"]`` says
         which of them had a postcode the lookup did not hold).
     """
-    from scipy.spatial import cKDTree
-
     osm_xy = _bng_xy(osm)
     reg_xy = _bng_xy(register)
     placed = np.isfinite(reg_xy).all(axis=1)
     osm_ok = np.isfinite(osm_xy).all(axis=1)
-    osm_pos = np.flatnonzero(osm_ok)
     reg_pos = np.flatnonzero(placed)
-    pairs: list[tuple[int, int, float]] = []
-    if osm_pos.size and reg_pos.size:
-        near = cKDTree(osm_xy[osm_pos]).sparse_distance_matrix(
-            cKDTree(reg_xy[reg_pos]), within_m, output_type="ndarray"
-        )
-        near.sort(order=["v", "i", "j"])
-        used_osm: set[int] = set()
-        used_reg: set[int] = set()
-        for i, j, d in near.tolist():
-            if i not in used_osm and j not in used_reg:
-                used_osm.add(i)
-                used_reg.add(j)
-                pairs.append((int(osm_pos[i]), int(reg_pos[j]), float(d)))
+    pairs = _nearest_pairs(osm_xy, reg_xy, within_m)
     merged = osm.copy().reset_index(drop=True)
     for column in ("address", "postcode", "notes"):
         if column not in merged.columns:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,8 @@ from defibmap.io.sites import read_table
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from numpy.typing import NDArray
 
 __all__ = [
     "HEADERS",
@@ -209,6 +212,57 @@ def _hours(texts: pd.Series) -> pd.Series:
     return texts.map(out)
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """A register's cells by field: the field's columns joined with ", ", or its numbers."""
+
+    frame: pd.DataFrame
+    fields: Mapping[str, list[str]]
+
+    def text(self, name: str) -> pd.Series:
+        """Return the field's text per row (its columns joined), ``""`` when it is absent."""
+        if name not in self.fields:
+            return pd.Series("", index=self.frame.index)
+        parts = [_clean(self.frame[c]) for c in self.fields[name]]
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = joined.str.cat(part, sep=", ").str.strip(", ")
+        return joined.str.replace(r"(, )+", ", ", regex=True)
+
+    def number(self, name: str) -> NDArray[np.float64]:
+        """Return the field's numbers per row, NaN where the text is not a number."""
+        return np.array(pd.to_numeric(self.text(name), errors="coerce"), dtype=float)
+
+
+def _place_by_postcode(
+    frame: pd.DataFrame,
+    postcode: pd.Series,
+    postcodes: pd.DataFrame,
+    coords: tuple[
+        NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]
+    ],
+) -> int:
+    """Place rows without lon/lat at their postcode's centre; return how many were placed.
+
+    ``coords`` are the ``lon``, ``lat``, ``easting`` and ``northing`` arrays, filled in place
+    for the rows the lookup ``postcodes`` holds.
+    """
+    from pyproj import Transformer
+
+    lon, lat, east, north = coords
+    have = np.isfinite(lon) & np.isfinite(lat)
+    if not (~have).any():
+        return 0
+    placed, _ = geocode(frame.assign(_pc=postcode.to_numpy())[~have], "_pc", postcodes)
+    found = np.isfinite(placed["easting"].to_numpy(float))
+    idx = np.flatnonzero(~have)[found]
+    east[idx] = placed["easting"].to_numpy(float)[found]
+    north[idx] = placed["northing"].to_numpy(float)[found]
+    to_wgs = Transformer.from_crs(27700, 4326, always_xy=True)
+    lon[idx], lat[idx] = to_wgs.transform(east[idx], north[idx])
+    return int(found.sum())
+
+
 def read_register(
     path: str | Path,
     *,
@@ -259,18 +313,8 @@ def read_register(
         if frame.index.name == "row"
         else np.arange(len(frame)) + 2
     )
-
-    def text(name: str) -> pd.Series:
-        if name not in fields:
-            return pd.Series("", index=frame.index)
-        parts = [_clean(frame[c]) for c in fields[name]]
-        joined = parts[0]
-        for part in parts[1:]:
-            joined = joined.str.cat(part, sep=", ").str.strip(", ")
-        return joined.str.replace(r"(, )+", ", ", regex=True)
-
-    def number(name: str) -> np.ndarray:
-        return np.array(pd.to_numeric(text(name), errors="coerce"), dtype=float)
+    cells = _Cells(frame, fields)
+    text, number = cells.text, cells.number
 
     lon, lat = number("lon"), number("lat")
     east, north = number("easting"), number("northing")
@@ -280,17 +324,12 @@ def read_register(
     if from_en.any():
         lon[from_en], lat[from_en] = to_wgs.transform(east[from_en], north[from_en])
     postcode = normalise_postcodes(text("postcode"))
+    by_postcode = (
+        0
+        if postcodes is None
+        else _place_by_postcode(frame, postcode, postcodes, (lon, lat, east, north))
+    )
     have = np.isfinite(lon) & np.isfinite(lat)
-    by_postcode = 0
-    if postcodes is not None and (~have).any():
-        placed, _ = geocode(frame.assign(_pc=postcode.to_numpy())[~have], "_pc", postcodes)
-        found = np.isfinite(placed["easting"].to_numpy(float))
-        idx = np.flatnonzero(~have)[found]
-        east[idx] = placed["easting"].to_numpy(float)[found]
-        north[idx] = placed["northing"].to_numpy(float)[found]
-        lon[idx], lat[idx] = to_wgs.transform(east[idx], north[idx])
-        have = np.isfinite(lon) & np.isfinite(lat)
-        by_postcode = int(found.sum())
     east, north = to_bng.transform(lon, lat)
     hours_text = text("hours")
     access_text = text("access")

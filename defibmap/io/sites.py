@@ -261,15 +261,8 @@ def _target_crs(crs: str) -> str:
     return crs
 
 
-def _read_vector(
-    path: Path, layer: str | int | None
-) -> tuple[pd.DataFrame, NDArray[np.float64], NDArray[np.float64], NDArray[np.object_]]:
-    """Read a vector file: points (or a point on each polygon/line) as WGS84 lon/lat.
-
-    Invalid polygons are repaired (``shapely.make_valid``) before a point on them is taken;
-    empty and missing geometries are rejected. The file must state its CRS, and its numbers
-    must match it (degrees for a geographic CRS, metres for a projected one).
-    """
+def _open_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
+    """Open one layer of a vector file (the first when ``layer`` is None); it must state a CRS."""
     import pyogrio
 
     options: dict[str, Any] = {}
@@ -297,6 +290,19 @@ def _read_vector(
             "(e.g. EPSG:4326 or EPSG:27700, a .prj beside a shapefile)"
         )
         raise InputError(msg)
+    return gdf
+
+
+def _read_vector(
+    path: Path, layer: str | int | None
+) -> tuple[pd.DataFrame, NDArray[np.float64], NDArray[np.float64], NDArray[np.object_]]:
+    """Read a vector file: points (or a point on each polygon/line) as WGS84 lon/lat.
+
+    Invalid polygons are repaired (``shapely.make_valid``) before a point on them is taken;
+    empty and missing geometries are rejected. The file must state its CRS, and its numbers
+    must match it (degrees for a geographic CRS, metres for a projected one).
+    """
+    gdf = _open_vector(path, layer)
     geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     geoms[missing] = None  # GEOS refuses coordinates of empty points
