@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from defibmap._errors import ConfigError, DefibmapError
+from defibmap._files import atomic_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -149,13 +149,8 @@ def _client(scheduler: str | None, n_workers: int | None) -> tuple[Any, Any]:
 
 
 def _write_summary(frame: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".csv")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
-        Path(tmp).replace(path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def run_batch(

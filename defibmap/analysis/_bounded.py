@@ -29,7 +29,7 @@ import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -37,6 +37,8 @@ from defibmap.analysis import _dijkstra
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+    from defibmap.analysis._dijkstra import Index
 
 #: Upper bound on the threads one call of :func:`pairs_within` uses.
 MAX_THREADS = 8
@@ -54,8 +56,8 @@ def n_threads() -> int:
 
 
 def nearest_sources(
-    indptr: NDArray[np.integer[Any]],
-    indices: NDArray[np.integer[Any]],
+    indptr: Index,
+    indices: Index,
     weights: NDArray[np.float64],
     seed_node: NDArray[np.int64],
     seed_dist: NDArray[np.float64],
@@ -93,17 +95,59 @@ def nearest_sources(
     return np.asarray(dist, dtype=np.float64), np.asarray(label, dtype=np.int64)
 
 
+class Graph(NamedTuple):
+    """A graph's CSR arrays (directed as stored; weights positive metres)."""
+
+    indptr: Index
+    indices: Index
+    weights: NDArray[np.float64]
+
+
+class SourceSeeds(NamedTuple):
+    """Where each search starts: source ``s`` at the seeds ``ptr[s]:ptr[s + 1]``."""
+
+    ptr: NDArray[np.int64]
+    node: NDArray[np.int64]
+    dist: NDArray[np.float64]
+
+
+class NodeTargets(NamedTuple):
+    """Targets attached to nodes, CSR by node, and how many targets there are.
+
+    Node ``u`` holds targets ``id[ptr[u]:ptr[u + 1]]`` at offsets ``off`` (a target on an edge
+    is attached to both ends); ``id`` values lie in ``0..n - 1``. A target's distance is the
+    least ``dist[u] + offset``.
+    """
+
+    ptr: NDArray[np.int64]
+    id: NDArray[np.int64]
+    off: NDArray[np.float64]
+    n: int
+
+
+def _by_first_node(seeds: SourceSeeds) -> tuple[NDArray[np.intp], SourceSeeds]:
+    """Reorder the sources by their first seed node; return the order and the reordered seeds.
+
+    Node numbering follows space closely enough (OSM ids, grids) that consecutive searches
+    reuse the same cache lines, about twice as fast.
+    """
+    src_ptr = np.asarray(seeds.ptr, dtype=np.int64)
+    seed_node = np.asarray(seeds.node, dtype=np.int64)
+    seed_dist = np.asarray(seeds.dist, dtype=np.float64)
+    counts = np.diff(src_ptr)
+    first = np.where(counts > 0, seed_node[np.minimum(src_ptr[:-1], seed_node.size - 1)], -1)
+    perm = np.argsort(first, kind="stable")
+    counts = counts[perm]
+    new_ptr = np.zeros(src_ptr.size, dtype=np.int64)
+    np.cumsum(counts, out=new_ptr[1:])
+    take = np.repeat(src_ptr[:-1][perm] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
+    return perm, SourceSeeds(new_ptr, seed_node[take], seed_dist[take])
+
+
 def pairs_within(
-    indptr: NDArray[np.integer[Any]],
-    indices: NDArray[np.integer[Any]],
-    weights: NDArray[np.float64],
-    src_ptr: NDArray[np.int64],
-    seed_node: NDArray[np.int64],
-    seed_dist: NDArray[np.float64],
-    tgt_ptr: NDArray[np.int64],
-    tgt_id: NDArray[np.int64],
-    tgt_off: NDArray[np.float64],
-    n_targets: int,
+    graph: Graph,
+    seeds: SourceSeeds,
+    targets: NodeTargets,
     *,
     limit: float,
     threads: int | None = None,
@@ -112,16 +156,12 @@ def pairs_within(
 
     Parameters
     ----------
-    indptr, indices, weights
+    graph
         CSR arrays of the graph.
-    src_ptr, seed_node, seed_dist
-        Source ``s`` starts at the seeds ``src_ptr[s]:src_ptr[s + 1]`` (node and distance).
-    tgt_ptr, tgt_id, tgt_off
-        Targets attached to nodes, CSR by node: node ``u`` holds targets
-        ``tgt_id[tgt_ptr[u]:tgt_ptr[u + 1]]`` at offsets ``tgt_off`` (a target on an edge is
-        attached to both ends). A target's distance is the least ``dist[u] + offset``.
-    n_targets
-        Number of targets (``tgt_id`` values lie in ``0..n_targets-1``).
+    seeds
+        Source ``s`` starts at the seeds ``ptr[s]:ptr[s + 1]`` (node and distance).
+    targets
+        Targets attached to nodes (see :class:`NodeTargets`).
     limit
         Largest distance searched and reported.
     threads
@@ -134,52 +174,31 @@ def pairs_within(
         (sources in the order of their first seed node). Memory grows with the pairs found,
         never as sources x nodes.
     """
-    n_sources = int(src_ptr.size - 1)
-    weights = np.asarray(weights, dtype=np.float64)
-    src_ptr = np.asarray(src_ptr, dtype=np.int64)
-    seed_node = np.asarray(seed_node, dtype=np.int64)
-    seed_dist = np.asarray(seed_dist, dtype=np.float64)
-    # search the sources in node order: node numbering follows space closely enough (OSM
-    # ids, grids) that consecutive searches reuse the same cache lines, about twice as fast
-    counts = np.diff(src_ptr)
-    first = np.where(counts > 0, seed_node[np.minimum(src_ptr[:-1], seed_node.size - 1)], -1)
-    perm = np.argsort(first, kind="stable")
-    counts = counts[perm]
-    new_ptr = np.zeros(n_sources + 1, dtype=np.int64)
-    np.cumsum(counts, out=new_ptr[1:])
-    take = np.repeat(src_ptr[:-1][perm] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
-    src_ptr, seed_node, seed_dist = new_ptr, seed_node[take], seed_dist[take]
-    tgt_ptr = np.asarray(tgt_ptr, dtype=np.int64)
-    tgt_id = np.asarray(tgt_id, dtype=np.int64)
-    tgt_off = np.asarray(tgt_off, dtype=np.float64)
-
-    n_nodes = int(indptr.size - 1)
+    n_sources = int(seeds.ptr.size - 1)
+    perm, ordered = _by_first_node(seeds)
+    csr = (graph.indptr, graph.indices, np.asarray(graph.weights, dtype=np.float64))
+    by_source = (ordered.ptr, ordered.node, ordered.dist)
+    by_node = (
+        np.asarray(targets.ptr, dtype=np.int64),
+        np.asarray(targets.id, dtype=np.int64),
+        np.asarray(targets.off, dtype=np.float64),
+    )
+    n_targets = int(targets.n)
+    n_nodes = int(graph.indptr.size - 1)
     local = threading.local()
 
-    def run(span: tuple[int, int]) -> tuple[Any, Any, Any]:
+    def run(span: tuple[int, int]) -> _dijkstra.Pairs:
         # one set of scratch arrays per thread, reused by every span it searches
         scratch = getattr(local, "scratch", None)
         if scratch is None:
             scratch = local.scratch = (
                 np.full(n_nodes, np.inf),
-                np.full(int(n_targets), np.inf),
+                np.full(n_targets, np.inf),
                 np.empty(n_nodes, dtype=np.int64),
-                np.empty(int(n_targets), dtype=np.int64),
+                np.empty(n_targets, dtype=np.int64),
             )
         return _dijkstra.pairs_kernel(  # type: ignore[no-any-return]
-            indptr,
-            indices,
-            weights,
-            span[0],
-            span[1],
-            src_ptr,
-            seed_node,
-            seed_dist,
-            tgt_ptr,
-            tgt_id,
-            tgt_off,
-            float(limit),
-            *scratch,
+            csr, by_source, by_node, span[0], span[1], float(limit), scratch
         )
 
     workers = n_threads() if threads is None else max(1, threads)

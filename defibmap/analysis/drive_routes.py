@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 from scipy.sparse import csgraph
 
+from defibmap.analysis import _joins
 from defibmap.defaults import DEFAULT_MAX_SNAP_M
 from defibmap.network.drive import (
     DEFAULT_DRIVE_LIMIT_S,
@@ -208,7 +209,7 @@ def drive_from_stations(
         reached = src[tail] >= 0
         opt_station = [np.where(reached, stations_ok[np.maximum(src[tail], n) - n], -1)]
         # options straight along a shared edge, in its direction
-        d_i, s_i = _shared_edge(dm, st)
+        d_i, s_i = _joins.edge_pairs(dm.edge, st.edge)
         ahead = dm.frac[d_i] >= st.frac[s_i]
         d_i, s_i = d_i[ahead], s_i[ahead]
         gap = dm.frac[d_i] - st.frac[s_i]
@@ -240,16 +241,3 @@ def drive_from_stations(
         demand_snap_m=dm.snap_m,
         station_snap_m=st.snap_m,
     )
-
-
-def _shared_edge(a: _Snap, b: _Snap) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Every pair of entries (positions in ``a`` and ``b``) snapped to the same edge."""
-    b_order = np.argsort(b.edge, kind="stable")
-    b_edges = b.edge[b_order]
-    lo = np.searchsorted(b_edges, a.edge, side="left")
-    hi = np.searchsorted(b_edges, a.edge, side="right")
-    counts = hi - lo
-    a_rep = np.repeat(np.arange(a.edge.size, dtype=np.int64), counts)
-    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    b_rep = b_order[np.repeat(lo, counts) + offsets]
-    return a_rep, b_rep.astype(np.int64)

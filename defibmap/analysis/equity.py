@@ -8,13 +8,19 @@ gap means deprived neighbourhoods are worse served.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+#: One group's row: its key (under the group column's name), ``population``,
+#: ``covered_population`` and ``share`` (0-1); keys are ints when whole (deciles).
+GroupRow: TypeAlias = dict[str, float | int | str]
+#: The gap between the least and most deprived deciles' covered shares, and which deciles.
+DecileGap: TypeAlias = dict[str, float | int | str]
 
 #: Deprivation weighting: decile 1 (most deprived) counts 2x, decile 10 counts 1x, linear.
 DEPRIVATION_WEIGHT_MAX = 2.0
@@ -38,8 +44,12 @@ def deprivation_weights(
 
 
 def coverage_by_group(
-    groups: pd.Series, population: NDArray[np.float64], covered: NDArray[np.bool_], *, name: str
-) -> list[dict[str, Any]]:
+    groups: pd.Series[float] | pd.Series[str],
+    population: NDArray[np.float64],
+    covered: NDArray[np.bool_],
+    *,
+    name: str,
+) -> list[GroupRow]:
     """Tabulate population, covered population and covered share by group (e.g. decile)."""
     frame = pd.DataFrame(
         {
@@ -52,7 +62,7 @@ def coverage_by_group(
     table["share"] = np.where(
         table["population"] > 0, table["covered_population"] / table["population"], 0.0
     )
-    rows: list[dict[str, Any]] = [
+    rows: list[GroupRow] = [
         {str(k): v for k, v in row.items()} for row in table.reset_index().to_dict("records")
     ]
     for row in rows:
@@ -62,14 +72,14 @@ def coverage_by_group(
     return rows
 
 
-def decile_gap(by_decile: list[dict[str, Any]]) -> dict[str, Any] | None:
+def decile_gap(by_decile: list[GroupRow]) -> DecileGap | None:
     """Least-deprived share minus most-deprived share, over the deciles present."""
     if not by_decile:
         return None
-    rows = sorted(by_decile, key=lambda r: r["imd_decile"])
+    rows = sorted(by_decile, key=lambda r: float(r["imd_decile"]))
     most, least = rows[0], rows[-1]
     return {
         "most_deprived_decile": most["imd_decile"],
         "least_deprived_decile": least["imd_decile"],
-        "gap_share": float(least["share"] - most["share"]),
+        "gap_share": float(least["share"]) - float(most["share"]),
     }

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     import geopandas as gpd
     import scipy.sparse as sp
+    from numpy.typing import NDArray
 
     from defibmap.network.snapping import Snapped
     from defibmap.network.walk import Network
@@ -108,13 +109,13 @@ def rank_sites(
     network: Network,
     *,
     demand_snapped: Snapped,
-    population: np.ndarray,
-    walk_m: np.ndarray,
+    population: NDArray[np.float64],
+    walk_m: NDArray[np.float64],
     candidates: gpd.GeoDataFrame,
     candidates_snapped: Snapped,
     new_sites: int,
     threshold_m: float,
-    weights: np.ndarray | None = None,
+    weights: NDArray[np.float64] | None = None,
 ) -> Ranking:
     """Rank candidate buildings for ``new_sites`` new 24/7 outside defibs.
 

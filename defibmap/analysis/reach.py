@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from defibmap.analysis import _bounded
+from defibmap.analysis import _bounded, _joins
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 #: The search limit is at least this many times the largest threshold.
 SEARCH_LIMIT_FACTOR = 4.0
-#: Smallest distance from a facility to the ends of its edge, metres (keeps weights positive).
-_MIN_SEED_M = 1e-9
 
 
 @dataclass(frozen=True)
@@ -61,23 +59,15 @@ class NearestResult:
     nearest: NDArray[np.int64]
 
 
-def _seeds(network: Network, sources: Snapped) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Where the searches from snapped sources start: both ends of each source's edge.
+def covered(walk_m: NDArray[np.float64], threshold_m: float) -> NDArray[np.bool_]:
+    """Return which walks are covered: no longer than ``threshold_m`` metres.
 
-    Returns, per seed, its node and its distance
-    (access leg plus the walk along the edge, at least ``_MIN_SEED_M`` so a source sitting on
-    a node stays a positive step away, as on scipy's sparse graphs). Seeds ``2 r`` and
-    ``2 r + 1`` are the u and v ends of snapped source ``r``.
+    The one coverage rule of defibmap: a point is covered when its walk to the nearest site is
+    at most the threshold; a NaN walk (no site within the search limit, or not snapped) is not
+    covered.
     """
-    pos = np.flatnonzero(sources.ok)
-    edge = sources.edge[pos]
-    node = np.empty(2 * pos.size, dtype=np.int64)
-    node[0::2] = network.edge_u[edge]
-    node[1::2] = network.edge_v[edge]
-    dist = np.empty(2 * pos.size, dtype=np.float64)
-    dist[0::2] = np.maximum(sources.snap_m[pos] + sources.to_u_m[pos], _MIN_SEED_M)
-    dist[1::2] = np.maximum(sources.snap_m[pos] + sources.to_v_m[pos], _MIN_SEED_M)
-    return node, dist
+    with np.errstate(invalid="ignore"):
+        return np.asarray(walk_m, dtype=np.float64) <= threshold_m
 
 
 def search_limit_m(thresholds_m: Sequence[float]) -> float:
@@ -112,7 +102,7 @@ def nearest_facility(
     nearest = np.full(n_dem, -1, dtype=np.int64)
     fac_pos = np.flatnonzero(facilities.ok)
     if fac_pos.size and demand.ok.any():
-        seed_node, seed_dist = _seeds(network, facilities)
+        seed_node, seed_dist = _joins.end_seeds(network, facilities)
         adj = network.adjacency
         dist, src = _bounded.nearest_sources(
             adj.indptr,
@@ -159,20 +149,9 @@ def _same_edge_pairs(
     """All (a, b) pairs snapped to the same edge, with their distance along it in metres."""
     a_pos = np.flatnonzero(a.ok)
     b_pos = np.flatnonzero(b.ok)
-    if not a_pos.size or not b_pos.size:
-        empty = np.array([], dtype=np.int64)
-        return empty, empty, np.array([], dtype=np.float64)
-    b_order = b_pos[np.argsort(b.edge[b_pos], kind="stable")]
-    b_edges = b.edge[b_order]
-    lo = np.searchsorted(b_edges, a.edge[a_pos], side="left")
-    hi = np.searchsorted(b_edges, a.edge[a_pos], side="right")
-    counts = hi - lo
-    a_rep = np.repeat(a_pos, counts)
-    starts = np.repeat(lo, counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    b_rep = b_order[starts + offsets]
-    along = np.abs(a.to_u_m[a_rep] - b.to_u_m[b_rep])
-    return a_rep.astype(np.int64), b_rep.astype(np.int64), along
+    i, j = _joins.edge_pairs(a.edge[a_pos], b.edge[b_pos])
+    a_rep, b_rep = a_pos[i].astype(np.int64), b_pos[j].astype(np.int64)
+    return a_rep, b_rep, np.abs(a.to_u_m[a_rep] - b.to_u_m[b_rep])
 
 
 @dataclass(frozen=True)
@@ -199,7 +178,7 @@ class PairDistances:
 
     def cover_matrix(self, threshold_m: float) -> sp.csr_matrix:
         """Return a sites x demand boolean CSR matrix of pairs within ``threshold_m``."""
-        keep = self.walk_m <= threshold_m
+        keep = covered(self.walk_m, threshold_m)
         data = np.ones(int(keep.sum()), dtype=bool)
         return sp.csr_matrix(
             (data, (self.site[keep], self.demand[keep])), shape=(self.n_sites, self.n_demand)
@@ -225,20 +204,15 @@ def pair_distances(
     out_w: list[NDArray[np.float64]] = []
     d_ok = np.flatnonzero(demand.ok)
     if site_pos.size and d_ok.size:
-        seed_node, seed_dist = _seeds(network, sites)
+        seed_node, seed_dist = _joins.end_seeds(network, sites)
         tgt_ptr, tgt_id, tgt_off = _attach(network, demand, d_ok)
         adj = network.adjacency
         src, tgt, inner = _bounded.pairs_within(
-            adj.indptr,
-            adj.indices,
-            adj.data,
-            np.arange(0, seed_node.size + 1, 2, dtype=np.int64),
-            seed_node,
-            seed_dist,
-            tgt_ptr,
-            tgt_id,
-            tgt_off,
-            d_ok.size,
+            _bounded.Graph(adj.indptr, adj.indices, adj.data),
+            _bounded.SourceSeeds(
+                np.arange(0, seed_node.size + 1, 2, dtype=np.int64), seed_node, seed_dist
+            ),
+            _bounded.NodeTargets(tgt_ptr, tgt_id, tgt_off, d_ok.size),
             limit=limit_m,
         )
         walk = demand.snap_m[d_ok][tgt] + inner
@@ -309,10 +283,9 @@ def coverage_shares(
     """
     total = float(np.sum(population))
     shares: dict[str, float] = {}
-    reach = np.where(np.isfinite(walk_m), walk_m, np.inf)
     for threshold in thresholds_m:
-        covered = float(np.sum(population[reach <= threshold]))
-        shares[str(round(threshold))] = covered / total if total > 0 else 0.0
+        people = float(np.sum(population[covered(walk_m, threshold)]))
+        shares[str(round(threshold))] = people / total if total > 0 else 0.0
     return shares
 
 

@@ -17,7 +17,8 @@ recorded. Every default is in :mod:`defibmap.defaults` with its source; all are 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -51,18 +52,42 @@ def _as_float(values: ArrayLike | None, n: int) -> NDArray[np.float64]:
     return np.broadcast_to(np.asarray(values, dtype=np.float64), (n,)).copy()
 
 
+@dataclass(frozen=True)
+class ResponseAssumptions:
+    """The speeds and delays of the three routes; the defaults are in :mod:`defibmap.defaults`.
+
+    Attributes
+    ----------
+    walking_speed_m_s
+        Bystander walking speed, m/s.
+    cabinet_s
+        Seconds to open a cabinet and take the defib.
+    locked_cabinet_extra_s
+        Extra seconds at a locked cabinet.
+    fire_turnout_s
+        Fire crew turnout in seconds, added to the drive from the station.
+    ambulance_s
+        One ambulance response time in seconds for the whole area; used when there is no
+        drive from ambulance bases.
+    ambulance_turnout_s
+        Ambulance turnout in seconds, added to the drive from the nearest base.
+    """
+
+    walking_speed_m_s: float = WALKING_SPEED_M_S
+    cabinet_s: float = CABINET_S
+    locked_cabinet_extra_s: float = LOCKED_CABINET_EXTRA_S
+    fire_turnout_s: float = FIRE_TURNOUT_S
+    ambulance_s: float = AMBULANCE_S
+    ambulance_turnout_s: float = AMBULANCE_TURNOUT_S
+
+
 def time_to_defib(
     *,
     walk_m: ArrayLike,
     locked: ArrayLike | None = None,
     fire_drive_s: ArrayLike | None = None,
-    walking_speed_m_s: float = WALKING_SPEED_M_S,
-    cabinet_s: float = CABINET_S,
-    locked_cabinet_extra_s: float = LOCKED_CABINET_EXTRA_S,
-    fire_turnout_s: float = FIRE_TURNOUT_S,
-    ambulance_s: float = AMBULANCE_S,
     ambulance_drive_s: ArrayLike | None = None,
-    ambulance_turnout_s: float = AMBULANCE_TURNOUT_S,
+    assumptions: ResponseAssumptions | None = None,
 ) -> pd.DataFrame:
     """Seconds until a defibrillator reaches each demand point, by each route and overall.
 
@@ -76,23 +101,12 @@ def time_to_defib(
     fire_drive_s
         Drive in seconds from the nearest co-responding fire station (no turnout); NaN where
         no station reaches the point, None when there is no co-responder scheme at all.
-    walking_speed_m_s
-        Bystander walking speed, m/s.
-    cabinet_s
-        Seconds to open a cabinet and take the defib.
-    locked_cabinet_extra_s
-        Extra seconds at a locked cabinet.
-    fire_turnout_s
-        Fire crew turnout in seconds, added to ``fire_drive_s``.
-    ambulance_s
-        One ambulance response time in seconds for the whole area; used when
-        ``ambulance_drive_s`` is None.
     ambulance_drive_s
         Drive in seconds from the nearest ambulance base per demand point; when given, the
         ambulance time is ``ambulance_turnout_s + ambulance_drive_s`` (NaN where no base
         reaches the point, never replaced by ``ambulance_s``).
-    ambulance_turnout_s
-        Ambulance turnout in seconds, used with ``ambulance_drive_s``.
+    assumptions
+        Speeds and delays of the routes; default :class:`ResponseAssumptions` ``()``.
 
     Returns
     -------
@@ -104,6 +118,7 @@ def time_to_defib(
         ``"fire"`` or ``"ambulance"``; ties go to the bystander, then fire, then ambulance, as
         the earlier route in that order needs no vehicle; ``"none"`` where all are NaN).
     """
+    times = ResponseAssumptions() if assumptions is None else assumptions
     walk = np.asarray(walk_m, dtype=np.float64).ravel()
     n = walk.shape[0]
     is_locked = (
@@ -111,13 +126,13 @@ def time_to_defib(
         if locked is None
         else np.broadcast_to(np.asarray(locked, dtype=bool), (n,))
     )
-    walk_fetch = 2.0 * walk / walking_speed_m_s + cabinet_s
-    walk_fetch = walk_fetch + np.where(is_locked, locked_cabinet_extra_s, 0.0)
-    fire = fire_turnout_s + _as_float(fire_drive_s, n)
+    walk_fetch = 2.0 * walk / times.walking_speed_m_s + times.cabinet_s
+    walk_fetch = walk_fetch + np.where(is_locked, times.locked_cabinet_extra_s, 0.0)
+    fire = times.fire_turnout_s + _as_float(fire_drive_s, n)
     if ambulance_drive_s is None:
-        ambulance = np.full(n, float(ambulance_s))
+        ambulance = np.full(n, float(times.ambulance_s))
     else:
-        ambulance = ambulance_turnout_s + _as_float(ambulance_drive_s, n)
+        ambulance = times.ambulance_turnout_s + _as_float(ambulance_drive_s, n)
     stacked = np.column_stack([walk_fetch, fire, ambulance])
     filled = np.where(np.isnan(stacked), np.inf, stacked)
     first = np.argmin(filled, axis=1)  # the first minimum: bystander, fire, ambulance
@@ -156,12 +171,21 @@ def weighted_median(values: ArrayLike, weights: ArrayLike) -> float:
     return value if np.isfinite(value) else float("nan")
 
 
+class TimesSummary(TypedDict):
+    """Population-weighted summary of the times to the first defib (see :func:`summarise_times`)."""
+
+    population: float
+    median_s: float | None
+    within_min_share: dict[str, float]
+    first_route_share: dict[str, float]
+
+
 def summarise_times(
     frame: pd.DataFrame,
     population: ArrayLike,
     *,
     within_min: Sequence[float] = WITHIN_MIN,
-) -> dict[str, Any]:
+) -> TimesSummary:
     """Population-weighted summary of :func:`time_to_defib` for ``summary.json``.
 
     Parameters
@@ -175,7 +199,7 @@ def summarise_times(
 
     Returns
     -------
-    dict
+    TimesSummary
         ``population`` (total people), ``median_s`` (population-weighted median time to the
         first defib in seconds, as defined by :func:`weighted_median`; None when it is not
         reached), ``within_min_share`` (share 0-1 of population reached within each number

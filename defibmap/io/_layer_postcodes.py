@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import io
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from defibmap._errors import InputError
+from defibmap._files import write_text_atomic
 from defibmap.io import _readers, postcodes, registers, sites
 
 if TYPE_CHECKING:
@@ -76,9 +76,7 @@ def cached_csv(text: str, cache: Path, stem: str) -> Path:
     path = cache / "layers" / f"{stem}-{key}.csv"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, text)
     return path
 
 

@@ -55,12 +55,17 @@ def _norm(name: object) -> str:
     return re.sub(r"\s+", " ", str(name)).strip().lower()
 
 
+def _named_column(frame: pd.DataFrame, explicit: str) -> str:
+    """Return the column named ``explicit``; a name the frame lacks raises InputError."""
+    if explicit not in frame.columns:
+        msg = f"column {explicit!r} not found; columns are {list(frame.columns)}"
+        raise InputError(msg)
+    return explicit
+
+
 def _find_column(frame: pd.DataFrame, explicit: str | None, names: tuple[str, ...]) -> str | None:
     if explicit is not None:
-        if explicit not in frame.columns:
-            msg = f"column {explicit!r} not found; columns are {list(frame.columns)}"
-            raise InputError(msg)
-        return explicit
+        return _named_column(frame, explicit)
     lower = {_norm(c): str(c) for c in frame.columns}
     return next((lower[n] for n in names if n in lower), None)
 
@@ -142,7 +147,8 @@ def read_population(
         code_col = _find_column(frame, code, _CODE_NAMES)
         value_col = _find_column(frame, value, _VALUE_NAMES)
     except InputError as exc:
-        raise InputError(f"{path}: {exc}") from exc
+        msg = f"{path}: {exc}"
+        raise InputError(msg) from exc
     layout = "table"
     if code_col is None:  # the custom-dataset layout: "<Geography> Code", "<Geography>"
         code_cols = [c for c in frame.columns if _norm(c).endswith(" code")]
@@ -340,9 +346,7 @@ def read_imd(
 
     def pick(explicit: str | None, word: str) -> str:
         if explicit is not None:
-            found = _find_column(frame, explicit, ())
-            assert found is not None
-            return found
+            return _named_column(frame, explicit)
         pattern = re.compile(rf"^(index of multiple deprivation \(imd\)|imd\d*)[ _]{word}")
         hits = [c for c in frame.columns if pattern.match(_norm(c))]
         if not hits:

@@ -295,7 +295,8 @@ def read_register(
     try:
         fields = _map_columns(frame.columns, columns)
     except InputError as exc:
-        raise InputError(f"{path}: {exc}") from exc
+        msg = f"{path}: {exc}"
+        raise InputError(msg) from exc
     rows = (
         frame.index.to_numpy(dtype=np.int64)
         if frame.index.name == "row"

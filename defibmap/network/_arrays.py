@@ -12,7 +12,6 @@ and networkx graphs, re-exports every public name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,18 +22,29 @@ import scipy.sparse as sp
 import shapely
 
 from defibmap._errors import NetworkError
-from defibmap.network import _npz
+from defibmap._files import write_text_atomic
+from defibmap.network._base import (
+    CACHE_FORMAT,
+    EdgeArrays,
+    cache_key,
+    read_network,
+    unpack_wkb,
+    write_network,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from numpy.typing import NDArray
+
+__all__ = ["MIN_EDGE_LENGTH_M", "Network", "cache_key", "from_arrays", "load", "save"]
 
 #: Edge lengths below this are raised to it, so the sparse graph keeps zero-length edges.
 MIN_EDGE_LENGTH_M = 1e-6
-_CACHE_FORMAT = 1
 
 
 @dataclass(frozen=True, eq=False)
-class Network:
+class Network(EdgeArrays):
     """An undirected walking network held as arrays.
 
     Attributes
@@ -69,22 +79,6 @@ class Network:
     crs: str
     source: str = "graph"
     _tree: list[shapely.STRtree] = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def n_nodes(self) -> int:
-        """Number of nodes."""
-        return int(self.node_x.shape[0])
-
-    @property
-    def n_edges(self) -> int:
-        """Number of undirected edges (parallel edges counted separately)."""
-        return int(self.edge_u.shape[0])
-
-    def edge_tree(self) -> shapely.STRtree:
-        """Return an STRtree over the edge geometries, built once and kept."""
-        if not self._tree:
-            self._tree.append(shapely.STRtree(self.edge_geometry))
-        return self._tree[0]
 
 
 def from_arrays(
@@ -181,66 +175,39 @@ def _symmetric_min_csr(
 
 
 # ---------------------------------------------------------------------------------------------
-# On-disk cache: a compressed .npz of the arrays plus geometries as WKB, keyed by a hash of the
-# source file's bytes (or the query), with the query and date beside it in a JSON sidecar.
+# On-disk cache: the shared .npz form (defibmap.network._base) plus a format number, keyed by a
+# hash of the source file's bytes (or the query), with the query and date in a JSON sidecar.
 # ---------------------------------------------------------------------------------------------
-
-
-def cache_key(*parts: str | bytes) -> str:
-    """Return a stable hash of the parts that define a network (file digest, query, CRS)."""
-    digest = hashlib.sha256()
-    digest.update(f"defibmap-network-v{_CACHE_FORMAT}".encode())
-    for part in parts:
-        digest.update(part if isinstance(part, bytes) else part.encode())
-    return digest.hexdigest()[:24]
 
 
 def save(network: Network, path: str | Path, *, meta: dict[str, Any] | None = None) -> None:
     """Save a network to ``path`` (``.npz``) atomically, with a JSON sidecar of ``meta``."""
     path = Path(path)
-    _npz.write_atomic(
-        path,
-        {
-            "node_x": network.node_x,
-            "node_y": network.node_y,
-            "node_ids": network.node_ids,
-            "edge_u": network.edge_u,
-            "edge_v": network.edge_v,
-            "edge_length_m": network.edge_length_m,
-            **_npz.pack_wkb(network.edge_geometry),
-            "crs": np.array(network.crs),
-            "source": np.array(network.source),
-            "format": np.array(_CACHE_FORMAT),
-        },
-    )
+    write_network(path, network, {"format": np.array(CACHE_FORMAT)})
     side = {"crs": network.crs, "source": network.source, **(meta or {})}
-    sidecar = path.with_suffix(".json")
-    tmp_json = sidecar.with_name(f".tmp-{sidecar.name}")
-    tmp_json.write_text(json.dumps(side, indent=2), encoding="utf-8")
-    tmp_json.replace(sidecar)
+    write_text_atomic(path.with_suffix(".json"), json.dumps(side, indent=2))
+
+
+def _from_file(data: Mapping[str, NDArray[np.generic]]) -> Network:
+    """Rebuild a network from the arrays of an open ``.npz`` written by :func:`save`."""
+    if int(data["format"]) != CACHE_FORMAT:
+        msg = f"network cache format {int(data['format'])} is not supported"
+        raise NetworkError(msg)
+    return from_arrays(
+        node_x=np.asarray(data["node_x"], dtype=np.float64),
+        node_y=np.asarray(data["node_y"], dtype=np.float64),
+        edge_u=np.asarray(data["edge_u"], dtype=np.int64),
+        edge_v=np.asarray(data["edge_v"], dtype=np.int64),
+        edge_length_m=np.asarray(data["edge_length_m"], dtype=np.float64),
+        edge_geometry=unpack_wkb(data),
+        node_ids=np.asarray(data["node_ids"], dtype=np.int64),
+        crs=str(data["crs"]),
+        source=str(data["source"]),
+    )
 
 
 def load(path: str | Path) -> Network:
     """Load a network saved by :func:`save`; a damaged file raises :class:`NetworkError`."""
-    path = Path(path)
-    try:
-        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
-            if int(data["format"]) != _CACHE_FORMAT:
-                msg = f"{path}: network cache format {int(data['format'])} is not supported"
-                raise NetworkError(msg)
-            return from_arrays(
-                node_x=data["node_x"],
-                node_y=data["node_y"],
-                edge_u=data["edge_u"],
-                edge_v=data["edge_v"],
-                edge_length_m=data["edge_length_m"],
-                edge_geometry=_npz.unpack_wkb(data),
-                node_ids=data["node_ids"],
-                crs=str(data["crs"]),
-                source=str(data["source"]),
-            )
-    except NetworkError:
-        raise
-    except Exception as exc:
-        msg = f"{path}: the saved network is damaged or not a defibmap network ({exc})"
-        raise NetworkError(msg) from exc
+    return read_network(
+        Path(path), _from_file, damaged="the saved network is damaged or not a defibmap network"
+    )

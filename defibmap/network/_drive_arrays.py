@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-import shapely
 
-from defibmap._errors import NetworkError
-from defibmap.network import _npz
+from defibmap.network._base import EdgeArrays, read_network, unpack_wkb, write_network
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
+    import shapely
     from numpy.typing import NDArray
 
 #: Times and lengths below these are raised to them so sparse matrices keep the edge.
@@ -33,7 +33,7 @@ MIN_EDGE_LENGTH_M = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
-class DriveNetwork:
+class DriveNetwork(EdgeArrays):
     """A directed driving network held as arrays.
 
     Attributes
@@ -80,22 +80,6 @@ class DriveNetwork:
     source: str = "graph"
     _tree: list[shapely.STRtree] = field(default_factory=list, repr=False, compare=False)
 
-    @property
-    def n_nodes(self) -> int:
-        """Number of nodes."""
-        return int(self.node_x.shape[0])
-
-    @property
-    def n_edges(self) -> int:
-        """Number of directed edges (parallel edges counted separately)."""
-        return int(self.edge_u.shape[0])
-
-    def edge_tree(self) -> shapely.STRtree:
-        """Return an STRtree over the edge geometries, built once and kept."""
-        if not self._tree:
-            self._tree.append(shapely.STRtree(self.edge_geometry))
-        return self._tree[0]
-
 
 def min_time_csr(
     u: NDArray[np.int64],
@@ -127,48 +111,38 @@ def min_time_csr(
 
 def save_drive(network: DriveNetwork, path: Path) -> None:
     """Save a driving network to ``path`` (``.npz``) atomically; geometries as WKB."""
-    _npz.write_atomic(
+    write_network(
         path,
-        {
-            "node_x": network.node_x,
-            "node_y": network.node_y,
-            "node_ids": network.node_ids,
-            "edge_u": network.edge_u,
-            "edge_v": network.edge_v,
-            "edge_length_m": network.edge_length_m,
-            "edge_time_s": network.edge_time_s,
-            "edge_speed_kph": network.edge_speed_kph,
-            **_npz.pack_wkb(network.edge_geometry),
-            "crs": np.array(network.crs),
-            "source": np.array(network.source),
-        },
+        network,
+        {"edge_time_s": network.edge_time_s, "edge_speed_kph": network.edge_speed_kph},
+    )
+
+
+def _from_file(data: Mapping[str, NDArray[np.generic]]) -> DriveNetwork:
+    """Rebuild a driving network from the arrays of an open ``.npz`` from :func:`save_drive`."""
+    node_x = np.asarray(data["node_x"], dtype=np.float64)
+    edge_u = np.asarray(data["edge_u"], dtype=np.int64)
+    edge_v = np.asarray(data["edge_v"], dtype=np.int64)
+    edge_length_m = np.asarray(data["edge_length_m"], dtype=np.float64)
+    edge_time_s = np.asarray(data["edge_time_s"], dtype=np.float64)
+    time_s, length_m = min_time_csr(edge_u, edge_v, edge_time_s, edge_length_m, node_x.size)
+    return DriveNetwork(
+        time_s=time_s,
+        length_m=length_m,
+        node_x=node_x,
+        node_y=np.asarray(data["node_y"], dtype=np.float64),
+        node_ids=np.asarray(data["node_ids"], dtype=np.int64),
+        edge_u=edge_u,
+        edge_v=edge_v,
+        edge_length_m=edge_length_m,
+        edge_time_s=edge_time_s,
+        edge_speed_kph=np.asarray(data["edge_speed_kph"], dtype=np.float64),
+        edge_geometry=unpack_wkb(data),
+        crs=str(data["crs"]),
+        source=str(data["source"]),
     )
 
 
 def load_drive(path: Path) -> DriveNetwork:
     """Load a driving network saved by :func:`save_drive`; damage raises NetworkError."""
-    try:
-        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
-            edge_u = data["edge_u"]
-            edge_v = data["edge_v"]
-            time_s, length_m = min_time_csr(
-                edge_u, edge_v, data["edge_time_s"], data["edge_length_m"], data["node_x"].size
-            )
-            return DriveNetwork(
-                time_s=time_s,
-                length_m=length_m,
-                node_x=data["node_x"],
-                node_y=data["node_y"],
-                node_ids=data["node_ids"],
-                edge_u=edge_u,
-                edge_v=edge_v,
-                edge_length_m=data["edge_length_m"],
-                edge_time_s=data["edge_time_s"],
-                edge_speed_kph=data["edge_speed_kph"],
-                edge_geometry=_npz.unpack_wkb(data),
-                crs=str(data["crs"]),
-                source=str(data["source"]),
-            )
-    except Exception as exc:
-        msg = f"{path}: the saved driving network is damaged ({exc})"
-        raise NetworkError(msg) from exc
+    return read_network(path, _from_file, damaged="the saved driving network is damaged")

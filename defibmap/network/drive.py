@@ -34,7 +34,6 @@ module builds it from an osmnx graph, a local OpenStreetMap file or a place.
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -42,8 +41,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from defibmap._crs import projected_crs_for
 from defibmap._errors import NetworkError
+from defibmap.network._base import largest_projected, projected_crs, read_osm_file
 from defibmap.network._drive_arrays import (
     MIN_EDGE_LENGTH_M,
     MIN_EDGE_TIME_S,
@@ -52,7 +51,6 @@ from defibmap.network._drive_arrays import (
     min_time_csr,
     save_drive,
 )
-from defibmap.osm import ways as _osm
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -158,12 +156,8 @@ def drive_network_from_graph(
     """
     import osmnx as ox
     import pandas as pd
-    import pyproj
 
-    crs = G.graph.get("crs")
-    if crs is None or not pyproj.CRS.from_user_input(crs).is_projected:
-        msg = f"the drive graph must be in a projected CRS (metres); its crs is {crs!r}"
-        raise NetworkError(msg)
+    crs = projected_crs(G.graph.get("crs"), what="the drive graph")
     if G.number_of_edges() == 0:
         msg = "the driving network is empty: no drivable ways were found"
         raise NetworkError(msg)
@@ -201,7 +195,7 @@ def drive_network_from_graph(
         edge_time_s=time,
         edge_speed_kph=speed,
         edge_geometry=geometry,
-        crs=str(pyproj.CRS.from_user_input(crs).to_string()),
+        crs=crs,
         source=source,
     )
 
@@ -243,12 +237,7 @@ def _prepare_drive_graph(
     if len(G) == 0 or G.number_of_edges() == 0:
         msg = "the driving network is empty after filtering drivable ways"
         raise NetworkError(msg)
-    G = ox.truncate.largest_component(G, strongly=True)
-    if crs is None:
-        xs = np.array([d["x"] for _, d in G.nodes(data=True)])
-        ys = np.array([d["y"] for _, d in G.nodes(data=True)])
-        crs = projected_crs_for(xs, ys)
-    G = ox.projection.project_graph(G, to_crs=crs)
+    G = largest_projected(G, crs, strongly=True)
     rewrite = {
         (u, v, k): UK_IMPLICIT_MAXSPEEDS[d["maxspeed"]]
         for u, v, k, d in G.edges(keys=True, data=True)
@@ -291,18 +280,8 @@ def drive_network_from_osm_file(
     -------
     DriveNetwork
     """
-    import osmnx as ox
-
     path = Path(path)
-    if not path.exists():
-        msg = f"{path}: OpenStreetMap file not found"
-        raise NetworkError(msg)
-    with tempfile.TemporaryDirectory(prefix="defibmap-osm-") as tmp:
-        xml = Path(tmp) / "drive.osm"
-        if _osm.write_filtered_xml(path, xml, network_type="drive") == 0:
-            msg = f"{path}: no drivable ways in the file after osmnx's 'drive' filter"
-            raise NetworkError(msg)
-        G = ox.graph.graph_from_xml(xml, bidirectional=False, simplify=False, retain_all=True)
+    G = read_osm_file(path, network_type="drive", bidirectional=False, simplify=False)
     G = _prepare_drive_graph(
         G, crs=crs, default_speeds_kph=default_speeds_kph, fallback_kph=fallback_kph
     )

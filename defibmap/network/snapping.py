@@ -19,6 +19,8 @@ from defibmap._errors import InputError
 from defibmap.defaults import DEFAULT_MAX_SNAP_M
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from numpy.typing import NDArray
 
     from defibmap.network.walk import Network
@@ -60,6 +62,29 @@ class Snapped:
     def __len__(self) -> int:
         """Return the number of points."""
         return int(self.ok.shape[0])
+
+    @classmethod
+    def concat(cls, parts: Sequence[Snapped]) -> Snapped:
+        """Return the snapped point sets of ``parts`` one after another (none: no points)."""
+        if not parts:
+            return cls(
+                ok=np.zeros(0, dtype=bool),
+                edge=np.zeros(0, dtype=np.int64),
+                snap_m=np.zeros(0),
+                to_u_m=np.zeros(0),
+                to_v_m=np.zeros(0),
+                snap_x=np.zeros(0),
+                snap_y=np.zeros(0),
+            )
+        return cls(
+            ok=np.concatenate([p.ok for p in parts]),
+            edge=np.concatenate([p.edge for p in parts]),
+            snap_m=np.concatenate([p.snap_m for p in parts]),
+            to_u_m=np.concatenate([p.to_u_m for p in parts]),
+            to_v_m=np.concatenate([p.to_v_m for p in parts]),
+            snap_x=np.concatenate([p.snap_x for p in parts]),
+            snap_y=np.concatenate([p.snap_y for p in parts]),
+        )
 
     def subset(self, mask: NDArray[np.bool_] | NDArray[np.intp] | NDArray[np.int64]) -> Snapped:
         """Return the snapped points selected by a boolean mask or index array."""

@@ -19,7 +19,6 @@ GraphML file, and converts it back to networkx.
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ from defibmap.network._arrays import (
     load,
     save,
 )
-from defibmap.osm import ways as _osm
+from defibmap.network._base import largest_projected, projected_crs, read_osm_file
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -79,12 +78,7 @@ def from_graph(
     -------
     Network
     """
-    import pyproj
-
-    crs = graph.graph.get("crs")
-    if crs is None or not pyproj.CRS.from_user_input(crs).is_projected:
-        msg = f"the graph must be in a projected CRS (metres); its crs is {crs!r}"
-        raise NetworkError(msg)
+    crs = projected_crs(graph.graph.get("crs"), what="the graph")
     nodes = list(graph.nodes)
     if not nodes:
         msg = "the walking network is empty: no walkable ways were found"
@@ -137,7 +131,7 @@ def from_graph(
         edge_length_m=np.asarray(lengths, dtype=np.float64),
         edge_geometry=geometry,
         node_ids=node_ids,
-        crs=str(pyproj.CRS.from_user_input(crs).to_string()),
+        crs=crs,
         source=source,
     )
 
@@ -165,13 +159,7 @@ def _prepare_walk_graph(graph: nx.MultiDiGraph, crs: str | None) -> nx.MultiGrap
     if len(graph) == 0:
         msg = "the walking network is empty after filtering walkable ways"
         raise NetworkError(msg)
-    graph = ox.truncate.largest_component(graph, strongly=False)
-    if crs is None:
-        xs = np.array([d["x"] for _, d in graph.nodes(data=True)])
-        ys = np.array([d["y"] for _, d in graph.nodes(data=True)])
-        crs = projected_crs_for(xs, ys)
-    projected = ox.projection.project_graph(graph, to_crs=crs)
-    return ox.convert.to_undirected(projected)
+    return ox.convert.to_undirected(largest_projected(graph, crs, strongly=False))
 
 
 def from_osm_file(path: str | Path, *, crs: str | None = None) -> Network:
@@ -190,19 +178,8 @@ def from_osm_file(path: str | Path, *, crs: str | None = None) -> Network:
     -------
     Network
     """
-    import osmnx as ox
-
     path = Path(path)
-    if not path.exists():
-        msg = f"{path}: OpenStreetMap file not found"
-        raise NetworkError(msg)
-    with tempfile.TemporaryDirectory(prefix="defibmap-osm-") as tmp:
-        xml = Path(tmp) / "walk.osm"
-        n_ways = _osm.write_filtered_xml(path, xml, network_type="walk")
-        if n_ways == 0:
-            msg = f"{path}: no walkable ways in the file after osmnx's 'walk' filter"
-            raise NetworkError(msg)
-        graph = ox.graph.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=True)
+    graph = read_osm_file(path, network_type="walk", bidirectional=True, simplify=True)
     undirected = _prepare_walk_graph(graph, crs)
     return from_graph(undirected, source=path.name)
 

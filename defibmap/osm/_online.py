@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from defibmap._errors import InputError, NetworkError
+from defibmap._files import atomic_path
 from defibmap.defaults import DEFAULT_BUFFER_M
 from defibmap.layers import STUDY_SECTION, TAGS
 from defibmap.osm import cache
@@ -167,9 +168,8 @@ def online_features(
         services=("nominatim", "overpass") if place is not None else ("overpass",),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    raw.to_csv(tmp, index=False)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        raw.to_csv(tmp, index=False)
     return raw
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from defibmap._errors import NetworkError
+from defibmap._files import write_text_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -251,9 +252,7 @@ def _write_meta(path: Path, query: Mapping[str, Any], *, layer: str, complete: b
         "osmnx": ox.__version__,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(meta, indent=2, sort_keys=True, default=str))
 
 
 def fetch(

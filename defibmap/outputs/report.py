@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from defibmap._files import write_bytes_atomic
 from defibmap.outputs import _report_sections as sections
 from defibmap.outputs import plots
 from defibmap.outputs import tables as _tables
@@ -65,19 +64,6 @@ def _figure(plot: plots.Plot, png: bytes) -> str:
     )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_report(
     result: StudyResult,
     path: str | Path,
@@ -113,9 +99,9 @@ def write_report(
         folder = Path(figures_dir)
         for name, png in pngs.items():
             target = folder / f"{name}.png"
-            _atomic_write(target, png)
+            write_bytes_atomic(target, png)
             written[target.name] = target
-    _atomic_write(path, page.encode("utf-8"))
+    write_bytes_atomic(path, page.encode("utf-8"))
     written["report.html"] = path
     logger.info("wrote report to %s", path)
     return written

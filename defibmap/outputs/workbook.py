@@ -20,8 +20,6 @@ formula. The file is written to a temporary file beside ``path`` and moved into 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from defibmap._files import atomic_path
 from defibmap.outputs import tables as _tables
 
 if TYPE_CHECKING:
@@ -282,15 +281,7 @@ def _method_sheet(
 
 
 def _save(wb: Workbook, path: Path) -> Path:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
-        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     logger.info("wrote workbook to %s", path)
     return path

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from defibmap._files import atomic_path
 from defibmap.network import walk as _network
 from defibmap.osm import features as osm_features
 
@@ -116,14 +117,10 @@ def study_extract(
     if dst.is_file():
         return dst
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
-    try:
+    with atomic_path(dst) as tmp:
         counts = osm_features.clip_extract(
             net.osm_file, polygon, tmp, buffer_m=net.boundary_buffer_m, overwrite=True
         )
-        tmp.replace(dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     logger.info(
         "%s clipped to %s grown by %g m: %s",
         net.osm_file.name,

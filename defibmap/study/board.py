@@ -314,10 +314,10 @@ def _groups(
     return tuple(
         GroupShare(
             group=row[name],
-            population=row["population"],
-            covered_population=row["covered_population"],
-            share=row["share"],
-            share_with_recommended=later["share"],
+            population=float(row["population"]),
+            covered_population=float(row["covered_population"]),
+            share=float(row["share"]),
+            share_with_recommended=float(later["share"]),
         )
         for row, later in zip(now, after, strict=True)
     )
@@ -335,7 +335,7 @@ def _gap(rows: tuple[GroupShare, ...], *, after: bool) -> DecileGap | None:
     return DecileGap(
         most_deprived_decile=found["most_deprived_decile"],
         least_deprived_decile=found["least_deprived_decile"],
-        gap_share=found["gap_share"],
+        gap_share=float(found["gap_share"]),
     )
 
 

@@ -217,19 +217,16 @@ def time_analysis(
             dy,
         )
         amb_drive = amb.fire_drive_s
-    cabinet_s = opts.get("cabinet_s", CABINET_S)
-    locked_extra_s = opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S)
-    fire_turnout_s = opts.get("fire_turnout_s", FIRE_TURNOUT_S)
-    ambulance_s = opts.get("ambulance_s", AMBULANCE_S)
-    times = functools.partial(
-        response.time_to_defib,
+    assumptions = response.ResponseAssumptions(
         walking_speed_m_s=config.walking_speed_m_s,
-        cabinet_s=cabinet_s,
-        locked_cabinet_extra_s=locked_extra_s,
-        fire_turnout_s=fire_turnout_s,
-        ambulance_s=ambulance_s,
+        cabinet_s=opts.get("cabinet_s", CABINET_S),
+        locked_cabinet_extra_s=opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S),
+        fire_turnout_s=opts.get("fire_turnout_s", FIRE_TURNOUT_S),
+        ambulance_s=opts.get("ambulance_s", AMBULANCE_S),
         ambulance_turnout_s=opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S),
-        ambulance_drive_s=amb_drive,
+    )
+    times = functools.partial(
+        response.time_to_defib, ambulance_drive_s=amb_drive, assumptions=assumptions
     )
     fire_s = None if fire_res is None else fire_res.fire_drive_s
     summary: dict[str, TimeSummary] = {}
@@ -262,10 +259,10 @@ def time_analysis(
         co_responding="assessed" if fire_res is not None else "not assessed",
         assumptions=TimeAssumptions(
             walking_speed_m_s=config.walking_speed_m_s,
-            cabinet_s=cabinet_s,
-            locked_cabinet_extra_s=locked_extra_s,
-            fire_turnout_s=fire_turnout_s,
-            ambulance_s=ambulance_s,
+            cabinet_s=assumptions.cabinet_s,
+            locked_cabinet_extra_s=assumptions.locked_cabinet_extra_s,
+            fire_turnout_s=assumptions.fire_turnout_s,
+            ambulance_s=assumptions.ambulance_s,
             ambulance="drive from [ambulance_bases] plus turnout"
             if amb_drive is not None
             else "one area-wide response time (NHS England Category 1 mean target, 7 minutes)",

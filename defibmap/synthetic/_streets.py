@@ -75,17 +75,113 @@ def _street_tags(highway: str, name: str, **extra: str) -> dict[str, str]:
     return tags
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """The warped street grid before streets are drawn on it: ``m`` x ``m`` nodes."""
+
+    half: int  # grid nodes from the centre to an edge of the grid
+    m: int  # nodes per row and column; grid node k = j * m + i
+    ii: NDArray[np.int64]  # column of every grid node
+    jj: NDArray[np.int64]  # row of every grid node
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    rail_xy: NDArray[np.float64]
+    rail: shapely.LineString
+    north: NDArray[np.bool_]
+    park_c: NDArray[np.float64]
+    park_r: float
+    kept: NDArray[np.bool_]  # inside the town, clear of the railway and outside the park
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Where the main roads run and the positions of the special streets in the street list."""
+
+    j_primary: int
+    i_primary: int
+    i_tertiary: tuple[int, int]
+    i_footbridge: int
+    pedestrian: int
+    footway: int
+    path: int
+    steps: int
+
+
+@dataclass
+class _Edges:
+    """Edges collected in pieces: end nodes, street, position along it, kind and validity."""
+
+    eu: list[NDArray[np.int64]]
+    ev: list[NDArray[np.int64]]
+    street: list[NDArray[np.int64]]
+    order: list[NDArray[np.int64]]
+    kind: list[NDArray[np.int64]]
+    valid: list[NDArray[np.bool_]]
+
+    def add(
+        self, u: NDArray[np.int64], v: NDArray[np.int64], st: NDArray[np.int64], k: int
+    ) -> None:
+        """Add edges ``u`` to ``v`` of streets ``st``, of kind ``k``, numbered after the rest."""
+        self.eu.append(np.asarray(u, np.int64))
+        self.ev.append(np.asarray(v, np.int64))
+        self.street.append(np.asarray(st, np.int64))
+        self.order.append(sum(o.size for o in self.order) + np.arange(u.size, dtype=np.int64))
+        self.kind.append(np.full(u.size, k))
+        self.valid.append(np.ones(u.size, dtype=bool))
+
+
 def street_plan(rng: np.random.Generator, radius_m: float) -> Plan:
     """Lay out a warped street grid cut by a railway, with closes, footpaths and a park."""
-    s = _SPACING_M
-    half = int(np.ceil(1.25 * radius_m / s))
+    grid = _grid(rng, radius_m)
+    streets, names = _grid_streets(rng, grid, radius_m)
+    edges = _grid_edges(rng, grid, streets, names)
+    _bridges(grid, streets, names, edges)
+    x, y = _blocks(rng, grid, streets, names, edges)
+    x, y = _park(grid, x, y, names, edges)
+
+    edge_u, edge_v = np.concatenate(edges.eu), np.concatenate(edges.ev)
+    kinds = np.concatenate(edges.kind)
+    bend = np.where(rng.random(edge_u.size) < 0.3, rng.normal(0.0, 4.0, edge_u.size), 0.0)
+    bend[kinds == _BRIDGE] = 0.0
+    geoms = _edge_lines(x, y, edge_u, edge_v, bend)
+    keep = _prune(
+        geoms,
+        edge_u=edge_u,
+        edge_v=edge_v,
+        keep=np.concatenate(edges.valid),
+        bridge=kinds == _BRIDGE,
+        rail=grid.rail,
+        n_nodes=x.size,
+    )
+    on_net = np.zeros(x.size, dtype=bool)
+    on_net[edge_u[keep]] = on_net[edge_v[keep]] = True
+    north = y > np.interp(x, grid.rail_xy[:, 0], grid.rail_xy[:, 1])
+    outline = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    return Plan(
+        x_m=x,
+        y_m=y,
+        north=north,
+        edge_u=edge_u[keep],
+        edge_v=edge_v[keep],
+        street=np.concatenate(edges.street)[keep],
+        order=np.concatenate(edges.order)[keep],
+        bend_m=bend[keep],
+        streets=streets,
+        site_nodes=np.flatnonzero(on_net[: grid.m * grid.m]),
+        rail_xy_m=grid.rail_xy,
+        park_xy_m=grid.park_c + grid.park_r * np.column_stack([np.cos(outline), np.sin(outline)]),
+    )
+
+
+def _grid(rng: np.random.Generator, radius_m: float) -> _Grid:
+    """Lay out the warped grid, the railway and the park, and which grid nodes the town keeps."""
+    half = int(np.ceil(1.25 * radius_m / _SPACING_M))
     m = 2 * half + 1
     jj, ii = np.divmod(np.arange(m * m, dtype=np.int64), m)  # grid node k = j * m + i
     x, y = _warped_grid(rng, ii - half, jj - half, radius_m)
     ph = rng.uniform(0.0, 2 * np.pi, size=2)
     rail_xy = _rail_xy(radius_m)
     rail = shapely.LineString(rail_xy)
-    north = y > np.interp(x, rail_xy[:, 0], rail_xy[:, 1])
     theta = np.arctan2(y, x)
     edge_r = radius_m * (1 + 0.1 * np.sin(2 * theta + ph[0]) + 0.06 * np.sin(3 * theta + ph[1]))
     park_c, park_r = np.array([0.38 * radius_m, 0.42 * radius_m]), 0.14 * radius_m
@@ -94,12 +190,30 @@ def street_plan(rng: np.random.Generator, radius_m: float) -> Plan:
         & (shapely.distance(shapely.points(x, y), rail) > _RAIL_CLEARANCE_M)
         & (np.hypot(x - park_c[0], y - park_c[1]) > park_r)
     )
+    return _Grid(
+        half=half,
+        m=m,
+        ii=ii,
+        jj=jj,
+        x=x,
+        y=y,
+        rail_xy=rail_xy,
+        rail=rail,
+        north=y > np.interp(x, rail_xy[:, 0], rail_xy[:, 1]),
+        park_c=park_c,
+        park_r=park_r,
+        kept=kept,
+    )
 
-    # Streets: one per grid row and column, a few main roads, closes added below.
+
+def _grid_streets(
+    rng: np.random.Generator, grid: _Grid, radius_m: float
+) -> tuple[list[dict[str, str]], _Names]:
+    """One street per grid row and column, a few main roads, the market place and paths."""
+    s, half, m = _SPACING_M, grid.half, grid.m
     j_primary, j_tertiary = half + round(0.3 * radius_m / s), half + round(-0.55 * radius_m / s)
     i_primary = half
     i_tertiary = (half + round(-0.6 * radius_m / s), half + round(0.75 * radius_m / s))
-    i_footbridge = half + round(0.5 * radius_m / s)
     oneway_rows = set(rng.choice(np.arange(m), size=10, replace=False).tolist())
     streets: list[dict[str, str]] = []
     for j in range(m):
@@ -122,54 +236,87 @@ def street_plan(rng: np.random.Generator, radius_m: float) -> Plan:
             streets.append(_street_tags("residential", name))
     pedestrian = len(streets)
     streets.append(_street_tags("pedestrian", "Market Place"))
-    footway, path, steps = pedestrian + 1, pedestrian + 2, pedestrian + 3
     streets += [{"highway": "footway"}, {"highway": "path"}, {"highway": "steps"}]
+    names = _Names(
+        j_primary=j_primary,
+        i_primary=i_primary,
+        i_tertiary=i_tertiary,
+        i_footbridge=half + round(0.5 * radius_m / s),
+        pedestrian=pedestrian,
+        footway=pedestrian + 1,
+        path=pedestrian + 2,
+        steps=pedestrian + 3,
+    )
+    return streets, names
 
+
+def _grid_edges(
+    rng: np.random.Generator, grid: _Grid, streets: list[dict[str, str]], names: _Names
+) -> _Edges:
+    """Join the grid along rows and columns; about one in eleven minor edges is missing."""
+    ii, jj, m, half = grid.ii, grid.jj, grid.m, grid.half
     main = {s_id for s_id, t in enumerate(streets) if t["highway"] in {"primary", "tertiary"}}
-    main |= {m + i_footbridge}
+    main |= {m + names.i_footbridge}
     u_h = np.flatnonzero(ii < m - 1)
     u_v = np.flatnonzero(jj < m - 1)
-    eu = [np.concatenate([u_h, u_v])]
-    ev = [np.concatenate([u_h + 1, u_v + m])]
+    eu = np.concatenate([u_h, u_v])
+    ev = np.concatenate([u_h + 1, u_v + m])
     street_h = jj[u_h].copy()
-    street_h[(street_h == j_primary) & (ii[u_h] >= half - 4) & (ii[u_h] < half)] = pedestrian
-    street = [np.concatenate([street_h, m + ii[u_v]])]
-    order = [np.concatenate([ii[u_h], jj[u_v]])]
-    is_main = np.isin(street[0], np.fromiter(main, dtype=np.int64))
-    kind = [np.where(is_main, _MAIN, _RESIDENTIAL)]
-    valid = [kept[eu[0]] & kept[ev[0]] & (rng.random(eu[0].size) >= 0.09)]
-    valid[0] |= kept[eu[0]] & kept[ev[0]] & is_main
+    market = (street_h == names.j_primary) & (ii[u_h] >= half - 4) & (ii[u_h] < half)
+    street_h[market] = names.pedestrian
+    street = np.concatenate([street_h, m + ii[u_v]])
+    is_main = np.isin(street, np.fromiter(main, dtype=np.int64))
+    valid = grid.kept[eu] & grid.kept[ev] & (rng.random(eu.size) >= 0.09)
+    valid |= grid.kept[eu] & grid.kept[ev] & is_main
+    return _Edges(
+        eu=[eu],
+        ev=[ev],
+        street=[street],
+        order=[np.concatenate([ii[u_h], jj[u_v]])],
+        kind=[np.where(is_main, _MAIN, _RESIDENTIAL)],
+        valid=[valid],
+    )
 
-    def add(u: NDArray[np.int64], v: NDArray[np.int64], st: NDArray[np.int64], k: int) -> None:
-        eu.append(np.asarray(u, np.int64))
-        ev.append(np.asarray(v, np.int64))
-        street.append(np.asarray(st, np.int64))
-        order.append(sum(o.size for o in order) + np.arange(u.size, dtype=np.int64))
-        kind.append(np.full(u.size, k))
-        valid.append(np.ones(u.size, dtype=bool))
 
-    # The three crossings of the railway: two road bridges and a footbridge.
+def _bridges(grid: _Grid, streets: list[dict[str, str]], names: _Names, edges: _Edges) -> None:
+    """Add the three crossings of the railway: two road bridges and a footbridge."""
     bridges = (
-        (i_primary, _street_tags("primary", "High Street Bridge", bridge="yes", layer="1")),
-        (i_tertiary[0], _street_tags("tertiary", "West Road Bridge", bridge="yes", layer="1")),
-        (i_footbridge, {"highway": "footway", "bridge": "yes", "layer": "1",
-                        "name": f"Station Footbridge{SYN}"}),
+        (names.i_primary, _street_tags("primary", "High Street Bridge", bridge="yes", layer="1")),
+        (names.i_tertiary[0],
+         _street_tags("tertiary", "West Road Bridge", bridge="yes", layer="1")),
+        (names.i_footbridge, {"highway": "footway", "bridge": "yes", "layer": "1",
+                              "name": f"Station Footbridge{SYN}"}),
     )  # fmt: skip
     for i_col, tags in bridges:
-        col = np.flatnonzero((ii == i_col) & kept)
-        change = np.flatnonzero(north[col][1:] != north[col][:-1])[0]
+        col = np.flatnonzero((grid.ii == i_col) & grid.kept)
+        change = np.flatnonzero(grid.north[col][1:] != grid.north[col][:-1])[0]
         streets.append(tags)
-        add(
+        edges.add(
             col[change : change + 1],
             col[change + 1 : change + 2],
             np.array([len(streets) - 1]),
             _BRIDGE,
         )
 
-    # Blocks: a few diagonal footpaths, and closes (short curved dead ends) off a corner.
+
+def _blocks(
+    rng: np.random.Generator,
+    grid: _Grid,
+    streets: list[dict[str, str]],
+    names: _Names,
+    edges: _Edges,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Add diagonal footpaths across blocks, and closes (short curved dead ends) off a corner.
+
+    Returns the node coordinates with the closes' new nodes added.
+    """
+    ii, jj, m, x, y = grid.ii, grid.jj, grid.m, grid.x, grid.y
     blk = np.flatnonzero((ii < m - 1) & (jj < m - 1))
     corners = np.stack([blk, blk + 1, blk + m + 1, blk + m], axis=1)  # anticlockwise
-    whole = kept[corners].all(axis=1) & (north[corners].all(axis=1) | ~north[corners].any(axis=1))
+    north = grid.north
+    whole = grid.kept[corners].all(axis=1) & (
+        north[corners].all(axis=1) | ~north[corners].any(axis=1)
+    )
     draw, flip, which = (
         rng.random(blk.size),
         rng.random(blk.size) < 0.5,
@@ -180,7 +327,7 @@ def street_plan(rng: np.random.Generator, radius_m: float) -> Plan:
         np.where(flip[diag], corners[diag, 1], corners[diag, 0]),
         np.where(flip[diag], corners[diag, 3], corners[diag, 2]),
     )
-    add(d_u, d_v, np.where(rng.random(diag.size) < 0.3, path, footway), _EXTRA)
+    edges.add(d_u, d_v, np.where(rng.random(diag.size) < 0.3, names.path, names.footway), _EXTRA)
     close = np.flatnonzero(whole & (draw >= 0.06) & (draw < 0.2))
     c0 = corners[close, which[close]]
     opp = corners[close, (which[close] + 2) % 4]
@@ -198,59 +345,37 @@ def street_plan(rng: np.random.Generator, radius_m: float) -> Plan:
         for k in range(close.size)
     ]
     cul_street = first + np.arange(close.size)
-    eu.append(np.concatenate([c0, c1]))
-    ev.append(np.concatenate([c1, c2]))
-    street.append(np.concatenate([cul_street, cul_street]))
-    order.append(np.repeat(np.arange(2, dtype=np.int64), close.size))
-    kind.append(np.full(2 * close.size, _EXTRA))
-    valid.append(np.ones(2 * close.size, dtype=bool))
+    edges.eu.append(np.concatenate([c0, c1]))
+    edges.ev.append(np.concatenate([c1, c2]))
+    edges.street.append(np.concatenate([cul_street, cul_street]))
+    edges.order.append(np.repeat(np.arange(2, dtype=np.int64), close.size))
+    edges.kind.append(np.full(2 * close.size, _EXTRA))
+    edges.valid.append(np.ones(2 * close.size, dtype=bool))
+    return x, y
 
-    # The park: a ring path, spokes to the centre and out to the nearest streets, some steps.
+
+def _park(
+    grid: _Grid, x: NDArray[np.float64], y: NDArray[np.float64], names: _Names, edges: _Edges
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Add the park: a ring path, spokes to the centre and out to the streets, some steps.
+
+    Returns the node coordinates with the park's centre and ring nodes added.
+    """
+    park_c, park_r = grid.park_c, grid.park_r
     angle = np.linspace(0, 2 * np.pi, 10, endpoint=False) + 0.2
     ring = x.size + 1 + np.arange(10)
     x = np.concatenate([x, [park_c[0]], park_c[0] + 0.55 * park_r * np.cos(angle)])
     y = np.concatenate([y, [park_c[1]], park_c[1] + 0.55 * park_r * np.sin(angle)])
-    grid_kept = np.flatnonzero(kept)
+    grid_kept = np.flatnonzero(grid.kept)
     gap = np.hypot(
         x[grid_kept][None, :] - x[ring][:, None], y[grid_kept][None, :] - y[ring][:, None]
     )
     out = grid_kept[np.argmin(gap, axis=1)]
-    add(ring, np.roll(ring, -1), np.full(10, path), _EXTRA)
-    add(ring[[0, 3, 6]], np.full(3, ring[0] - 1), np.full(3, footway), _EXTRA)
-    add(ring, out, np.where(np.isin(np.arange(10), [2, 7]), steps, footway), _EXTRA)
-
-    edge_u, edge_v = np.concatenate(eu), np.concatenate(ev)
-    kinds = np.concatenate(kind)
-    bend = np.where(rng.random(edge_u.size) < 0.3, rng.normal(0.0, 4.0, edge_u.size), 0.0)
-    bend[kinds == _BRIDGE] = 0.0
-    geoms = _edge_lines(x, y, edge_u, edge_v, bend)
-    keep = _prune(
-        geoms,
-        edge_u=edge_u,
-        edge_v=edge_v,
-        keep=np.concatenate(valid),
-        bridge=kinds == _BRIDGE,
-        rail=rail,
-        n_nodes=x.size,
-    )
-    on_net = np.zeros(x.size, dtype=bool)
-    on_net[edge_u[keep]] = on_net[edge_v[keep]] = True
-    north = y > np.interp(x, rail_xy[:, 0], rail_xy[:, 1])
-    outline = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-    return Plan(
-        x_m=x,
-        y_m=y,
-        north=north,
-        edge_u=edge_u[keep],
-        edge_v=edge_v[keep],
-        street=np.concatenate(street)[keep],
-        order=np.concatenate(order)[keep],
-        bend_m=bend[keep],
-        streets=streets,
-        site_nodes=np.flatnonzero(on_net[: m * m]),
-        rail_xy_m=rail_xy,
-        park_xy_m=park_c + park_r * np.column_stack([np.cos(outline), np.sin(outline)]),
-    )
+    edges.add(ring, np.roll(ring, -1), np.full(10, names.path), _EXTRA)
+    edges.add(ring[[0, 3, 6]], np.full(3, ring[0] - 1), np.full(3, names.footway), _EXTRA)
+    steps = np.where(np.isin(np.arange(10), [2, 7]), names.steps, names.footway)
+    edges.add(ring, out, steps, _EXTRA)
+    return x, y
 
 
 def _warped_grid(

@@ -110,16 +110,9 @@ def test_pairs_within_equals_scipy(seed):
     tgt_ptr = np.r_[0, np.cumsum(np.bincount(tgt_node, minlength=n))]
     limit = float(rng.choice([20.0, 60.0, 150.0]))
     src, tgt, dist = _bounded.pairs_within(
-        graph.indptr,
-        graph.indices,
-        graph.data,
-        src_ptr,
-        seed_node,
-        seed_dist,
-        tgt_ptr,
-        tgt_id[order],
-        tgt_off[order],
-        n_targets,
+        _bounded.Graph(graph.indptr, graph.indices, graph.data),
+        _bounded.SourceSeeds(src_ptr, seed_node, seed_dist),
+        _bounded.NodeTargets(tgt_ptr, tgt_id[order], tgt_off[order], n_targets),
         limit=limit,
         threads=2,
     )
@@ -147,10 +140,13 @@ def test_pairs_within_same_with_any_thread_count():
     seed_node = rng.integers(0, n, k)
     seed_dist = rng.uniform(0, 10, k)
     tgt_ptr = np.arange(n + 1)
-    args = (graph.indptr, graph.indices, graph.data, src_ptr, seed_node, seed_dist)
-    tail = (tgt_ptr, np.arange(n), np.zeros(n), n)
-    one = _bounded.pairs_within(*args, *tail, limit=150.0, threads=1)
-    two = _bounded.pairs_within(*args, *tail, limit=150.0, threads=3)
+    args = (
+        _bounded.Graph(graph.indptr, graph.indices, graph.data),
+        _bounded.SourceSeeds(src_ptr, seed_node, seed_dist),
+        _bounded.NodeTargets(tgt_ptr, np.arange(n), np.zeros(n), n),
+    )
+    one = _bounded.pairs_within(*args, limit=150.0, threads=1)
+    two = _bounded.pairs_within(*args, limit=150.0, threads=3)
     for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -173,16 +169,9 @@ def test_pairs_within_reuses_scratch_cleanly_across_sources_and_spans(threads):
     order = np.argsort(tgt_node, kind="stable")
     tgt_ptr = np.r_[0, np.cumsum(np.bincount(tgt_node, minlength=n))]
     src, tgt, dist = _bounded.pairs_within(
-        graph.indptr,
-        graph.indices,
-        graph.data,
-        src_ptr,
-        seed_node,
-        seed_dist,
-        tgt_ptr,
-        np.arange(n_targets)[order],
-        tgt_off[order],
-        n_targets,
+        _bounded.Graph(graph.indptr, graph.indices, graph.data),
+        _bounded.SourceSeeds(src_ptr, seed_node, seed_dist),
+        _bounded.NodeTargets(tgt_ptr, np.arange(n_targets)[order], tgt_off[order], n_targets),
         limit=90.0,
         threads=threads,
     )
@@ -219,16 +208,9 @@ def test_heap_grows_past_its_first_allocation():
     assert (dist[1:] == 1.5).all()
     assert (lab == 0).all()
     src, tgt, _ = _bounded.pairs_within(
-        graph.indptr,
-        graph.indices,
-        graph.data,
-        np.array([0, 1]),
-        np.array([0]),
-        np.array([0.5]),
-        np.arange(n + 1),
-        np.arange(n),
-        np.zeros(n),
-        n,
+        _bounded.Graph(graph.indptr, graph.indices, graph.data),
+        _bounded.SourceSeeds(np.array([0, 1]), np.array([0]), np.array([0.5])),
+        _bounded.NodeTargets(np.arange(n + 1), np.arange(n), np.zeros(n), n),
         limit=10.0,
     )
     assert src.size == n
@@ -285,16 +267,11 @@ def test_empty_inputs():
     assert np.isinf(dist).all()
     assert (lab == -1).all()
     src, tgt, d = _bounded.pairs_within(
-        graph.indptr,
-        graph.indices,
-        graph.data,
-        np.array([0]),
-        np.array([], dtype=np.int64),
-        np.array([]),
-        np.zeros(4, dtype=np.int64),
-        np.array([], dtype=np.int64),
-        np.array([]),
-        0,
+        _bounded.Graph(graph.indptr, graph.indices, graph.data),
+        _bounded.SourceSeeds(np.array([0]), np.array([], dtype=np.int64), np.array([])),
+        _bounded.NodeTargets(
+            np.zeros(4, dtype=np.int64), np.array([], dtype=np.int64), np.array([]), 0
+        ),
         limit=10.0,
     )
     assert src.size == tgt.size == d.size == 0
@@ -474,3 +451,18 @@ def test_nearest_sources_never_beats_scipy(seed, limit):
     )
     ref, _ = scipy_from_seeds(graph, np.arange(k + 1), seed_node, seed_dist, limit, min_only=True)
     np.testing.assert_array_equal(dist, ref)
+
+
+def test_edge_pairs_match_every_pair_sharing_an_edge():
+    from defibmap.analysis import _joins
+
+    rng = np.random.default_rng(7)
+    a_edge = rng.integers(0, 6, 40)
+    b_edge = rng.integers(0, 6, 30)
+    i, j = _joins.edge_pairs(a_edge, b_edge)
+    brute = [
+        (x, y) for x in range(a_edge.size) for y in range(b_edge.size) if a_edge[x] == b_edge[y]
+    ]
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == brute
+    i, j = _joins.edge_pairs(a_edge, b_edge[:0])
+    assert i.size == j.size == 0

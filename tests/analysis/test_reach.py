@@ -195,3 +195,23 @@ def test_leeds_snapping_is_the_nearest_edge(leeds_network):
     # brute force: distance from every point to every edge
     d = shapely.distance(pts[:, None], leeds_network.edge_geometry[None, :])
     np.testing.assert_allclose(result.demand["snap_m"].to_numpy(), d.min(axis=1), atol=1e-6)
+
+
+def test_covered_is_walk_within_threshold_and_nan_is_not_covered():
+    walk = np.array([0.0, 499.9, 500.0, 500.1, np.nan, np.inf])
+    assert reach.covered(walk, 500.0).tolist() == [True, True, True, False, False, False]
+
+
+def test_snapped_concat_keeps_order_and_empty_has_no_points():
+    net = line_graph()
+    a = snap_points(net, np.array([20.0, 600.0]), np.array([-5.0, 600.0]), max_snap_m=50)
+    b = snap_points(net, np.array([150.0]), np.array([10.0]))
+    both = type(a).concat([a, b])
+    assert both.ok.tolist() == [True, False, True]
+    np.testing.assert_array_equal(both.edge, [0, -1, 1])
+    np.testing.assert_allclose(both.to_u_m, [20.0, np.nan, 50.0])
+    np.testing.assert_array_equal(both.subset(np.array([2])).snap_x, b.snap_x)
+    empty = type(a).concat([])
+    assert len(empty) == 0
+    assert empty.edge.dtype == np.int64
+    assert empty.ok.dtype == bool

@@ -37,13 +37,14 @@ def test_ties_go_to_bystander_then_fire():
     frame = response.time_to_defib(
         walk_m=np.array([179.0, 3000.0, 179.0]),
         fire_drive_s=np.array([110.0, 300.0, 300.0]),
-        ambulance_s=230.0,
-        fire_turnout_s=120.0,
+        assumptions=response.ResponseAssumptions(ambulance_s=230.0, fire_turnout_s=120.0),
     )
     # walk 230 = fire 230 = ambulance 230; then fire 420 vs ambulance 230; then walk 230 = amb
     assert list(frame["first_route"]) == ["bystander", "ambulance", "bystander"]
     tie = response.time_to_defib(
-        walk_m=np.array([np.nan]), fire_drive_s=np.array([300.0]), ambulance_s=420.0
+        walk_m=np.array([np.nan]),
+        fire_drive_s=np.array([300.0]),
+        assumptions=response.ResponseAssumptions(ambulance_s=420.0),
     )
     assert tie["first_route"].iloc[0] == "fire"
 
@@ -52,7 +53,7 @@ def test_ambulance_from_bases_and_no_route():
     frame = response.time_to_defib(
         walk_m=np.array([np.nan, np.nan]),
         ambulance_drive_s=np.array([200.0, np.nan]),
-        ambulance_turnout_s=60.0,
+        assumptions=response.ResponseAssumptions(ambulance_turnout_s=60.0),
     )
     np.testing.assert_allclose(frame["ambulance_s"], [260.0, np.nan])
     assert list(frame["first_route"]) == ["ambulance", "none"]
@@ -85,15 +86,13 @@ def test_faster_fire_turnout_never_increases_any_time(case, t1, t2, ambulance_s)
         walk_m=walk,
         locked=locked,
         fire_drive_s=drive,
-        fire_turnout_s=fast,
-        ambulance_s=ambulance_s,
+        assumptions=response.ResponseAssumptions(fire_turnout_s=fast, ambulance_s=ambulance_s),
     )
     b = response.time_to_defib(
         walk_m=walk,
         locked=locked,
         fire_drive_s=drive,
-        fire_turnout_s=slow,
-        ambulance_s=ambulance_s,
+        assumptions=response.ResponseAssumptions(fire_turnout_s=slow, ambulance_s=ambulance_s),
     )
     for col in ("walk_fetch_s", "fire_s", "ambulance_s", "time_to_defib_s"):
         x, y = a[col].to_numpy(), b[col].to_numpy()
@@ -105,13 +104,16 @@ def test_faster_fire_turnout_never_increases_any_time(case, t1, t2, ambulance_s)
 def test_no_co_responder_gives_the_bystander_ambulance_minimum(case, ambulance_s):
     walk, drive, locked = case
     without = response.time_to_defib(
-        walk_m=walk, locked=locked, fire_drive_s=None, ambulance_s=ambulance_s
+        walk_m=walk,
+        locked=locked,
+        fire_drive_s=None,
+        assumptions=response.ResponseAssumptions(ambulance_s=ambulance_s),
     )
     all_nan = response.time_to_defib(
         walk_m=walk,
         locked=locked,
         fire_drive_s=np.full(drive.shape, np.nan),
-        ambulance_s=ambulance_s,
+        assumptions=response.ResponseAssumptions(ambulance_s=ambulance_s),
     )
     pd.testing.assert_frame_equal(without, all_nan)
     fetch = 2 * walk / response.WALKING_SPEED_M_S + response.CABINET_S
@@ -121,7 +123,10 @@ def test_no_co_responder_gives_the_bystander_ambulance_minimum(case, ambulance_s
     assert "fire" not in set(without["first_route"])
     assert without["fire_s"].isna().all()
     with_fire = response.time_to_defib(
-        walk_m=walk, locked=locked, fire_drive_s=drive, ambulance_s=ambulance_s
+        walk_m=walk,
+        locked=locked,
+        fire_drive_s=drive,
+        assumptions=response.ResponseAssumptions(ambulance_s=ambulance_s),
     )
     assert np.all(with_fire["time_to_defib_s"].to_numpy() <= expected)
 
@@ -140,7 +145,7 @@ def test_summarise_times():
     frame = response.time_to_defib(
         walk_m=np.array([44.75, 895.0, np.nan, 179.0]),
         fire_drive_s=np.array([np.nan, 100.0, np.nan, np.nan]),
-        ambulance_s=420.0,
+        assumptions=response.ResponseAssumptions(ambulance_s=420.0),
     )
     # times: 80 (bystander), 220 (fire), 420 (ambulance), 230 (bystander)
     np.testing.assert_allclose(frame["time_to_defib_s"], [80.0, 220.0, 420.0, 230.0])

@@ -17,6 +17,7 @@ from defibmap._resources import data_root
 from defibmap.cli import main
 from defibmap.config import read_study
 from defibmap.io import sites
+from defibmap.outputs.folder import write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 STUDY = REPO / "data" / "studies" / "coventry.toml"
@@ -60,6 +61,7 @@ def test_coventry_offline_leaves_earlier_outputs_untouched(offline, tmp_path, ca
     out.mkdir()
     (out / "summary.json").write_text(json.dumps({"study": "Coventry", "run": "earlier"}))
     (out / "map.html").write_text("<html>earlier</html>")
+    write_manifest(out, version="earlier")  # as an earlier run leaves them
     before = _tree(out)
     assert main(["run", "coventry", "--out", str(out)]) == 1
     _check_message(capsys.readouterr().err)

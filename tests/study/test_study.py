@@ -149,6 +149,7 @@ def test_rerun_replaces_outputs_and_leaves_no_temp_files(tmp_path):
     assert main(["run", "--out", str(out)]) == 0
     assert (out / "summary.json").read_text(encoding="utf-8") == first
     assert sorted(p.name for p in out.iterdir()) == [
+        ".defibmap-manifest.json",  # what defibmap wrote, with hashes
         "coverage_curve.csv",
         "demand_coverage.csv",
         "figures",

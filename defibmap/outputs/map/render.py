@@ -17,8 +17,6 @@ is passed through :func:`defibmap.outputs._html.esc` before it reaches the page.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -28,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from defibmap._errors import InputError
+from defibmap._files import write_text_atomic
 from defibmap.outputs._html import esc
 from defibmap.outputs.map import _assets
 from defibmap.outputs.map import _demand as demand_layers
@@ -266,17 +265,7 @@ def write_map(m: folium.Map, path: Path) -> None:
     """
     path = Path(path)
     html = _assets.inline_assets(cast("Figure", m.get_root()).render())
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        # mkstemp makes the file private (0600); keep the old file's mode, or a readable 0644.
-        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, html)
     logger.info("wrote map to %s", path)
 
 
