@@ -58,3 +58,23 @@ def test_utm_zone_far_from_the_study_is_refused() -> None:
 def test_chosen_crs_passes_its_own_check() -> None:
     for lon, lat in [(LEEDS_LON, LEEDS_LAT), (np.array([2.30, 2.40]), np.array([48.8, 48.9]))]:
         check_scale(projected_crs_for(lon, lat), lon, lat)
+
+
+def test_a_study_with_web_mercator_stops_before_the_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    from defibmap import load_study, run_study
+    from defibmap.study import stages
+
+    def no_network(*_args: object, **_kwargs: object) -> None:
+        pytest.fail("the network was built for a CRS that stretches distances")
+
+    monkeypatch.setattr(stages, "build_network", no_network)
+    config = load_study("demo-town")
+    config = dataclasses.replace(
+        config, network=dataclasses.replace(config.network, crs="EPSG:3857")
+    )
+    with pytest.raises(ConfigError, match=r"\[network\] crs = 'EPSG:3857' does not keep"):
+        run_study(config)
