@@ -6,6 +6,12 @@ A study file can change each of these (``docs/study-file.md``); the sources are 
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 __all__ = [
     "AMBULANCE_S",
     "AMBULANCE_TURNOUT_S",
@@ -15,6 +21,7 @@ __all__ = [
     "DEFAULT_REGISTER_WITHIN_M",
     "DEFAULT_SCHOOL_HOURS",
     "DEFAULT_SCHOOL_TERM_WEEKS",
+    "DEFAULT_SPEEDS_KPH",
     "DEFAULT_THRESHOLDS_M",
     "FIRE_TURNOUT_S",
     "LOCKED_CABINET_EXTRA_S",
@@ -59,3 +66,28 @@ AMBULANCE_S = 420.0
 #: vehicle moving. Assumption: crews are often already mobile, so a drive from the base is a
 #: conservative stand-in; confirm with the ambulance service.
 AMBULANCE_TURNOUT_S = 60.0
+
+#: Default speed (km/h) per OSM ``highway`` type for ways without a usable ``maxspeed``.
+#: Assumed UK urban limits, not a published table: motorway 60 mph (96), trunk 40 mph (64),
+#: primary and secondary 30 mph (48), tertiary 25 mph (40, a mix of 20 and 30 mph zones),
+#: residential, unclassified and unknown roads 20 mph (32), living streets 10 mph (16).
+#: ``service`` is listed for completeness: osmnx's ``"drive"`` filter drops service roads.
+DEFAULT_SPEEDS_KPH: Mapping[str, float] = MappingProxyType(
+    {
+        "motorway": 96.0,
+        "motorway_link": 64.0,
+        "trunk": 64.0,
+        "trunk_link": 48.0,
+        "primary": 48.0,
+        "primary_link": 40.0,
+        "secondary": 48.0,
+        "secondary_link": 40.0,
+        "tertiary": 40.0,
+        "tertiary_link": 32.0,
+        "residential": 32.0,
+        "unclassified": 32.0,
+        "road": 32.0,
+        "living_street": 16.0,
+        "service": 16.0,
+    }
+)

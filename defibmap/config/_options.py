@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 from defibmap import layers
 from defibmap._errors import ConfigError
 from defibmap.config import _values
-from defibmap.defaults import DEFAULT_SCHOOL_HOURS, WALKING_SPEED_M_S
+from defibmap.defaults import (
+    DEFAULT_SCHOOL_HOURS,
+    DEFAULT_SCHOOL_TERM_WEEKS,
+    DEFAULT_SPEEDS_KPH,
+    WALKING_SPEED_M_S,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -60,17 +65,62 @@ def _response(data: dict[str, Any], where: Path) -> dict[str, Any]:
     """Read ``[response]``: seconds >= 0, and ``speeds_kph`` as road type = km/h."""
     resp = dict(data.get("response", {}))
     for key, value in resp.items():
-        if key == "speeds_kph":
-            if not isinstance(value, dict) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and v > 0
-                for v in value.values()
-            ):
-                raise _values.type_error(
-                    where, "response", key, "a table of road type = km/h", value
-                )
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise _values.type_error(where, "response", key, "seconds >= 0", value)
+        if key != "speeds_kph":
+            _values.numeric(resp, "response", key, where)
+            continue
+        if not isinstance(value, dict):
+            raise _values.type_error(where, "response", key, "a table of road type = km/h", value)
+        unknown = sorted(set(value) - set(DEFAULT_SPEEDS_KPH))
+        if unknown:
+            msg = (
+                f"{where}: [response] speeds_kph: unknown road type(s) {unknown}; "
+                f"known: {sorted(DEFAULT_SPEEDS_KPH)}"
+            )
+            raise ConfigError(msg)
+        for road, kph in value.items():
+            _values.checked_number(
+                kph, where, "response", f"speeds_kph.{road}", _values.NUMERIC_KEYS["response", key]
+            )
     return resp
+
+
+#: The scenarios every study reports; a study's own [scenarios.NAME] may not take these names.
+BUILT_IN_SCENARIOS = ("current", "current+stations", "current+stations+recommended")
+
+
+def _scenarios(data: dict[str, Any], where: Path) -> dict[str, tuple[str, ...]]:
+    """Read ``[scenarios.NAME]`` tables: ``sites``, a list of site ids; no other key."""
+    scenarios: dict[str, tuple[str, ...]] = {}
+    for name, table in data.get("scenarios", {}).items():
+        section = f"scenarios.{name}"
+        if name in BUILT_IN_SCENARIOS:
+            msg = (
+                f"{where}: [{section}] is the name of a built-in scenario "
+                f"({', '.join(BUILT_IN_SCENARIOS)}); give yours another name"
+            )
+            raise ConfigError(msg)
+        if isinstance(table, dict) and set(table) - {"sites"}:
+            unknown = sorted(set(table) - {"sites"})
+            msg = f"{where}: [{section}] unknown key(s) {unknown}; known: ['sites']"
+            raise ConfigError(msg)
+        sites = table.get("sites") if isinstance(table, dict) else None
+        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites):
+            raise _values.type_error(where, section, "sites", "a list of site ids", sites)
+        scenarios[str(name)] = tuple(sites)
+    return scenarios
+
+
+def _school_hours(hours: dict[str, Any], where: Path) -> str:
+    """Read ``[availability] school_hours``: OSM opening hours; absent gives the default."""
+    value = _values.get(hours, "school_hours", str, where, "availability")
+    if value is None:
+        return DEFAULT_SCHOOL_HOURS
+    if not value.strip():
+        expected = (
+            f"OpenStreetMap opening hours such as {DEFAULT_SCHOOL_HOURS!r} (leave it out for that)"
+        )
+        raise _values.type_error(where, "availability", "school_hours", expected, value)
+    return str(value)
 
 
 def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
@@ -78,26 +128,11 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     ranking = data.get("ranking", {})
     hours = data.get("availability", {})
     demand = data.get(layers.DEMAND, {})
-    targets = ranking.get("targets", [0.5, 0.75, 0.9])
-    if not isinstance(targets, list) or not all(
-        isinstance(t, int | float) and not isinstance(t, bool) and 0 < t <= 1 for t in targets
-    ):
-        raise _values.type_error(where, "ranking", "targets", "a list of shares in (0, 1]", targets)
-    term_weeks = _values.get(hours, "school_term_weeks", int, where, "availability")
-    if term_weeks is not None and not 0 <= term_weeks <= 52:
-        raise _values.type_error(where, "availability", "school_term_weeks", "0 to 52", term_weeks)
-    speed = _values.get(hours, "walking_speed_m_s", (int, float), where, "availability")
-    if speed is not None and speed <= 0:
-        raise _values.type_error(where, "availability", "walking_speed_m_s", "positive", speed)
+    targets = _values.numbers(ranking.get("targets", [0.5, 0.75, 0.9]), "ranking", "targets", where)
+    term_weeks = _values.numeric(hours, "availability", "school_term_weeks", where)
+    speed = _values.numeric(hours, "availability", "walking_speed_m_s", where)
     finer = _finer_demand(data, base, where)
-    scenarios: dict[str, tuple[str, ...]] = {}
-    for name, table in data.get("scenarios", {}).items():
-        sites = table.get("sites") if isinstance(table, dict) else None
-        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites):
-            raise _values.type_error(
-                where, f"scenarios.{name}", "sites", "a list of site ids", sites
-            )
-        scenarios[str(name)] = tuple(sites)
+    scenarios = _scenarios(data, where)
     resp = _response(data, where)
     return {
         "response": resp,
@@ -107,16 +142,15 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
         "weight": _values.choice(
             ranking, "weight", ("population", "deprivation"), "population", where, "ranking"
         ),
-        "targets": tuple(float(t) for t in targets),
+        "targets": targets,
         "targets_of": _values.choice(
             ranking, "targets_of", ("reachable", "total"), "reachable", where, "ranking"
         ),
         "unknown_hours": _values.choice(
             hours, "unknown_hours", ("available", "unavailable"), "available", where, "availability"
         ),
-        "school_hours": _values.get(hours, "school_hours", str, where, "availability")
-        or DEFAULT_SCHOOL_HOURS,
-        "school_term_weeks": 39 if term_weeks is None else int(term_weeks),
+        "school_hours": _school_hours(hours, where),
+        "school_term_weeks": DEFAULT_SCHOOL_TERM_WEEKS if term_weeks is None else int(term_weeks),
         "walking_speed_m_s": WALKING_SPEED_M_S if speed is None else float(speed),
         "imd_column": _values.get(demand, "imd_decile", str, where, layers.DEMAND),
         "ward_column": _values.get(demand, "ward", str, where, layers.DEMAND),

@@ -10,10 +10,13 @@ these.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from defibmap._errors import ConfigError
+from defibmap.defaults import DEFAULT_BUFFER_M
 from defibmap.layers import KINDS, OSM_KINDS
 
 
@@ -100,3 +103,108 @@ def osm_kinds(table: dict[str, Any], where: Path, section: str) -> tuple[str, ..
             )
             raise ConfigError(msg)
     return tuple(kinds)
+
+
+@dataclass(frozen=True)
+class Range:
+    """What a numeric study-file key may hold: its unit and bounds.
+
+    ``minimum`` and ``maximum`` are inclusive, ``above`` exclusive; ``integer`` asks for a
+    whole number.
+    """
+
+    unit: str
+    minimum: float | None = None
+    above: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+
+    def expected(self) -> str:
+        """Return the plain words for what is expected (``finite metres > 0``)."""
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f">= {self.minimum:g}")
+        if self.above is not None:
+            bounds.append(f"> {self.above:g}")
+        if self.maximum is not None:
+            bounds.append(f"<= {self.maximum:g}")
+        kind = "a whole number of" if self.integer else "finite"
+        return f"{kind} {self.unit}" + (f" {' and '.join(bounds)}" if bounds else "")
+
+    def holds(self, value: object) -> bool:
+        """Return whether ``value`` is a number (not a bool) inside the range."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        number_ = float(value)
+        return (
+            math.isfinite(number_)
+            and (not self.integer or isinstance(value, int))
+            and (self.minimum is None or number_ >= self.minimum)
+            and (self.above is None or number_ > self.above)
+            and (self.maximum is None or number_ <= self.maximum)
+        )
+
+
+def number(
+    table: dict[str, Any], key: str, where: Path, section: str, allowed: Range
+) -> float | None:
+    """Return ``table[key]`` as a checked number, or None when the key is absent.
+
+    The one check every numeric key of a study file goes through: a number (not a bool, not
+    text), finite (TOML allows ``inf`` and ``nan``), a whole number where the range asks for
+    one, and inside the range.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, section and key, what was expected and what was found.
+    """
+    if key not in table:
+        return None
+    return checked_number(table[key], where, section, key, allowed)
+
+
+def checked_number(value: object, where: Path, section: str, key: str, allowed: Range) -> float:
+    """Return ``value`` checked against ``allowed`` (for list items and table values too)."""
+    if not allowed.holds(value):
+        raise type_error(where, section, key, allowed.expected(), value)
+    return float(value)  # type: ignore[arg-type]
+
+
+#: Every numeric key of a study file and what it may hold. A list key's items (thresholds,
+#: targets) and a table key's values (``speeds_kph``) are checked one by one. The upper bounds
+#: are sanity limits, far beyond any real study: a walk to fetch a defib of 10 km takes over
+#: an hour and a half, a walker faster than 10 m/s is a sprinter.
+NUMERIC_KEYS: dict[tuple[str, str], Range] = {
+    ("network", "max_snap_m"): Range("metres", minimum=0),
+    ("network", "boundary_buffer_m"): Range("metres", minimum=DEFAULT_BUFFER_M),
+    ("defibs", "register_within_m"): Range("metres", above=0, maximum=1_000),
+    ("coverage", "thresholds_m"): Range("metres", above=0, maximum=10_000),
+    ("ranking", "new_sites"): Range("sites", minimum=0, maximum=10_000, integer=True),
+    ("ranking", "threshold_m"): Range("metres", above=0, maximum=10_000),
+    ("ranking", "targets"): Range("shares", above=0, maximum=1),
+    ("availability", "school_term_weeks"): Range("weeks", minimum=0, maximum=52, integer=True),
+    ("availability", "walking_speed_m_s"): Range("metres per second", above=0, maximum=10),
+    ("response", "cabinet_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "locked_cabinet_extra_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "fire_turnout_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "ambulance_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "ambulance_turnout_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "speeds_kph"): Range("km/h", above=0, maximum=200),
+}
+
+
+def numeric(table: dict[str, Any], section: str, key: str, where: Path) -> float | None:
+    """Return ``[section] key`` checked against :data:`NUMERIC_KEYS`, or None when absent."""
+    return number(table, key, where, section, NUMERIC_KEYS[section, key])
+
+
+def numbers(value: object, section: str, key: str, where: Path) -> tuple[float, ...]:
+    """Return a non-empty list key (``thresholds_m``, ``targets``), each item checked."""
+    allowed = NUMERIC_KEYS[section, key]
+    if not isinstance(value, list) or not value:
+        raise type_error(where, section, key, f"a list of {allowed.expected()}", value)
+    for item in value:
+        if not allowed.holds(item):
+            raise type_error(where, section, key, f"a list of {allowed.expected()}", value)
+    return tuple(float(v) for v in value)

@@ -10,7 +10,7 @@ values, :mod:`defibmap.config._options` reads the analysis options.
 
 from __future__ import annotations
 
-import math
+import itertools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,13 +228,12 @@ def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerCo
         else None
     )
     _check_layer_sources(name, kinds, register, table, where)
-    within = _values.get(table, "register_within_m", (int, float), where, name)
-    if within is not None:
-        if register is None:
-            msg = f"{where}: [{name}] register_within_m needs register (a register export)"
-            raise ConfigError(msg)
-        if not (math.isfinite(within) and within > 0):
-            raise _values.type_error(where, name, "register_within_m", "finite metres > 0", within)
+    within = _values.number(
+        table, "register_within_m", where, name, _values.NUMERIC_KEYS["defibs", "register_within_m"]
+    )
+    if within is not None and register is None:
+        msg = f"{where}: [{name}] register_within_m needs register (a register export)"
+        raise ConfigError(msg)
 
     def text(key: str) -> str | None:
         return _values.get(table, key, str, where, name)  # type: ignore[no-any-return]
@@ -269,19 +268,9 @@ def _network(net: dict[str, Any], base: Path, where: Path) -> NetworkConfig:
     if len(sources) != 1:
         msg = f"{where}: [network] needs exactly one of osm_file, place or graph_file"
         raise ConfigError(msg)
-    max_snap = _values.get(net, "max_snap_m", (int, float), where, "network")
-    if max_snap is not None and not (math.isfinite(max_snap) and max_snap >= 0):
-        raise _values.type_error(where, "network", "max_snap_m", "finite metres >= 0", max_snap)
-    buffer_m = _values.get(net, "boundary_buffer_m", (int, float), where, "network")
-    if buffer_m is not None and not (math.isfinite(buffer_m) and buffer_m >= MIN_BOUNDARY_BUFFER_M):
-        raise _values.type_error(
-            where,
-            "network",
-            "boundary_buffer_m",
-            f"finite metres >= {MIN_BOUNDARY_BUFFER_M:g} (people near the edge walk to "
-            "defibs beyond it)",
-            buffer_m,
-        )
+    max_snap = _values.numeric(net, "network", "max_snap_m", where)
+    # at least the search limit of the default headline: people near the edge walk beyond it
+    buffer_m = _values.numeric(net, "network", "boundary_buffer_m", where)
     cache = _values.get(net, "cache_dir", str, where, "network")
 
     def path(key: str) -> Path | None:
@@ -325,18 +314,21 @@ def _point_layers(data: dict[str, Any], base: Path, where: Path) -> dict[str, La
 
 
 def _thresholds(data: dict[str, Any], where: Path) -> tuple[float, ...]:
-    """Read ``[coverage] thresholds_m`` (metres, ascending)."""
-    thresholds = data.get("coverage", {}).get("thresholds_m", list(DEFAULT_THRESHOLDS_M))
-    if (
-        not isinstance(thresholds, list)
-        or not thresholds
-        or not all(isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds)
-        or any(t <= 0 for t in thresholds)
-    ):
-        raise _values.type_error(
-            where, "coverage", "thresholds_m", "a list of positive metres", thresholds
-        )
-    return tuple(sorted(float(t) for t in thresholds))
+    """Read ``[coverage] thresholds_m`` (metres, ascending, distinct in whole metres).
+
+    Coverage is keyed by the whole metre (``"100"``), so 100 and 100.4 would share a key and
+    one would be lost: they are refused.
+    """
+    raw = data.get("coverage", {}).get("thresholds_m", list(DEFAULT_THRESHOLDS_M))
+    thresholds = sorted(_values.numbers(raw, "coverage", "thresholds_m", where))
+    for low, high in itertools.pairwise(thresholds):
+        if round(low) == round(high):
+            msg = (
+                f"{where}: [coverage] thresholds_m has {low:g} and {high:g}, which are both "
+                f"reported as {round(low)} m; give distinct whole metres"
+            )
+            raise ConfigError(msg)
+    return tuple(thresholds)
 
 
 def _postcode_file(
@@ -358,6 +350,27 @@ def _postcode_file(
     return postcode_file
 
 
+def _decode(raw: bytes, path: Path) -> str:
+    """Decode a study file: UTF-8, with or without a byte-order mark, or UTF-16 with one.
+
+    Notepad and Excel write byte-order marks; TOML itself is UTF-8, so the mark is dropped.
+    """
+    import codecs
+
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{path}: the study file is not UTF-8 text (byte {exc.start} cannot be read); "
+            "save it as UTF-8"
+        )
+        raise ConfigError(msg) from exc
+
+
 def read_study(path: str | Path) -> StudyConfig:
     """Read and check a study TOML file.
 
@@ -372,10 +385,11 @@ def read_study(path: str | Path) -> StudyConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         msg = f"{path}: cannot read the study file ({exc.strerror})"
         raise ConfigError(msg) from exc
+    text = _decode(raw, path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -394,12 +408,14 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
     found = _point_layers(data, base, where)
     thresholds = _thresholds(data, where)
     ranking = data.get("ranking", {})
-    new_sites = _values.get(ranking, "new_sites", int, where, "ranking")
-    if new_sites is not None and new_sites < 0:
-        raise _values.type_error(where, "ranking", "new_sites", "a whole number >= 0", new_sites)
-    rank_t = _values.get(ranking, "threshold_m", (int, float), where, "ranking")
+    new_sites = _values.numeric(ranking, "ranking", "new_sites", where)
+    rank_t = _values.numeric(ranking, "ranking", "threshold_m", where)
     wards = data.get(layers.WARDS)
     boundary = data.get(layers.BOUNDARY)
+    for name, table in ((layers.WARDS, wards), (layers.BOUNDARY, boundary)):
+        if table is not None and "file" not in table:
+            msg = f"{where}: [{name}] needs a file (or leave the section out)"
+            raise ConfigError(msg)
     with_osm = [name for name, layer in found.items() if layer.osm]
     if with_osm and network.graph_file is not None and not boundary:
         msg = (

@@ -42,6 +42,7 @@ import numpy as np
 import shapely
 
 from defibmap._errors import NetworkError
+from defibmap.defaults import DEFAULT_SPEEDS_KPH
 from defibmap.network._base import largest_projected, projected_crs, read_osm_file
 from defibmap.network._drive_arrays import (
     MIN_EDGE_LENGTH_M,
@@ -78,30 +79,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-#: Default speed (km/h) per OSM ``highway`` type for ways without a usable ``maxspeed``.
-#: Assumed UK urban limits, not a published table: motorway 60 mph (96), trunk 40 mph (64),
-#: primary and secondary 30 mph (48), tertiary 25 mph (40, a mix of 20 and 30 mph zones),
-#: residential, unclassified and unknown roads 20 mph (32), living streets 10 mph (16).
-#: ``service`` is listed for completeness: osmnx's ``"drive"`` filter drops service roads.
-DEFAULT_SPEEDS_KPH: Mapping[str, float] = MappingProxyType(
-    {
-        "motorway": 96.0,
-        "motorway_link": 64.0,
-        "trunk": 64.0,
-        "trunk_link": 48.0,
-        "primary": 48.0,
-        "primary_link": 40.0,
-        "secondary": 48.0,
-        "secondary_link": 40.0,
-        "tertiary": 40.0,
-        "tertiary_link": 32.0,
-        "residential": 32.0,
-        "unclassified": 32.0,
-        "road": 32.0,
-        "living_street": 16.0,
-        "service": 16.0,
-    }
-)
 #: UK implicit limits that osmnx 2.1's table lacks (it knows ``UK:nsl_single`` but not the
 #: ``GB:`` spelling the OSM wiki recommends), rewritten to mph before osmnx parses them.
 UK_IMPLICIT_MAXSPEEDS: Mapping[str, str] = MappingProxyType(

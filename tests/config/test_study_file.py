@@ -84,11 +84,22 @@ def _study(**sections: Any) -> dict[str, Any]:
             "[demand] postcode needs a postcode lookup: set [study] postcode_file",
         ),
         (_study(coverage={"thresholds_m": [0]}), "[coverage] thresholds_m must be a list"),
-        (_study(ranking={"new_sites": -1}), "[ranking] new_sites must be a whole number >= 0"),
-        (_study(response={"cabinet_s": -1}), "[response] cabinet_s must be seconds >= 0"),
         (
-            _study(response={"speeds_kph": {"a": 0}}),
+            _study(ranking={"new_sites": -1}),
+            "[ranking] new_sites must be a whole number of sites >= 0",
+        ),
+        (_study(response={"cabinet_s": -1}), "[response] cabinet_s must be finite seconds >= 0"),
+        (
+            _study(response={"speeds_kph": 3}),
             "[response] speeds_kph must be a table of road type = km/h",
+        ),
+        (
+            _study(response={"speeds_kph": {"residential": 0}}),
+            "[response] speeds_kph.residential must be finite km/h > 0",
+        ),
+        (
+            _study(response={"speeds_kph": {"residental": 30}}),
+            "[response] speeds_kph: unknown road type(s) ['residental']; known: [",
         ),
         (_study(finer_demand={"id": "x"}), "[finer_demand] needs a file of postcode points"),
         (
