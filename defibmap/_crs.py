@@ -14,8 +14,9 @@ from defibmap._errors import ConfigError, NetworkError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+    from pyproj import CRS
 
-__all__ = ["MAX_SCALE_ERROR_SHARE", "check_scale", "projected_crs_for"]
+__all__ = ["MAX_SCALE_ERROR_SHARE", "check_projected", "check_scale", "projected_crs_for"]
 
 
 def projected_crs_for(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> str:
@@ -51,6 +52,38 @@ def projected_crs_for(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> str
 MAX_SCALE_ERROR_SHARE = 0.01
 
 
+_ADVICE = (
+    "use a conformal local CRS in metres (EPSG:27700 in Great Britain, else the local UTM "
+    "zone), or leave crs out and defibmap chooses one"
+)
+
+
+def check_projected(crs: str, *, where: str = "[network] crs") -> CRS:
+    """Return the CRS a study names, refused unless pyproj knows it, projected, in metres.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``where`` (the study file and key), the CRS and what to use instead.
+    """
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        parsed = CRS.from_user_input(crs)
+    except CRSError as exc:
+        msg = f"{where} = {crs!r} is not a coordinate reference system pyproj knows; {_ADVICE}"
+        raise ConfigError(msg) from exc
+    if not parsed.is_projected:
+        msg = f"{where} = {crs!r} is not projected (its units are degrees); {_ADVICE}"
+        raise ConfigError(msg)
+    units = {axis.unit_name for axis in parsed.axis_info}
+    if not units <= {"metre", "meter"}:
+        msg = f"{where} = {crs!r} measures in {', '.join(sorted(units))}, not metres; {_ADVICE}"
+        raise ConfigError(msg)
+    return parsed
+
+
 def check_scale(
     crs: str,
     lon: NDArray[np.float64],
@@ -83,25 +116,9 @@ def check_scale(
         When the CRS is unknown, not projected, not in metres, or its scale error anywhere in
         the study area is larger than ``max_error_share``.
     """
-    from pyproj import CRS, Proj
-    from pyproj.exceptions import CRSError
+    from pyproj import Proj
 
-    advice = (
-        "use a conformal local CRS in metres (EPSG:27700 in Great Britain, else the local UTM "
-        "zone), or leave crs out and defibmap chooses one"
-    )
-    try:
-        parsed = CRS.from_user_input(crs)
-    except CRSError as exc:
-        msg = f"{where} = {crs!r} is not a coordinate reference system pyproj knows; {advice}"
-        raise ConfigError(msg) from exc
-    if not parsed.is_projected:
-        msg = f"{where} = {crs!r} is not projected (its units are degrees); {advice}"
-        raise ConfigError(msg)
-    units = {axis.unit_name for axis in parsed.axis_info}
-    if not units <= {"metre", "meter"}:
-        msg = f"{where} = {crs!r} measures in {', '.join(sorted(units))}, not metres; {advice}"
-        raise ConfigError(msg)
+    parsed = check_projected(crs, where=where)
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -121,6 +138,6 @@ def check_scale(
         msg = (
             f"{where} = {crs!r} does not keep distances true over the study area: its scale "
             f"factor is {worst:.3f} there, so every walk would be measured "
-            f"{abs(worst - 1.0):.0%} {'too long' if worst > 1 else 'too short'}; {advice}"
+            f"{abs(worst - 1.0):.0%} {'too long' if worst > 1 else 'too short'}; {_ADVICE}"
         )
         raise ConfigError(msg)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from defibmap import layers
+from defibmap._crs import check_projected
 from defibmap._errors import ConfigError
 from defibmap.config import _values
 from defibmap.config._options import RESPONSE_KEYS, read_options
@@ -272,6 +273,9 @@ def _network(net: dict[str, Any], base: Path, where: Path) -> NetworkConfig:
     # at least the search limit of the default headline: people near the edge walk beyond it
     buffer_m = _values.numeric(net, "network", "boundary_buffer_m", where)
     cache = _values.get(net, "cache_dir", str, where, "network")
+    crs = _values.get(net, "crs", str, where, "network")
+    if crs is not None:
+        check_projected(crs, where=f"{where}: [network] crs")
 
     def path(key: str) -> Path | None:
         return _values.file(base, net[key], where, "network", key) if key in net else None
@@ -284,7 +288,7 @@ def _network(net: dict[str, Any], base: Path, where: Path) -> NetworkConfig:
         place=text("place"),
         graph_file=path("graph_file"),
         max_snap_m=float(max_snap) if max_snap is not None else DEFAULT_MAX_SNAP_M,
-        crs=text("crs"),
+        crs=crs,
         cache_dir=_values.folder(base, cache) if cache else None,
         source=text("source"),
         licence=text("licence"),
