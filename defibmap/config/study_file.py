@@ -416,9 +416,9 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
     rank_t = _values.numeric(ranking, "ranking", "threshold_m", where)
     wards = data.get(layers.WARDS)
     boundary = data.get(layers.BOUNDARY)
-    for name, table in ((layers.WARDS, wards), (layers.BOUNDARY, boundary)):
+    for section, table in ((layers.WARDS, wards), (layers.BOUNDARY, boundary)):
         if table is not None and "file" not in table:
-            msg = f"{where}: [{name}] needs a file (or leave the section out)"
+            msg = f"{where}: [{section}] needs a file (or leave the section out)"
             raise ConfigError(msg)
     with_osm = [name for name, layer in found.items() if layer.osm]
     if with_osm and network.graph_file is not None and not boundary:

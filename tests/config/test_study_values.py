@@ -153,3 +153,12 @@ def test_study_file_in_another_encoding_names_the_fault(tmp_path):
     path.write_bytes('[study]\nname = "Caf\xe9"\n'.encode("cp1252"))
     with pytest.raises(ConfigError, match=r"the study file is not UTF-8 text .*save it as UTF-8"):
         read_study(path)
+
+
+def test_the_study_keeps_its_name_beside_a_boundary_and_wards():
+    data = _study(
+        study={"name": "Mine"},
+        boundary={"file": str(DEMO / "demand.csv")},
+        wards={"file": str(DEMO / "demand.csv")},
+    )
+    assert study_from_dict(data, base=DEMO).name == "Mine"
