@@ -23,7 +23,7 @@ from defibmap._errors import (
     OptimisationError,
 )
 from defibmap.analysis.optimise import greedy, mclp
-from defibmap.analysis.ranking import rank_sites
+from defibmap.analysis.ranking import RankingDemand, rank_sites
 from defibmap.analysis.reach import coverage_shares, nearest_facility, pair_distances
 from defibmap.config.study_file import StudyConfig, read_study
 from defibmap.network.snapping import snap_points
@@ -46,6 +46,7 @@ __all__ = [
     "Network",
     "NetworkError",
     "OptimisationError",
+    "RankingDemand",
     "StudyConfig",
     "StudyResult",
     "__version__",

@@ -13,10 +13,11 @@ to the first defibrillator.
 from __future__ import annotations
 
 from defibmap.analysis.optimise import greedy, mclp, set_cover
-from defibmap.analysis.ranking import rank_sites
+from defibmap.analysis.ranking import RankingDemand, rank_sites
 from defibmap.analysis.reach import coverage_shares, nearest_facility, pair_distances
 
 __all__ = [
+    "RankingDemand",
     "coverage_shares",
     "greedy",
     "mclp",

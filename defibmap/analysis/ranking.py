@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from defibmap.network.snapping import Snapped
     from defibmap.network.walk import Network
 
+__all__ = ["METHOD", "Ranking", "RankingDemand", "rank_sites"]
+
 #: How the ranking is found, as reported in ``summary.json``.
 METHOD = "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)"
 
@@ -105,25 +107,61 @@ class Ranking:
         return iter((self.recommendations, self.info(), self.cover))
 
 
+@dataclass(frozen=True, eq=False)
+class RankingDemand:
+    """The residents a ranking serves: where they are, how many, and their walk today.
+
+    Attributes
+    ----------
+    snapped
+        The demand points snapped to the walking network.
+    population
+        People at each demand point.
+    walk_m
+        Each demand point's walk in metres to the baseline's nearest defib (NaN: none within
+        the search limit).
+    weights
+        What the ranking maximises per demand point (for example deprivation-weighted
+        people); ``None`` maximises ``population``.
+    """
+
+    snapped: Snapped
+    population: NDArray[np.float64]
+    walk_m: NDArray[np.float64]
+    weights: NDArray[np.float64] | None = None
+
+
 def rank_sites(
     network: Network,
+    demand: RankingDemand,
     *,
-    demand_snapped: Snapped,
-    population: NDArray[np.float64],
-    walk_m: NDArray[np.float64],
     candidates: gpd.GeoDataFrame,
     candidates_snapped: Snapped,
     new_sites: int,
     threshold_m: float,
-    weights: NDArray[np.float64] | None = None,
 ) -> Ranking:
     """Rank candidate buildings for ``new_sites`` new 24/7 outside defibs.
 
     Greedy marginal gain gives the ordered list (ties to the lowest ``site_id``: candidates
     must come sorted by id); the exact maximal covering optimum (HiGHS) is reported beside it.
-    Both maximise ``weights`` (default: population) newly within ``threshold_m`` of a defib,
-    ``walk_m`` being each demand point's walk to the baseline's nearest defib; the table
-    always counts people.
+    Both maximise ``demand.weights`` (default: population) newly within ``threshold_m`` of a
+    defib, ``demand.walk_m`` being each demand point's walk to the baseline's nearest defib;
+    the table always counts people.
+
+    Parameters
+    ----------
+    network
+        The walking network.
+    demand
+        The demand points, their people, walks today and weights.
+    candidates
+        Candidate buildings indexed by ``site_id`` (sorted), with a ``name`` column.
+    candidates_snapped
+        The candidates snapped to ``network``, in the same order.
+    new_sites
+        Number of new sites to rank.
+    threshold_m
+        The ranking walk, metres.
 
     Returns
     -------
@@ -133,10 +171,11 @@ def rank_sites(
         ``(table, info, cover)`` tuple still works for one release, with a
         :class:`DeprecationWarning`.
     """
-    w = population if weights is None else weights
-    pairs = reach.pair_distances(network, candidates_snapped, demand_snapped, limit_m=threshold_m)
+    population = demand.population
+    w = population if demand.weights is None else demand.weights
+    pairs = reach.pair_distances(network, candidates_snapped, demand.snapped, limit_m=threshold_m)
     cover = pairs.cover_matrix(threshold_m)
-    covered_now = np.nan_to_num(walk_m, nan=np.inf) <= threshold_m
+    covered_now = reach.covered(demand.walk_m, threshold_m)
     total = float(population.sum())
     base = float(population[covered_now].sum())
     steps = optimise.greedy(cover, w, new_sites, already_covered=covered_now)

@@ -19,6 +19,8 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse import csgraph
 
+from defibmap.analysis import _joins
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -60,16 +62,13 @@ def node_distances_m(network: Network, sites: Snapped, *, limit_m: float) -> NDA
     ok = np.flatnonzero(sites.ok)
     if not ok.size or not n:
         return np.full(n, np.inf)
-    edge = sites.edge[ok]
-    ends = np.concatenate([network.edge_u[edge], network.edge_v[edge]])
-    legs = np.concatenate(
-        [sites.snap_m[ok] + sites.to_u_m[ok], sites.snap_m[ok] + sites.to_v_m[ok]]
-    )
+    # The seeds are at least MIN_SEED_M long: csgraph drops stored zeros as "no edge", and a
+    # site exactly on a node must still reach it.
+    ends, legs = _joins.end_seeds(network, sites)
     first_leg = np.full(n, np.inf)
     np.minimum.at(first_leg, ends, legs)
     joined = np.flatnonzero(np.isfinite(first_leg))
-    # csgraph drops stored zeros as "no edge"; a site exactly on a node still reaches it.
-    weights = np.maximum(first_leg[joined], 1e-9)
+    weights = first_leg[joined]
     source_row = sp.csr_matrix(
         (weights, (np.zeros(joined.size, dtype=np.int64), joined)), shape=(1, n)
     )

@@ -13,7 +13,7 @@ and networkx graphs, re-exports every public name.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,9 +91,11 @@ def from_arrays(
     edge_geometry: NDArray[np.object_] | None = None,
     node_ids: NDArray[np.int64] | None = None,
     crs: str = "EPSG:27700",
-    source: str = "arrays",
 ) -> Network:
     """Build a :class:`Network` from node coordinates and edge end positions.
+
+    Its ``source`` is ``"arrays"``; a caller that knows where the arrays came from names it
+    with :func:`dataclasses.replace` (``replace(net, source="...")``).
 
     Parameters
     ----------
@@ -109,8 +111,6 @@ def from_arrays(
         Node labels; default ``0..n-1``.
     crs
         Projected CRS of the coordinates.
-    source
-        A short description of where the network came from.
 
     Returns
     -------
@@ -149,7 +149,7 @@ def from_arrays(
         edge_length_m=edge_length_m,
         edge_geometry=edge_geometry,
         crs=crs,
-        source=source,
+        source="arrays",
     )
 
 
@@ -193,7 +193,7 @@ def _from_file(data: Mapping[str, NDArray[np.generic]]) -> Network:
     if int(data["format"]) != CACHE_FORMAT:
         msg = f"network cache format {int(data['format'])} is not supported"
         raise NetworkError(msg)
-    return from_arrays(
+    built = from_arrays(
         node_x=np.asarray(data["node_x"], dtype=np.float64),
         node_y=np.asarray(data["node_y"], dtype=np.float64),
         edge_u=np.asarray(data["edge_u"], dtype=np.int64),
@@ -202,8 +202,8 @@ def _from_file(data: Mapping[str, NDArray[np.generic]]) -> Network:
         edge_geometry=unpack_wkb(data),
         node_ids=np.asarray(data["node_ids"], dtype=np.int64),
         crs=str(data["crs"]),
-        source=str(data["source"]),
     )
+    return replace(built, source=str(data["source"]))
 
 
 def load(path: str | Path) -> Network:

@@ -19,6 +19,7 @@ GraphML file, and converts it back to networkx.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,7 +124,7 @@ def from_graph(
     edge_v = np.asarray(ev, dtype=np.int64)
     if edge_u.size:
         _orient_geometries(geometry, edge_u, edge_v, node_x, node_y)
-    return from_arrays(
+    built = from_arrays(
         node_x=node_x,
         node_y=node_y,
         edge_u=edge_u,
@@ -132,8 +133,8 @@ def from_graph(
         edge_geometry=geometry,
         node_ids=node_ids,
         crs=crs,
-        source=source,
     )
+    return replace(built, source=source)
 
 
 def _orient_geometries(

@@ -81,14 +81,17 @@ def _search_area(
     """Geocode ``place`` (Nominatim, inside a fetch) or take ``polygon``; grow by ``buffer_m``."""
     import osmnx as ox
 
-    if place is not None:
-        try:
-            polygon = ox.geocoder.geocode_to_gdf(place).union_all()
-        except (TypeError, ox._errors.InsufficientResponseError) as exc:  # noqa: SLF001
-            msg = f"Nominatim found no boundary for the place {place!r} ({exc}); give a polygon"
-            raise InputError(msg) from exc
-    assert polygon is not None
-    return buffered(polygon, buffer_m)
+    if place is None:
+        if polygon is None:
+            msg = "a walking-network download needs a place or a polygon"
+            raise InputError(msg)
+        return buffered(polygon, buffer_m)
+    try:
+        found = ox.geocoder.geocode_to_gdf(place).union_all()
+    except (TypeError, ox._errors.InsufficientResponseError) as exc:  # noqa: SLF001
+        msg = f"Nominatim found no boundary for the place {place!r} ({exc}); give a polygon"
+        raise InputError(msg) from exc
+    return buffered(found, buffer_m)
 
 
 def _layer_hint(kind: str) -> str:

@@ -29,9 +29,8 @@ class _Rule:
 
     def passes(self, tags: Mapping[str, str]) -> bool:
         value = tags.get(self.key)
-        if self.op == "exists":
+        if self.pattern is None:  # only an "exists" rule has no pattern
             return value is not None
-        assert self.pattern is not None
         if self.op == "~":
             return value is not None and self.pattern.search(value) is not None
         # Overpass "!~": the key is absent, or its value does not match (unanchored search)

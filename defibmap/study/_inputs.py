@@ -217,15 +217,7 @@ def stack_layers(
             geometry=gpd.GeoSeries([], crs=crs),
         )
         empty.index.name = "site_id"
-        return empty, Snapped(
-            ok=np.zeros(0, bool),
-            edge=np.zeros(0, np.int64),
-            snap_m=np.zeros(0),
-            to_u_m=np.zeros(0),
-            to_v_m=np.zeros(0),
-            snap_x=np.zeros(0),
-            snap_y=np.zeros(0),
-        )
+        return empty, Snapped.concat([])
     frames = [p for p, _ in parts]
     gdf = gpd.GeoDataFrame(pd.concat(frames), crs=crs)
     if gdf.index.duplicated().any():
@@ -233,17 +225,7 @@ def stack_layers(
         msg = f"site id {dup!r} is used in more than one defib layer; ids must be unique"
         raise InputError(msg)
     gdf.index.name = "site_id"
-    snaps = [s for _, s in parts]
-    snapped = Snapped(
-        ok=np.concatenate([s.ok for s in snaps]),
-        edge=np.concatenate([s.edge for s in snaps]),
-        snap_m=np.concatenate([s.snap_m for s in snaps]),
-        to_u_m=np.concatenate([s.to_u_m for s in snaps]),
-        to_v_m=np.concatenate([s.to_v_m for s in snaps]),
-        snap_x=np.concatenate([s.snap_x for s in snaps]),
-        snap_y=np.concatenate([s.snap_y for s in snaps]),
-    )
-    return gdf, snapped
+    return gdf, Snapped.concat([s for _, s in parts])
 
 
 def defib_parts(
@@ -321,9 +303,8 @@ def sources(
     out = []
     net = config.network
     synthetic = "synthetic demonstration data"
-    if net.osm_file is not None or net.graph_file is not None:
-        path = net.osm_file or net.graph_file
-        assert path is not None
+    path = net.osm_file or net.graph_file
+    if path is not None:
         out.append(
             {
                 "layer": "network",

@@ -59,7 +59,9 @@ _REGISTER_KIND = next(name for name, kind in layer_kinds.OSM.items() if kind.mer
 
 def layer_spec(layer: LayerConfig) -> sites.LayerSpec:
     """How to read a layer section's ``file``."""
-    assert layer.file is not None
+    if layer.file is None:
+        msg = f"[{layer.name}]: the layer has no file to read"
+        raise InputError(msg)
     return sites.LayerSpec(
         file=layer.file,
         layer=layer.name,

@@ -60,24 +60,11 @@ class SiteSet:
         new = ~np.isin(other.ids, self.ids)
         return SiteSet(
             ids=np.concatenate([self.ids, other.ids[new]]),
-            snapped=concat_snapped([self.snapped, other.snapped.subset(new)]),
+            snapped=Snapped.concat([self.snapped, other.snapped.subset(new)]),
             term=np.vstack([self.term, other.term[new]]),
             holiday=np.vstack([self.holiday, other.holiday[new]]),
             term_unknown_off=np.vstack([self.term_unknown_off, other.term_unknown_off[new]]),
         )
-
-
-def concat_snapped(parts: list[Snapped]) -> Snapped:
-    """Concatenate snapped point sets."""
-    return Snapped(
-        ok=np.concatenate([p.ok for p in parts]),
-        edge=np.concatenate([p.edge for p in parts]),
-        snap_m=np.concatenate([p.snap_m for p in parts]),
-        to_u_m=np.concatenate([p.to_u_m for p in parts]),
-        to_v_m=np.concatenate([p.to_v_m for p in parts]),
-        snap_x=np.concatenate([p.snap_x for p in parts]),
-        snap_y=np.concatenate([p.snap_y for p in parts]),
-    )
 
 
 def _text(frame: pd.DataFrame, column: str) -> list[str | None]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from defibmap._errors import NetworkError
+from defibmap._errors import ConfigError, NetworkError
 from defibmap.network import walk as _network
 from defibmap.osm import cache as _cache
 from defibmap.osm import features as osm_features
@@ -102,8 +102,8 @@ def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
     folder = cache_dir(config)
     polygon = _inputs.boundary(config)
     if net.osm_file is not None:
-        extract = _inputs.study_extract(config, folder, polygon)
-        assert extract is not None
+        # the extract is the osm_file itself, or its clip to the boundary (never None here)
+        extract = _inputs.study_extract(config, folder, polygon) or net.osm_file
         digest = _inputs.sha256(extract)
         key = _network.cache_key(digest, net.crs or "auto", "walk")
         return _cached(
@@ -117,12 +117,13 @@ def build_network(config: StudyConfig, *, refresh: bool = False) -> Network:
             },
             refresh=refresh,
         )
-    assert net.place is not None
+    place = net.place
     path = network_cache_path(config, polygon)
-    assert path is not None
-    place, area = _inputs.online_area(config, polygon)
-    where = place if place is not None else area
-    assert where is not None
+    if place is None or path is None:
+        msg = "[network]: give one of osm_file, place or graph_file"
+        raise ConfigError(msg)
+    _, area = _inputs.online_area(config, polygon)
+    where: str | shapely.Geometry = area if area is not None else place
     return _cached(
         path,
         lambda: _network.from_place(

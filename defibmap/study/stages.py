@@ -24,7 +24,7 @@ from defibmap._crs import check_scale
 from defibmap._errors import ConfigError, InputError
 from defibmap.analysis import equity
 from defibmap.analysis import reach as _reach
-from defibmap.analysis.ranking import Ranking, rank_sites
+from defibmap.analysis.ranking import Ranking, RankingDemand, rank_sites
 from defibmap.io.sites import check_demand_total
 from defibmap.network import faults as _netcheck
 from defibmap.network.snapping import Snapped, snap_points
@@ -294,7 +294,7 @@ def reach(snapped: OnNetwork) -> Reached:
         nearest.nearest >= 0, ids[np.maximum(nearest.nearest, 0)] if ids.size else None, None
     )
     headline = config.headline_threshold_m
-    demand["covered"] = np.nan_to_num(nearest.walk_m, nan=np.inf) <= headline
+    demand["covered"] = _reach.covered(nearest.walk_m, headline)
     population = demand["population"].to_numpy(dtype=np.float64)
     coverage = _reach.coverage_shares(nearest.walk_m, population, thresholds)
     return Reached(snapped, demand, defibs, defib_snap, nearest.walk_m, population, coverage, limit)
@@ -317,7 +317,7 @@ def availability(reached: Reached) -> Available:
     if station_parts:
         station_set = analysis.always(
             np.concatenate([snapped.layers[n].index.to_numpy(dtype=object) for n in station_parts]),
-            analysis.concat_snapped([snapped.snapped[n] for n in station_parts]),
+            Snapped.concat([snapped.snapped[n] for n in station_parts]),
         )
     return Available(reached, defibs, current, station_set, current.plus(station_set))
 
@@ -365,17 +365,19 @@ def rank(available: Available) -> Ranked:
     _progress.step(f"Ranking {len(candidates):,} candidate buildings (greedy and exact)")
     ranking = rank_sites(
         net,
-        demand_snapped=snapped.snapped["demand"],
-        population=reached.population,
-        walk_m=baseline_walk,
+        RankingDemand(
+            snapped=snapped.snapped["demand"],
+            population=reached.population,
+            walk_m=baseline_walk,
+            weights=weights,
+        ),
         candidates=candidates,
         candidates_snapped=cand_snap,
         new_sites=config.new_sites,
         threshold_m=config.rank_threshold_m,
-        weights=weights,
     )
     ranking = replace(ranking, baseline=config.baseline, weight=config.weight)
-    already = np.nan_to_num(baseline_walk, nan=np.inf) <= config.rank_threshold_m
+    already = _reach.covered(baseline_walk, config.rank_threshold_m)
     cand_ids = candidates.index.to_numpy(dtype=object)
     chosen = ranking.recommendations["site_id"].to_numpy()
     recommended_pos = np.flatnonzero(np.isin(cand_ids, chosen))
@@ -425,7 +427,7 @@ def board(ranked: Ranked) -> Boarded:
     equity_out = analysis.equity_tables(
         demand,
         demand["covered"].to_numpy(dtype=bool),
-        np.nan_to_num(after_walk, nan=np.inf) <= config.headline_threshold_m,
+        _reach.covered(after_walk, config.headline_threshold_m),
         config,
         wards,
     )
@@ -453,12 +455,14 @@ def response(boarded: Boarded, *, refresh: bool) -> Responded:
     )
     timing, timing_cols = _timing.time_analysis(
         drive_config,
+        _timing.TimingInputs(
+            demand=reached.demand,
+            walks={"current": reached.walk_m, WITH_RECOMMENDED: boarded.after_walk_m},
+            locked=_locked(reached.demand, available.defibs),
+            fire=snapped.as_read.get(layer_kinds.FIRE_STATIONS),
+            ambulance_bases=snapped.ambulance_bases,
+        ),
         crs=snapped.networked.network.crs,
-        demand=reached.demand,
-        walks={"current": reached.walk_m, WITH_RECOMMENDED: boarded.after_walk_m},
-        locked=_locked(reached.demand, available.defibs),
-        fire=snapped.as_read.get(layer_kinds.FIRE_STATIONS),
-        ambulance_bases=snapped.ambulance_bases,
         cache=loaded.cache,
         refresh=refresh,
     )

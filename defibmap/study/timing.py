@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +36,7 @@ from defibmap.osm.cache import osmnx_settings
 from defibmap.study.parts import TimeAssumptions, TimeSummary, TimeToDefib
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     import geopandas as gpd
@@ -138,15 +140,36 @@ def _drive_network(
     return built
 
 
+@dataclass(frozen=True, eq=False)
+class TimingInputs:
+    """What the time analysis measures from: the residents, their walks and the responders.
+
+    Attributes
+    ----------
+    demand
+        Demand points (population, geometry) in the network CRS.
+    walks
+        Walk in metres to the nearest defib per scenario name (``"current"`` first).
+    locked
+        Whether each resident's current nearest defib is a locked cabinet.
+    fire
+        Fire stations as loaded (before walking snap), or None.
+    ambulance_bases
+        Ambulance bases, or None for one area-wide response time.
+    """
+
+    demand: gpd.GeoDataFrame
+    walks: Mapping[str, NDArray[np.float64]]
+    locked: NDArray[np.bool_]
+    fire: gpd.GeoDataFrame | None
+    ambulance_bases: gpd.GeoDataFrame | None
+
+
 def time_analysis(
     config: StudyConfig,
+    inputs: TimingInputs,
     *,
     crs: str,
-    demand: gpd.GeoDataFrame,
-    walks: dict[str, NDArray[np.float64]],
-    locked: NDArray[np.bool_],
-    fire: gpd.GeoDataFrame | None,
-    ambulance_bases: gpd.GeoDataFrame | None,
     cache: Path | None = None,
     refresh: bool = False,
 ) -> tuple[TimeToDefib, pd.DataFrame]:
@@ -156,18 +179,10 @@ def time_analysis(
     ----------
     config
         The study (response assumptions in ``config.response``).
+    inputs
+        The residents, their walks per scenario and the fire stations and ambulance bases.
     crs
         The network CRS of the points.
-    demand
-        Demand points (population, geometry).
-    walks
-        Walk in metres to the nearest defib per scenario name (``"current"`` first).
-    locked
-        Whether the current nearest defib is a locked cabinet.
-    fire
-        Fire stations as loaded (before walking snap), or None.
-    ambulance_bases
-        Ambulance bases, or None for one area-wide response time.
     cache
         The study's cache folder for the driving network (and osmnx's downloads), or None.
     refresh
@@ -179,11 +194,13 @@ def time_analysis(
         The population-weighted times per scenario and the per-demand columns for
         ``demand_coverage.csv``.
     """
+    demand, walks, locked = inputs.demand, inputs.walks, inputs.locked
+    ambulance_bases = inputs.ambulance_bases
     opts = config.response
     population = demand["population"].to_numpy(dtype=np.float64)
     dx = demand.geometry.x.to_numpy()
     dy = demand.geometry.y.to_numpy()
-    scheme = co_responders(fire, config)
+    scheme = co_responders(inputs.fire, config)
     notes: list[str] = []
     fire_res = None
     amb_drive = None

@@ -6,6 +6,7 @@ few crossings, in local metres labelled EPSG:27700. Re-exported by :mod:`defibma
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,15 +74,15 @@ def street_grid_network(n_nodes: int, *, seed: int = 0, spacing_m: float = 80.0)
     on = labels == best
     new = np.cumsum(on) - 1
     keep = on[edge_u]
-    return from_arrays(
+    built = from_arrays(
         node_x=x[on],
         node_y=y[on],
         edge_u=new[edge_u[keep]],
         edge_v=new[edge_v[keep]],
         edge_geometry=None,
         crs=_CRS,
-        source="synthetic street grid",
     )
+    return replace(built, source="synthetic street grid")
 
 
 def random_points(

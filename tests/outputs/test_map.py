@@ -7,6 +7,7 @@ hand) and the asset inliner of :mod:`defibmap.outputs.map._assets`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,14 @@ from defibmap.analysis.reach_areas import node_distances_m, reach_polygons
 from defibmap.network.snapping import snap_points
 from defibmap.network.walk import from_arrays
 from defibmap.outputs.map import _assets
-from defibmap.outputs.map.render import AGGREGATED_MARKERS, result_map, study_map, write_map
+from defibmap.outputs.map.render import (
+    AGGREGATED_MARKERS,
+    MapLayers,
+    MapOptions,
+    result_map,
+    study_map,
+    write_map,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -222,9 +230,19 @@ def _html(m: folium.Map, tmp_path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+_OPTIONS = {f.name for f in dataclasses.fields(MapOptions)}
+
+
+def _study_map(**kwargs: object) -> folium.Map:
+    """study_map with the old keyword form: the options go to MapOptions, the rest to MapLayers."""
+    options = {k: v for k, v in kwargs.items() if k in _OPTIONS}
+    layers = {k: v for k, v in kwargs.items() if k not in _OPTIONS}
+    return study_map(MapLayers(**layers), MapOptions(**options))  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> str:
-    m = study_map(**_inputs(), synthetic=True)  # type: ignore[arg-type]
+    m = _study_map(**_inputs(), synthetic=True)
     return _html(m, tmp_path_factory.mktemp("map"))
 
 
@@ -335,21 +353,21 @@ def test_day_night_switch_swaps_defib_and_reach_layers(page: str) -> None:
 
 def test_night_layer_holds_only_defibs_usable_at_night(tmp_path: Path) -> None:
     args = _inputs(payload_in="none")
-    page = _html(study_map(**args), tmp_path)  # type: ignore[arg-type]
+    page = _html(_study_map(**args), tmp_path)
     # three defibs by day; the 24/7 one and the unknown one at night (assumed usable)
     assert page.count("Usable at night: yes") == 4
     assert page.count("Usable at night: no") == 1
     args["defibs"]["availability"] = "24/7"  # type: ignore[index]
-    plain = _html(study_map(**args), tmp_path)  # type: ignore[arg-type]
+    plain = _html(_study_map(**args), tmp_path)
     assert "defibmap-daynight" not in plain
     assert '"Defibrillators" :' in plain
     assert "Defibrillators at night" not in plain
-    strict = _html(study_map(**args | {"unknown_usable_at_night": False}), tmp_path)  # type: ignore[arg-type]
+    strict = _html(_study_map(**args | {"unknown_usable_at_night": False}), tmp_path)
     assert "Defibrillators at night" not in strict
 
 
 def test_first_reach_area_shown_others_hidden(tmp_path: Path) -> None:
-    page = _html(study_map(**_inputs(payload_in="none")), tmp_path)  # type: ignore[arg-type]
+    page = _html(_study_map(**_inputs(payload_in="none")), tmp_path)
     shown = re.search(r'"Within 500 m walk of current defibs" : (feature_group_\w+)', page)
     hidden = re.search(r'"Within 500 m walk at night" : (feature_group_\w+)', page)
     assert shown is not None
@@ -359,7 +377,7 @@ def test_first_reach_area_shown_others_hidden(tmp_path: Path) -> None:
 
 
 def test_write_map_refuses_an_asset_it_cannot_inline(tmp_path: Path) -> None:
-    m = study_map(**_inputs(payload_in="none"))  # type: ignore[arg-type]
+    m = _study_map(**_inputs(payload_in="none"))
     m.default_js = [*m.default_js, ("plugin", "https://cdn.example.org/leaflet.plugin.js")]
     with pytest.raises(DefibmapError, match=r"leaflet\.plugin\.js"):
         write_map(m, tmp_path / "map.html")
@@ -387,7 +405,7 @@ def test_inline_assets_unit() -> None:
 
 def test_synthetic_banner_only_when_synthetic(page: str, tmp_path: Path) -> None:
     assert "SYNTHETIC DEMONSTRATION DATA" in page
-    plain = _html(study_map(**_inputs(payload_in="none")), tmp_path)  # type: ignore[arg-type]
+    plain = _html(_study_map(**_inputs(payload_in="none")), tmp_path)
     assert "SYNTHETIC DEMONSTRATION DATA" not in plain
     assert "synthetic demonstration data" not in plain
 
@@ -396,7 +414,7 @@ def test_template_and_js_metacharacters_are_inert(tmp_path: Path) -> None:
     args = _inputs(payload_in="none")
     nasty = "{{ 7*7 }} ${alert(2)} `x` \\"
     args["defibs"].loc["d1", "name"] = nasty  # type: ignore[attr-defined]
-    page = _html(study_map(**args), tmp_path)  # type: ignore[arg-type]
+    page = _html(_study_map(**args), tmp_path)
     assert "{{" not in page
     assert "${alert" not in page
     assert "&#123;&#123; 7*7 &#125;&#125; &#36;&#123;alert(2)&#125; &#96;x&#96; &#92;" in page
@@ -404,7 +422,7 @@ def test_template_and_js_metacharacters_are_inert(tmp_path: Path) -> None:
 
 def test_large_demand_is_aggregated(tmp_path: Path) -> None:
     n = 25_000
-    m = study_map(**_inputs(n_demand=n, payload_in="none"))  # type: ignore[arg-type]
+    m = _study_map(**_inputs(n_demand=n, payload_in="none"))
     page = _html(m, tmp_path)
     markers = page.count("L.circleMarker(")
     assert markers <= AGGREGATED_MARKERS * 2 + 100
@@ -418,7 +436,7 @@ def test_geographic_demand_and_empty_layers(tmp_path: Path) -> None:
     args["stations"] = gpd.GeoDataFrame()
     args["reach_areas"] = None
     args["wards"] = None
-    m = study_map(**args, max_demand_markers=1_000)  # type: ignore[arg-type]
+    m = _study_map(**args, max_demand_markers=1_000)
     page = _html(m, tmp_path)
     assert "points on a 50 m grid" in page
     assert '"Fire stations"' in page
@@ -427,7 +445,7 @@ def test_geographic_demand_and_empty_layers(tmp_path: Path) -> None:
 def test_write_map_is_atomic_and_replaces(tmp_path: Path) -> None:
     path = tmp_path / "map.html"
     path.write_text("old map " * 10_000, encoding="utf-8")
-    m = study_map(**_inputs(payload_in="none"))  # type: ignore[arg-type]
+    m = _study_map(**_inputs(payload_in="none"))
     write_map(m, path)
     text = path.read_text(encoding="utf-8")
     assert "old map" not in text
@@ -440,14 +458,14 @@ def test_missing_recommended_site_is_an_input_error() -> None:
     args = _inputs(payload_in="none")
     args["recommendations"].loc[0, "site_id"] = "nowhere"  # type: ignore[attr-defined]
     with pytest.raises(InputError, match="nowhere"):
-        study_map(**args)  # type: ignore[arg-type]
+        _study_map(**args)
 
 
 def test_frame_without_crs_is_an_input_error() -> None:
     args = _inputs(payload_in="none")
     args["defibs"] = args["defibs"].set_crs(None, allow_override=True)  # type: ignore[attr-defined]
     with pytest.raises(InputError, match="defibs"):
-        study_map(**args)  # type: ignore[arg-type]
+        _study_map(**args)
 
 
 def test_inlined_code_cannot_close_its_script_element(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import defibmap
-from defibmap.analysis.ranking import Ranking, rank_sites
+from defibmap.analysis.ranking import Ranking, RankingDemand, rank_sites
 from defibmap.study import stages
 from defibmap.study.parts import ReachAreas
 from defibmap.study.reach_areas import map_wards
@@ -89,9 +89,11 @@ def _ranking(leeds: StudyResult) -> Ranking:
     candidates = leeds.candidates
     return rank_sites(
         net,
-        demand_snapped=snap_points(net, demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()),
-        population=demand["population"].to_numpy(dtype=np.float64),
-        walk_m=demand["walk_m"].to_numpy(dtype=np.float64),
+        RankingDemand(
+            snapped=snap_points(net, demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy()),
+            population=demand["population"].to_numpy(dtype=np.float64),
+            walk_m=demand["walk_m"].to_numpy(dtype=np.float64),
+        ),
         candidates=candidates,
         candidates_snapped=snap_points(
             net, candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from defibmap.outputs.map.render import result_map, study_map, write_map
+from defibmap.outputs.map.render import MapLayers, MapOptions, result_map, study_map, write_map
 
-__all__ = ["result_map", "study_map", "write_map"]
+__all__ = ["MapLayers", "MapOptions", "result_map", "study_map", "write_map"]

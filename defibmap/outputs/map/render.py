@@ -17,6 +17,7 @@ is passed through :func:`defibmap.outputs._html.esc` before it reaches the page.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -31,7 +32,7 @@ from defibmap.outputs._html import esc
 from defibmap.outputs.map import _assets
 from defibmap.outputs.map import _demand as demand_layers
 from defibmap.outputs.map import _furniture as page
-from defibmap.outputs.map import _layers as layers
+from defibmap.outputs.map import _layers as overlays
 from defibmap.outputs.map._demand import AGGREGATED_MARKERS, MAX_DEMAND_MARKERS
 from defibmap.outputs.map._layers import WGS84
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from branca.element import Figure
+    from numpy.typing import NDArray
 
     from defibmap.study.pipeline import StudyResult
 
@@ -46,6 +48,8 @@ __all__ = [
     "AGGREGATED_MARKERS",
     "MAX_DEMAND_MARKERS",
     "MAX_NETWORK_EDGES",
+    "MapLayers",
+    "MapOptions",
     "result_map",
     "study_map",
     "write_map",
@@ -60,31 +64,12 @@ _KEEP_CSS = ("leaflet_css",)
 MAX_NETWORK_EDGES = 60_000
 
 
-def study_map(
-    *,
-    title: str,
-    demand: gpd.GeoDataFrame,
-    defibs: gpd.GeoDataFrame,
-    stations: gpd.GeoDataFrame,
-    candidates: gpd.GeoDataFrame,
-    recommendations: pd.DataFrame,
-    thresholds_m: Sequence[float],
-    sources: Sequence[Mapping[str, str]],
-    synthetic: bool = False,
-    reach_areas: Mapping[str, gpd.GeoDataFrame] | None = None,
-    night_reach: tuple[str, str] | None = None,
-    wards: gpd.GeoDataFrame | None = None,
-    network_lines: gpd.GeoSeries | None = None,
-    unknown_usable_at_night: bool = True,
-    max_demand_markers: int = MAX_DEMAND_MARKERS,
-    extra_layers: Sequence[folium.FeatureGroup] = (),
-) -> folium.Map:
-    """Build the interactive study map.
+@dataclass(frozen=True, eq=False)
+class MapLayers:
+    """What the study map draws. Frames in any CRS, set on each frame.
 
-    Parameters
+    Attributes
     ----------
-    title : str
-        Study title, shown in a block at the top and as the page title.
     demand : geopandas.GeoDataFrame
         Demand points indexed by ``demand_id``: ``population`` (people), ``walk_m`` (metres to
         the nearest defib; NaN when none is within the search limit), ``covered`` (bool at the
@@ -104,12 +89,6 @@ def study_map(
         Ranked picks: ``rank``, ``site_id``, ``name``, ``added_population`` (people),
         ``cumulative_population_covered`` (people), ``cumulative_coverage_share`` (0-1),
         ``method``. Every ``site_id`` must be in ``candidates``.
-    thresholds_m : sequence of float
-        Walking thresholds in metres; the largest is the headline.
-    sources : sequence of mapping
-        Data sources, each with ``layer``, ``name``, ``licence`` and ``date``, for the footer.
-    synthetic : bool, default False
-        Mark the map as synthetic demonstration data (title and a banner).
     reach_areas : mapping of str to geopandas.GeoDataFrame, optional
         Polygons per label (e.g. ``"Within 500 m walk of a defib"``), drawn filled; the first
         is shown, the others start hidden. See :func:`defibmap.analysis.reach_areas.reach_polygons`.
@@ -121,6 +100,33 @@ def study_map(
     network_lines : geopandas.GeoSeries, optional
         Walking-network edges (projected CRS), drawn as thin grey lines: street context when
         the background tiles cannot load.
+    """
+
+    demand: gpd.GeoDataFrame
+    defibs: gpd.GeoDataFrame
+    stations: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    recommendations: pd.DataFrame
+    reach_areas: Mapping[str, gpd.GeoDataFrame] | None = None
+    night_reach: tuple[str, str] | None = None
+    wards: gpd.GeoDataFrame | None = None
+    network_lines: gpd.GeoSeries | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class MapOptions:
+    """How the study map is labelled and drawn.
+
+    Attributes
+    ----------
+    title : str
+        Study title, shown in a block at the top and as the page title.
+    thresholds_m : sequence of float
+        Walking thresholds in metres; the largest is the headline.
+    sources : sequence of mapping
+        Data sources, each with ``layer``, ``name``, ``licence`` and ``date``, for the footer.
+    synthetic : bool, default False
+        Mark the map as synthetic demonstration data (title and a banner).
     unknown_usable_at_night : bool, default True
         Whether a defib with unknown hours counts as usable at night (the study's assumption;
         :func:`defibmap.analysis.availability.site_availability` defaults to usable).
@@ -131,6 +137,27 @@ def study_map(
     extra_layers : sequence of folium.FeatureGroup, default ()
         Further overlays (for example minutes to the first defib), added before the layer
         control so that it lists them.
+    """
+
+    title: str
+    thresholds_m: Sequence[float]
+    sources: Sequence[Mapping[str, str]]
+    synthetic: bool = False
+    unknown_usable_at_night: bool = True
+    max_demand_markers: int = MAX_DEMAND_MARKERS
+    extra_layers: Sequence[folium.FeatureGroup] = ()
+
+
+def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
+    """Build the interactive study map.
+
+    Parameters
+    ----------
+    layers : MapLayers
+        The frames to draw: demand, defibs, stations, candidates, recommendations and the
+        optional reach areas, wards and walking network.
+    options : MapOptions
+        The title, thresholds, sources and drawing options.
 
     Returns
     -------
@@ -144,88 +171,52 @@ def study_map(
         When a frame has no CRS, a required column is missing, ``thresholds_m`` is empty or
         not positive, or a recommended ``site_id`` is not among the candidates.
     """
-    thresholds = np.unique(np.asarray(list(thresholds_m), dtype=float))
-    if thresholds.size == 0 or not (thresholds > 0).all():
-        msg = (
-            f"thresholds_m: expected one or more positive distances in metres, got {thresholds_m!r}"
-        )
-        raise InputError(msg)
+    thresholds = _thresholds(options.thresholds_m)
+    _check_layers(layers)
     headline_m = float(thresholds[-1])
-    for name in ("population", "walk_m"):
-        if name not in demand.columns:
-            msg = f"demand: column {name!r} is missing (columns: {list(demand.columns)})"
-            raise InputError(msg)
-    if not demand.empty and demand.crs is None:
-        msg = "demand: the GeoDataFrame has no CRS; set it (e.g. EPSG:27700) before mapping"
-        raise InputError(msg)
-    missing = set(recommendations["site_id"].astype(str)) - set(candidates.index.astype(str))
-    if missing:
-        msg = f"recommendations: site_id(s) {sorted(missing)} are not in the candidates frame"
-        raise InputError(msg)
-
-    shown_title = title
-    if synthetic and "synthetic" not in title.lower():
-        shown_title = f"{title} (synthetic demonstration data)"
-    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
-    # Instance lists (the class defaults stay untouched): Leaflet and jQuery (popups use $),
-    # nothing else; write_map inlines both from the XStatic packages.
-    m.default_js = [(n, u) for n, u in m.default_js if n in _KEEP_JS]
-    m.default_css = [(n, u) for n, u in m.default_css if n in _KEEP_CSS]
-    cast("Figure", m.get_root()).title = esc(shown_title)
+    shown_title = options.title
+    if options.synthetic and "synthetic" not in options.title.lower():
+        shown_title = f"{options.title} (synthetic demonstration data)"
+    m = _empty_map(shown_title)
 
     colours = demand_layers.band_colours(len(thresholds))
-    band_labels = [f"within {layers.fmt_m(t)} m" for t in thresholds] + [
-        f"over {layers.fmt_m(headline_m)} m",
+    band_labels = [f"within {overlays.fmt_m(t)} m" for t in thresholds] + [
+        f"over {overlays.fmt_m(headline_m)} m",
         "no defib within search limit",
     ]
-    defibs84 = layers.to_wgs84(defibs, "defibs")
-    stations84 = layers.to_wgs84(stations, "stations")
-    candidates84 = layers.to_wgs84(candidates, "candidates")
-
-    walk = demand["walk_m"].to_numpy(dtype=float)
-    covered = (
-        demand["covered"].fillna(value=False).to_numpy(dtype=bool)
-        if "covered" in demand.columns
-        else np.nan_to_num(walk, nan=np.inf) <= headline_m
+    defibs84 = overlays.to_wgs84(layers.defibs, "defibs")
+    stations84 = overlays.to_wgs84(layers.stations, "stations")
+    candidates84 = overlays.to_wgs84(layers.candidates, "candidates")
+    if layers.network_lines is not None:
+        overlays.network_layer(layers.network_lines).add_to(m)
+    reach_groups, ward_groups = overlays.polygon_layers(layers.reach_areas or {}, layers.wards)
+    demand_groups = _demand_groups(
+        layers,
+        thresholds,
+        band_colours=colours,
+        band_labels=band_labels,
+        aggregated=len(layers.demand) > options.max_demand_markers,
     )
-    with_band = demand.assign(band=demand_layers.walk_bands(walk, thresholds))
-    names = layers.column(defibs, "name").dropna()
-    kw = {
-        "band_colours": colours,
-        "band_labels": band_labels,
-        "defib_names": {str(k): str(v) for k, v in names.items()},
-        # Decided once for the whole demand so both demand layers read the same way.
-        "aggregated": len(demand) > max_demand_markers,
-    }
-    if network_lines is not None:
-        layers.network_layer(network_lines).add_to(m)
-    reach_groups, ward_groups = layers.polygon_layers(reach_areas or {}, wards)
-    for group in (*reach_groups.values(), *ward_groups):
-        group.add_to(m)
-    name = "Residents by walk to nearest defib"
-    demand_layers.demand_layer(with_band, layer_name=name, ring=False, **kw).add_to(m)  # type: ignore[arg-type]
-    name = f"Residents not within {layers.fmt_m(headline_m)} m walk"
-    demand_layers.demand_layer(with_band[~covered], layer_name=name, ring=True, **kw).add_to(m)  # type: ignore[arg-type]
-    defib_groups, day_night = layers.defib_layers(defibs84, unknown_usable=unknown_usable_at_night)
+    defib_groups, day_night = overlays.defib_layers(
+        defibs84, unknown_usable=options.unknown_usable_at_night
+    )
     for group in (
+        *reach_groups.values(),
+        *ward_groups,
+        *demand_groups,
         *defib_groups,
-        *layers.station_layers(stations84),
-        *layers.candidate_layers(candidates84, recommendations, headline_m=headline_m),
+        *overlays.station_layers(stations84),
+        *overlays.candidate_layers(candidates84, layers.recommendations, headline_m=headline_m),
     ):
         group.add_to(m)
-
-    frames = [layers.to_wgs84(demand, "demand"), defibs84, stations84, candidates84]
-    bounds = np.vstack([f.total_bounds for f in frames if not f.empty] or [[-6, 50, 2, 58]])
-    west, south = bounds[:, 0].min(), bounds[:, 1].min()
-    east, north = bounds[:, 2].max(), bounds[:, 3].max()
-    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], max_zoom=17)
+    _fit(m, [overlays.to_wgs84(layers.demand, "demand"), defibs84, stations84, candidates84])
 
     blocks = page.blocks(
         shown_title=shown_title,
-        synthetic=synthetic,
-        sources=sources,
+        synthetic=options.synthetic,
+        sources=options.sources,
         legend_rows=page.legend(
-            colours, band_labels, headline_m, list(reach_areas or {}), day_night
+            colours, band_labels, headline_m, list(layers.reach_areas or {}), day_night
         ),
         day_night_switch=day_night is not None,
     )
@@ -233,14 +224,107 @@ def study_map(
         m.add_child(page.HtmlBlock(block))
     if day_night is not None:
         pairs = [(day_night[0].get_name(), day_night[1].get_name())]
+        night_reach = layers.night_reach
         if night_reach is not None and all(label in reach_groups for label in night_reach):
-            pairs.append(tuple(reach_groups[label].get_name() for label in night_reach))  # type: ignore[arg-type]
+            day, night = (reach_groups[label].get_name() for label in night_reach)
+            pairs.append((day, night))
         m.add_child(page.DayNightSwitch(m.get_name(), pairs))
-    for layer in extra_layers:
+    for layer in options.extra_layers:
         layer.add_to(m)
     # The layer control must come last: it lists (and orders) the layers already on the map.
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _thresholds(thresholds_m: Sequence[float]) -> NDArray[np.float64]:
+    """Return the walking thresholds sorted and unique; refuse none or a non-positive one."""
+    thresholds = np.unique(np.asarray(list(thresholds_m), dtype=float))
+    if thresholds.size == 0 or not (thresholds > 0).all():
+        msg = (
+            f"thresholds_m: expected one or more positive distances in metres, got {thresholds_m!r}"
+        )
+        raise InputError(msg)
+    return thresholds
+
+
+def _check_layers(layers: MapLayers) -> None:
+    """Refuse demand without its columns or CRS, and a recommendation not among candidates."""
+    demand = layers.demand
+    for name in ("population", "walk_m"):
+        if name not in demand.columns:
+            msg = f"demand: column {name!r} is missing (columns: {list(demand.columns)})"
+            raise InputError(msg)
+    if not demand.empty and demand.crs is None:
+        msg = "demand: the GeoDataFrame has no CRS; set it (e.g. EPSG:27700) before mapping"
+        raise InputError(msg)
+    recommended = set(layers.recommendations["site_id"].astype(str))
+    missing = recommended - set(layers.candidates.index.astype(str))
+    if missing:
+        msg = f"recommendations: site_id(s) {sorted(missing)} are not in the candidates frame"
+        raise InputError(msg)
+
+
+def _empty_map(shown_title: str) -> folium.Map:
+    """Return a map with OpenStreetMap tiles and the page title, linking Leaflet and jQuery."""
+    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
+    # Instance lists (the class defaults stay untouched): Leaflet and jQuery (popups use $),
+    # nothing else; write_map inlines both from the XStatic packages.
+    m.default_js = [(n, u) for n, u in m.default_js if n in _KEEP_JS]
+    m.default_css = [(n, u) for n, u in m.default_css if n in _KEEP_CSS]
+    cast("Figure", m.get_root()).title = esc(shown_title)
+    return m
+
+
+def _demand_groups(
+    layers: MapLayers,
+    thresholds: NDArray[np.float64],
+    *,
+    band_colours: Sequence[str],
+    band_labels: Sequence[str],
+    aggregated: bool,
+) -> tuple[folium.FeatureGroup, folium.FeatureGroup]:
+    """Every resident by walking band, and the residents not within the headline walk."""
+    demand = layers.demand
+    band = demand_layers.walk_bands(demand["walk_m"].to_numpy(dtype=float), thresholds)
+    # Without the study's covered column, the residents within the headline walk are the
+    # bands up to the largest threshold (over it and NaN walks are the last two bands).
+    covered = (
+        demand["covered"].fillna(value=False).to_numpy(dtype=bool)
+        if "covered" in demand.columns
+        else band < len(thresholds)
+    )
+    with_band = demand.assign(band=band)
+    names = overlays.column(layers.defibs, "name").dropna()
+    defib_names = {str(k): str(v) for k, v in names.items()}
+    headline = overlays.fmt_m(float(thresholds[-1]))
+    everyone = demand_layers.demand_layer(
+        with_band,
+        layer_name="Residents by walk to nearest defib",
+        band_colours=band_colours,
+        band_labels=band_labels,
+        defib_names=defib_names,
+        ring=False,
+        aggregated=aggregated,
+    )
+    not_within = demand_layers.demand_layer(
+        with_band[~covered],
+        layer_name=f"Residents not within {headline} m walk",
+        band_colours=band_colours,
+        band_labels=band_labels,
+        defib_names=defib_names,
+        ring=True,
+        # Decided once for the whole demand so both demand layers read the same way.
+        aggregated=aggregated,
+    )
+    return everyone, not_within
+
+
+def _fit(m: folium.Map, frames: Sequence[gpd.GeoDataFrame]) -> None:
+    """Fit the map to the frames' bounds (EPSG:4326); Great Britain when all are empty."""
+    bounds = np.vstack([f.total_bounds for f in frames if not f.empty] or [[-6, 50, 2, 58]])
+    west, south = bounds[:, 0].min(), bounds[:, 1].min()
+    east, north = bounds[:, 2].max(), bounds[:, 3].max()
+    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], max_zoom=17)
 
 
 def write_map(m: folium.Map, path: Path) -> None:
@@ -293,24 +377,26 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
     lines = None
     if network.n_edges <= MAX_NETWORK_EDGES:
         lines = gpd.GeoSeries(network.edge_geometry, crs=network.crs)
-    fmap = study_map(
-        title=result.config.name,
+    layers = MapLayers(
         demand=result.demand,
         defibs=result.defibs,
         stations=result.stations,
         candidates=result.candidates,
         recommendations=result.recommendations,
-        thresholds_m=result.config.thresholds_m,
-        sources=result.sources,
-        synthetic=result.config.synthetic,
         reach_areas=reach_areas,
         night_reach=night_reach,
         wards=result.wards,
         network_lines=lines,
+    )
+    options = MapOptions(
+        title=result.config.name,
+        thresholds_m=result.config.thresholds_m,
+        sources=result.sources,
+        synthetic=result.config.synthetic,
         unknown_usable_at_night=unknown_usable,
         extra_layers=[layer for layer in [_time_layer(result.demand)] if layer is not None],
     )
-    return fmap
+    return study_map(layers, options)
 
 
 #: Minutes to the first defib drawn in these bands (survival falls ~10 % a minute).
