@@ -300,24 +300,27 @@ def _target_crs(crs: str) -> str:
     return crs
 
 
+def _layer_name(path: Path, layer: str | int | None, layers: list[str]) -> str | None:
+    """Return the layer to read: the one named (or numbered), else the first (None: none)."""
+    if layer is None:
+        if len(layers) > 1:
+            logger.info("%s holds layers %s; reading the first", path, layers)
+        return layers[0] if layers else None
+    if isinstance(layer, int):
+        layer = layers[layer] if 0 <= layer < len(layers) else str(layer)
+    if layer not in layers:
+        msg = f"{path}: no layer named {layer!r}; the file's layers are {layers}"
+        raise InputError(msg)
+    return layer
+
+
 def _open_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
     """Read one layer of a vector file (by name or position; the first when unnamed)."""
     import pyogrio
 
-    options: dict[str, Any] = {}
     try:
         layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-        if layer is not None:
-            if isinstance(layer, int):
-                layer = layers[layer] if 0 <= layer < len(layers) else str(layer)
-            if layer not in layers:
-                msg = f"{path}: no layer named {layer!r}; the file's layers are {layers}"
-                raise InputError(msg)
-            options["layer"] = layer
-        elif len(layers) > 1:
-            logger.info("%s holds layers %s; reading the first", path, layers)
-            options["layer"] = layers[0]
-        return gpd.read_file(path, **options)
+        return gpd.read_file(path, layer=_layer_name(path, layer, layers))
     except InputError:
         raise
     except Exception as exc:

@@ -101,7 +101,7 @@ def demand(
     decile = 1 + rank * 10 // n_areas  # 1 = most deprived
     order = np.lexsort((area_xy[:, 0], -area_xy[:, 1]))  # numbered north to south
     label = np.where(area_north[order], "North", "South")
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "demand_id": [f"demoton-oa-{k:03d}" for k in range(1, n_areas + 1)],
             "name": [f"Demoton {side} {k:03d}{SYN}" for k, side in enumerate(label, start=1)],
@@ -111,7 +111,6 @@ def demand(
             "y_m": area_xy[order, 1],
         }
     )
-    return frame
 
 
 def _pick(

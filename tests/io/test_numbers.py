@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defibmap._errors import InputError
@@ -50,6 +50,7 @@ def test_mixed_decimal_marks_are_refused():
         parse_text(np.array(["1.5", "2,25"], dtype=object), semicolon_file=True, where="f: c")
 
 
+@settings(deadline=None)
 @given(
     st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=20),
     st.sampled_from([(",", "."), (".", ",")]),

@@ -43,13 +43,12 @@ E0, N0 = 430_000.0, 435_000.0
 
 
 def _points(rows: list[dict[str, object]], index: list[str], name: str) -> gpd.GeoDataFrame:
-    frame = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         [{k: v for k, v in r.items() if k != "xy"} for r in rows],
         geometry=[Point(r["xy"]) for r in rows],  # type: ignore[arg-type]
         crs=BNG,
         index=pd.Index(index, name=name),
     )
-    return frame
 
 
 def _inputs(*, n_demand: int | None = None, payload_in: str = "all") -> dict[str, object]:
