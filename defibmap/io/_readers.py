@@ -110,7 +110,13 @@ def _read_csv(path: Path) -> Table:
     first = next(line for line in text.splitlines() if line.strip())
     sep = _delimiter(first)
     records = _records(text, sep, path)
-    start = next(i for i, r in enumerate(records) if any(c.strip() for c in r))
+    start = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    if start is None:  # delimiters and quotes only: no header to read
+        msg = (
+            f"{path}: no cell holds any text (delimiters or quotes only); "
+            "expected a header row of column names"
+        )
+        raise InputError(msg)
     columns = _header(records[start], path, start + 1)
     width = len(columns)
     body = records[start + 1 :]
