@@ -82,6 +82,25 @@ def lonlat_reasons(
     mark(reasons, ~inside & swapped, SWAPPED)
 
 
+def mark_unplaceable(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], reasons: NDArray[np.object_], crs: str
+) -> None:
+    """Mark rows whose lon/lat ``crs`` cannot place as out of range.
+
+    A projection does not reach every point on Earth: British National Grid gives infinite
+    metres for 90 degrees east on the equator, which would pass every lon/lat check.
+    """
+    from pyproj import Transformer
+
+    ok = np.isfinite(lon) & np.isfinite(lat) & (reasons == "")
+    if not ok.any():
+        return
+    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(lon[ok], lat[ok])
+    lost = np.zeros(len(reasons), dtype=bool)
+    lost[ok] = ~(np.isfinite(x) & np.isfinite(y))
+    mark(reasons, lost, OUT_OF_RANGE)
+
+
 def coordinates(
     frame: pd.DataFrame,
     path: Path,

@@ -241,6 +241,7 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
         _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
         _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
         _coordinates.mark(reasons, population > MAX_ROW_POPULATION, POPULATION_TOO_LARGE)
+    _coordinates.mark_unplaceable(lon, lat, reasons, target)
     keep = reasons == ""
     for reason in [*REASONS, *sorted(set(reasons[~keep]) - set(REASONS))]:
         hit = reasons == reason

@@ -220,6 +220,24 @@ CASES = [
         rejected={R.MISSING_COORDINATES: 2},
     ),
     Case(
+        "lonlat_british_grid_cannot_place",  # found by the fuzzer: infinite metres
+        text(HEADER + GOOD + "c,C,90,0,5\nd,D,-90,0,5\n"),
+        POP,
+        used=2,
+        rejected={R.OUT_OF_RANGE: 2},
+        rows={"c": 4, "d": 5},
+    ),
+    Case(
+        "csv_of_delimiters_only",  # found by the fuzzer: was a StopIteration
+        text(",,\n,\n\n"),
+        error=r"no cell holds any text",
+    ),
+    Case(
+        "csv_cell_over_the_field_limit",  # found by the fuzzer: was a raw csv.Error
+        text(HEADER + "a,A,-1.52,53.82,10," + "x" * 140_000 + "\n"),
+        error=r"row 2: a cell is longer than 131,072 characters",
+    ),
+    Case(
         "degrees_minutes_seconds",
         text(HEADER + GOOD + "c,C,1°31'W,53°49'N,5\n"),
         POP,
