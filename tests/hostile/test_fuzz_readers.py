@@ -515,19 +515,109 @@ def test_raw_bytes_load_cleanly_or_fail_with_a_named_error(
 # ---------------------------------------------------------------------------------------------
 
 
+HOURS_TEXT = st.one_of(
+    st.sampled_from(
+        [
+            "24/7",
+            "24 hours",
+            "Always",
+            "Mo-Fr 08:00-18:00",
+            "Mo-Fr 08:00-18:00; Sa 09:00-12:00",
+            "Mo-Su 22:00-02:00",
+            "Mo-Su 25:00-26:00",
+            "Mo-Fr 08:00-",
+            "PH off",
+            "sunrise-sunset",
+            'Mo-Fr 08:00-18:00 || "by appointment"',
+            "week 01-53/2 Mo 10:00-12:00",
+            "2026 Mar 01-2026 Mar 31",
+            "easter +2 days",
+            "24/7 closed",
+            "Mo[1] 10:00-12:00",
+            "Mo 00:00-24:00",
+            "Mo 10:00+",
+            "00:00-00:00",
+            "Mo-Fr 99:99-99:99",
+        ]
+    ),
+    st.text(st.sampled_from("MoTuWeThFrSaSu0123456789:-,;/ +[]PHoffweek"), max_size=30),
+)
+
+
+@st.composite
+def register_file(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A defib register export: recognised headers, hours, access and lock text, postcodes."""
+    fields = draw(
+        st.lists(st.sampled_from(sorted(registers.HEADERS)), min_size=1, max_size=8, unique=True)
+    )
+    header = [draw(st.sampled_from(registers.HEADERS[f])).title() for f in fields]
+    cells = {
+        "id": st.one_of(st.sampled_from(["D1", "D2", "", "n/a"]), TEXT),
+        "hours": HOURS_TEXT,
+        "access": st.one_of(st.sampled_from(["Public", "24/7", "Private", "?", ""]), TEXT),
+        "locked": st.one_of(st.sampled_from(["Yes", "No", "Locked cabinet", "Unlocked"]), TEXT),
+        "location": st.sampled_from(["Outside", "Indoor", "external wall", ""]),
+        "postcode": st.one_of(st.sampled_from(["LS1 1AA", "ls11aa", "LS2  9JT", "XX", ""]), TEXT),
+        "lat": st.one_of(st.floats(53.78, 53.86).map(str), CELL),
+        "lon": st.one_of(st.floats(-1.6, -1.45).map(str), CELL),
+        "easting": st.one_of(st.floats(420000, 440000).map(str), CELL),
+        "northing": st.one_of(st.floats(425000, 440000).map(str), CELL),
+    }
+    rows = [[draw(cells.get(f, CELL)) for f in fields] for _ in range(draw(st.integers(0, 5)))]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    return "register.csv", buffer.getvalue().encode("utf-8", errors="replace")
+
+
+POSTCODE = st.one_of(
+    st.sampled_from(["LS1 1AA", "ls11aa", "LS2  9JT", "XX", "", "LS1", "GIR 0AA", "LS99 9ZZ"]),
+    TEXT,
+)
+
+
+@st.composite
+def postcode_file(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A postcode lookup: Code-Point Open (no header), ONSPD columns, or a simple table."""
+    kind = draw(st.sampled_from(["codepoint", "onspd", "simple"]))
+    header = {
+        "codepoint": None,
+        "onspd": ["pcds", "oseast1m", "osnrth1m", "doterm", "lat", "long"],
+        "simple": ["postcode", draw(st.sampled_from(["lat", "latitude"])), "lon"],
+    }[kind]
+    numbers = st.one_of(
+        st.floats(420000, 440000).map(str), st.floats(53.7, 53.9).map(str), NUMBER_TEXT, CELL
+    )
+    width = 10 if header is None else len(header)
+    rows = [
+        [draw(POSTCODE), *(draw(numbers) for _ in range(width - 1))]
+        for _ in range(draw(st.integers(0, 5)))
+    ]
+    if kind == "codepoint":
+        rows.insert(0, ["LS1 1AA", "10", "430000", "433000", "E92000001", "", "", "", "", ""])
+    if draw(st.booleans()) and rows:  # ragged rows
+        rows[-1] = rows[-1][: draw(st.integers(0, len(rows[-1])))]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows if header is None else [header, *rows])
+    return "postcodes.csv", buffer.getvalue().encode("utf-8", errors="replace")
+
+
 def _named_or_clean(call: Any, path: Path) -> Any:
     try:
-        return call(path)
+        out = call(path)
     except DefibmapError as exc:
         message = str(exc)
+    else:
+        event("read")
+        return out
     assert message.strip()
     assert path.name in message, message
+    event(f"refused: {_gist(message, path)}")
     return None
 
 
 @GDAL_WARNINGS
 @FUZZ
-@given(file=ANY_FILE)
+@given(file=st.one_of(register_file(), ANY_FILE))
 def test_register_content_reads_cleanly_or_fails_with_a_named_error(
     file: tuple[str, bytes],
 ) -> None:
@@ -541,7 +631,7 @@ def test_register_content_reads_cleanly_or_fails_with_a_named_error(
 
 @GDAL_WARNINGS
 @FUZZ
-@given(file=ANY_FILE)
+@given(file=st.one_of(postcode_file(), ANY_FILE))
 def test_postcode_lookup_content_reads_cleanly_or_fails_with_a_named_error(
     file: tuple[str, bytes],
 ) -> None:
