@@ -155,7 +155,7 @@ def coordinates(
             f"{path}: no coordinate columns found; expected lon/lat (longitude/latitude, x/y) "
             f"or easting/northing, got {list(cols)}"
         )
-        if all(np.isfinite(numeric(pd.Series(list(cols), dtype=object)))):
+        if _numbers_only(cols):
             msg += "; the first row looks like data: the file needs a header row"
         if any(str(c).strip().lower() in ("postcode", "post_code", "pcd") for c in cols):
             msg += "; postcodes alone are not geocoded: add coordinates"
@@ -170,6 +170,14 @@ def coordinates(
         raise InputError(msg)
     lonlat_reasons(lon, lat, reasons)
     return lon, lat, reasons
+
+
+def _numbers_only(columns: pd.Index) -> bool:
+    """Whether every column name is a number (the first row is data, not a header)."""
+    try:
+        return bool(np.isfinite(numeric(pd.Series(list(columns), dtype=object))).all())
+    except InputError:  # names in two number styles ('-1.5', '1.234,5'): say nothing of it
+        return False
 
 
 def numeric(

@@ -238,6 +238,11 @@ CASES = [
         error=r"row 2: a cell is longer than 131,072 characters",
     ),
     Case(
+        "header_of_numbers_in_two_styles",  # found by the fuzzer: the message named no file
+        text('"-1.5","1.234,5"\n1,2\n'),
+        error=r"no coordinate columns found",
+    ),
+    Case(
         "degrees_minutes_seconds",
         text(HEADER + GOOD + "c,C,1°31'W,53°49'N,5\n"),
         POP,

@@ -478,6 +478,7 @@ def _run(file: tuple[str, bytes], spec: dict[str, Any]) -> None:
 @example(file=("layer.csv", b",\n"), spec={})  # delimiters only: was a StopIteration
 @example(file=("layer.csv", b"lon,lat\n1," + b"x" * 140_000), spec={})  # was a csv.Error
 @example(file=("layer.csv", b"lon,lat\n90,0\n"), spec={})  # was an infinite point
+@example(file=("layer.csv", b'"-1.5","1.234,5"\n1,2\n'), spec={})  # header: no file named
 def test_csv_content_loads_cleanly_or_fails_with_a_named_error(
     file: tuple[str, bytes], spec: dict[str, Any]
 ) -> None:
