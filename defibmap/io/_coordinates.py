@@ -82,6 +82,20 @@ def lonlat_reasons(
     mark(reasons, ~inside & swapped, SWAPPED)
 
 
+def non_finite(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """Which geometries have a NaN or infinite coordinate (GeoJSON may write ``Infinity``).
+
+    GEOS throws on repairing them and warns on finding a point on them; as a place they are
+    missing coordinates.
+    """
+    import shapely
+
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[index[~np.isfinite(coords).all(axis=1)]] = True
+    return bad
+
+
 def mark_unplaceable(
     lon: NDArray[np.float64], lat: NDArray[np.float64], reasons: NDArray[np.object_], crs: str
 ) -> None:

@@ -340,6 +340,7 @@ def _read_vector(
     geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     geoms[missing] = None  # GEOS refuses coordinates of empty points
+    geoms[_coordinates.non_finite(geoms)] = None  # rejected as missing coordinates
     invalid = ~missing & ~shapely.is_valid(geoms)
     if invalid.any():
         logger.info("%s: repaired %d invalid geometries", path, int(invalid.sum()))

@@ -654,6 +654,18 @@ CASES = [
         rejected={R.EMPTY_GEOMETRY: 1},
     ),
     Case(
+        "geojson_infinite_coordinates",  # found by the fuzzer: GEOS threw
+        geojson(
+            [
+                feature(point(-1.52, 53.82)),
+                feature(point(0.0, float("inf"))),
+                feature({"type": "LineString", "coordinates": [[-1.5, 53.8], [float("-inf"), 1]]}),
+            ]
+        ),
+        used=1,
+        rejected={R.MISSING_COORDINATES: 2},
+    ),
+    Case(
         "geojson_lat_lon_order",
         geojson([feature(point(53.82, -1.52))]),
         rejected={R.SWAPPED: 1},

@@ -473,6 +473,12 @@ def _run(file: tuple[str, bytes], spec: dict[str, Any]) -> None:
         check_load(_write(*file, Path(folder)), spec)
 
 
+INFINITE_POINT = (
+    b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+    b'"geometry":{"type":"Point","coordinates":[0.0,Infinity]}}]}'
+)
+
+
 @FUZZ
 @given(file=csv_file(), spec=SPEC)
 @example(file=("layer.csv", b",\n"), spec={})  # delimiters only: was a StopIteration
@@ -496,6 +502,9 @@ def test_excel_content_loads_cleanly_or_fails_with_a_named_error(
 @GDAL_WARNINGS
 @FUZZ
 @given(file=geojson_file(), spec=SPEC)
+@example(  # an infinite coordinate: GEOS threw on repairing the point
+    file=("layer.geojson", INFINITE_POINT), spec={}
+)
 def test_geojson_content_loads_cleanly_or_fails_with_a_named_error(
     file: tuple[str, bytes], spec: dict[str, Any]
 ) -> None:
