@@ -389,6 +389,48 @@ def geojson_file(draw: st.DrawFn) -> tuple[str, bytes]:
     )
 
 
+@st.composite
+def vector_file(draw: st.DrawFn) -> tuple[str, dict[str, bytes]]:
+    """A GeoPackage or Shapefile (its files by name) written by GDAL: mutated columns, odd CRSs,
+    a Shapefile's side files now and then missing."""
+    import geopandas as gpd
+    import shapely
+
+    records = draw(table())
+    header, rows = records[0], records[1:]
+    assume(rows and len(set(header)) == len(header) and all(h.strip() for h in header))
+    crs = draw(st.sampled_from([4326, 27700, 3857, None]))
+    points = [
+        draw(
+            st.one_of(
+                st.builds(shapely.Point, st.floats(-1.6, -1.45), st.floats(53.78, 53.86)),
+                st.builds(shapely.Point, st.floats(420000, 440000), st.floats(425000, 440000)),
+                st.builds(shapely.Point, st.floats(-1e9, 1e9), st.floats(-1e9, 1e9)),
+                st.just(shapely.Point()),
+                st.none(),
+            )
+        )
+        for _ in rows
+    ]
+    columns = {
+        h: [row[j] if j < len(row) else "" for row in rows]
+        for j, h in enumerate(header)
+        if h.lower() not in ("geometry", "fid")
+    }
+    frame = gpd.GeoDataFrame(columns, geometry=points, crs=crs)
+    suffix = draw(st.sampled_from([".gpkg", ".shp"]))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"layer{suffix}"
+        try:
+            frame.to_file(path)
+        except Exception:  # noqa: BLE001 - GDAL refuses to write it: not a reader's concern
+            assume(False)
+        parts = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
+    if suffix == ".shp" and draw(st.integers(0, 3)) == 2:
+        del parts[draw(st.sampled_from(sorted(n for n in parts if not n.endswith(".shp"))))]
+    return path.name, parts
+
+
 RAW_FILE = st.tuples(
     st.sampled_from(
         [
@@ -509,6 +551,19 @@ def test_geojson_content_loads_cleanly_or_fails_with_a_named_error(
     file: tuple[str, bytes], spec: dict[str, Any]
 ) -> None:
     _run(file, spec)
+
+
+@GDAL_WARNINGS
+@FUZZ
+@given(file=vector_file(), spec=SPEC)
+def test_geopackage_and_shapefile_content_loads_cleanly_or_fails_with_a_named_error(
+    file: tuple[str, dict[str, bytes]], spec: dict[str, Any]
+) -> None:
+    name, parts = file
+    with tempfile.TemporaryDirectory() as folder:
+        for part, data in parts.items():
+            _write(part, data, Path(folder))
+        check_load(Path(folder) / name, spec)
 
 
 @GDAL_WARNINGS
