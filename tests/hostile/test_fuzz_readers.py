@@ -1,15 +1,23 @@
 """Fuzz the point-layer readers with hostile file content: only clean outcomes are allowed.
 
-Each strategy writes one file (CSV text in several encodings and delimiters, an Excel workbook
-written with openpyxl, GeoJSON text, or raw bytes under one of the readers' suffixes), half of
-them mutations of a small valid Leeds file so that the readers' deep code is reached. The one
-property: :func:`defibmap.io.sites.load_layer` either raises a
+Each strategy writes one file: CSV text (UTF-8, UTF-8 with BOM, UTF-16, cp1252, latin-1; comma,
+semicolon, tab or pipe; stray quotes, control characters, NUL and flipped bytes, over-long
+cells, ragged rows, blank and repeated headers, numbers in many styles), an Excel workbook
+written with openpyxl (hidden and empty sheets, merged cells, formulas, dates, booleans,
+error values), GeoJSON text (broken JSON, odd and null geometries, infinite coordinates, odd
+CRSs, nested junk), a GeoPackage or Shapefile written by GDAL, or raw bytes under one of the
+readers' suffixes. Most start from a small valid Leeds layer and mutate it, so that the deep
+code (coordinates, numbers, ids, populations) is reached and not only the first refusal.
+
+The property: :func:`defibmap.io.sites.load_layer` either raises a
 :class:`~defibmap._errors.DefibmapError` whose message names the file, or returns a layer
 whose report adds up (``rows_read == rows_used + rows_rejected``) with finite, non-negative
 populations and finite points. Any other exception is a traceback a user could cause: a bug.
+The register and postcode-lookup readers are held to the same rule. Each ``@example`` is a
+file the fuzzers once found a traceback with.
 
 The normal suite runs a fixed, derandomised sample; ``DEFIBMAP_FUZZ_EXAMPLES=20000`` runs more
-by hand.
+by hand (``--hypothesis-show-statistics`` shows what the examples reached).
 """
 
 from __future__ import annotations
