@@ -702,6 +702,31 @@ def test_register_content_reads_cleanly_or_fails_with_a_named_error(
             assert not out["site_id"].duplicated().any()
 
 
+def _lookup() -> Any:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"easting": [430000.0, 429500.0], "northing": [433000.0, 434100.0]},
+        index=pd.Index(["LS1 1AA", "LS2 9JT"], name="postcode"),
+    )
+    frame.attrs = {"file": "postcodes.csv"}
+    return frame
+
+
+@FUZZ
+@given(file=register_file())
+def test_register_placed_by_postcode_reads_cleanly_or_fails_with_a_named_error(
+    file: tuple[str, bytes],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(*file, Path(folder))
+        out = _named_or_clean(lambda p: registers.read_register(p, postcodes=_lookup()), path)
+        if out is not None:
+            placed = out.dropna(subset=["easting"])
+            assert np.isfinite(placed[["lon", "lat"]].to_numpy(dtype=np.float64)).all()
+            assert set(out.attrs["unplaced"]) == set(out["site_id"][out["easting"].isna()])
+
+
 @GDAL_WARNINGS
 @FUZZ
 @given(file=st.one_of(postcode_file(), ANY_FILE))
