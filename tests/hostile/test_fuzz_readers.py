@@ -209,7 +209,7 @@ def csv_file(draw: st.DrawFn) -> tuple[str, bytes]:
             if arr:
                 arr[draw(st.integers(0, len(arr) - 1))] = draw(st.integers(0, 255))
         data = bytes(arr)
-    name = draw(st.sampled_from(["layer.csv", "layer.txt", "layer.tsv"]))
+    name = draw(st.sampled_from(["layer.csv", "layer.txt", "layer.tsv", "Défibs (final) 2.CSV"]))
     return name, data
 
 
@@ -277,7 +277,9 @@ def xlsx_file(draw: st.DrawFn) -> tuple[str, bytes]:
         book.save(buffer)
     except (ValueError, TypeError, OverflowError, IndexError):  # openpyxl refuses to write it
         assume(False)
-    return draw(st.sampled_from(["layer.xlsx", "layer.xlsm"])), buffer.getvalue()
+    return draw(
+        st.sampled_from(["layer.xlsx", "layer.xlsm", "O'Brien's sites.XLSX"])
+    ), buffer.getvalue()
 
 
 def _as_number(cell: Any) -> Any:
@@ -392,7 +394,7 @@ def geojson_file(draw: st.DrawFn) -> tuple[str, bytes]:
             + draw(st.sampled_from(["", "{", "]", '"', ",", "\x00"]))
             + text[at + draw(st.integers(0, 5)) :]
         )
-    return draw(st.sampled_from(["layer.geojson", "layer.json"])), text.encode(
+    return draw(st.sampled_from(["layer.geojson", "layer.json", "map [v2].GeoJSON"])), text.encode(
         "utf-8", errors="replace"
     )
 
