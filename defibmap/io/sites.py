@@ -227,6 +227,7 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     rows = frame.index.to_numpy(dtype=np.int64)
     ids = _ids(frame, spec, path, rows)
     names = _names(frame, spec, ids)
+    _coordinates.mark_unplaceable(lon, lat, reasons, target)
     population = None
     if spec.population is not None:
         if spec.population not in frame.columns:
@@ -241,7 +242,6 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
         _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
         _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
         _coordinates.mark(reasons, population > MAX_ROW_POPULATION, POPULATION_TOO_LARGE)
-    _coordinates.mark_unplaceable(lon, lat, reasons, target)
     keep = reasons == ""
     for reason in [*REASONS, *sorted(set(reasons[~keep]) - set(REASONS))]:
         hit = reasons == reason
