@@ -82,6 +82,39 @@ def lonlat_reasons(
     mark(reasons, ~inside & swapped, SWAPPED)
 
 
+def non_finite(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """Which geometries have a NaN or infinite coordinate (GeoJSON may write ``Infinity``).
+
+    GEOS throws on repairing them and warns on finding a point on them; as a place they are
+    missing coordinates.
+    """
+    import shapely
+
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[index[~np.isfinite(coords).all(axis=1)]] = True
+    return bad
+
+
+def mark_unplaceable(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], reasons: NDArray[np.object_], crs: str
+) -> None:
+    """Mark rows whose lon/lat ``crs`` cannot place as out of range.
+
+    A projection does not reach every point on Earth: British National Grid gives infinite
+    metres for 90 degrees east on the equator, which would pass every lon/lat check.
+    """
+    from pyproj import Transformer
+
+    ok = np.isfinite(lon) & np.isfinite(lat) & (reasons == "")
+    if not ok.any():
+        return
+    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(lon[ok], lat[ok])
+    lost = np.zeros(len(reasons), dtype=bool)
+    lost[ok] = ~(np.isfinite(x) & np.isfinite(y))
+    mark(reasons, lost, OUT_OF_RANGE)
+
+
 def coordinates(
     frame: pd.DataFrame,
     path: Path,
@@ -136,7 +169,7 @@ def coordinates(
             f"{path}: no coordinate columns found; expected lon/lat (longitude/latitude, x/y) "
             f"or easting/northing, got {list(cols)}"
         )
-        if all(np.isfinite(numeric(pd.Series(list(cols), dtype=object)))):
+        if _numbers_only(cols):
             msg += "; the first row looks like data: the file needs a header row"
         if any(str(c).strip().lower() in ("postcode", "post_code", "pcd") for c in cols):
             msg += "; postcodes alone are not geocoded: add coordinates"
@@ -151,6 +184,14 @@ def coordinates(
         raise InputError(msg)
     lonlat_reasons(lon, lat, reasons)
     return lon, lat, reasons
+
+
+def _numbers_only(columns: pd.Index) -> bool:
+    """Whether every column name is a number (the first row is data, not a header)."""
+    try:
+        return bool(np.isfinite(numeric(pd.Series(list(columns), dtype=object))).all())
+    except InputError:  # names in two number styles ('-1.5', '1.234,5'): say nothing of it
+        return False
 
 
 def numeric(

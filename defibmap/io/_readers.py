@@ -110,7 +110,13 @@ def _read_csv(path: Path) -> Table:
     first = next(line for line in text.splitlines() if line.strip())
     sep = _delimiter(first)
     records = _records(text, sep, path)
-    start = next(i for i, r in enumerate(records) if any(c.strip() for c in r))
+    start = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    if start is None:  # delimiters and quotes only: no header to read
+        msg = (
+            f"{path}: no cell holds any text (delimiters or quotes only); "
+            "expected a header row of column names"
+        )
+        raise InputError(msg)
     columns = _header(records[start], path, start + 1)
     width = len(columns)
     body = records[start + 1 :]
@@ -140,9 +146,9 @@ def _delimiter(header: str) -> str:
 def _records(text: str, sep: str, path: Path) -> list[list[str]]:
     """Split CSV text into records; blank lines stay as empty records so rows keep numbers."""
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True))
+        return _split(text, sep, path, strict=True)
     except csv.Error as exc:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+        records = _split(text, sep, path, strict=False)
         if "end of data" in str(exc):
             msg = (
                 f"{path}: row {len(records)}: a quotation mark opens a cell that is never closed, "
@@ -150,6 +156,25 @@ def _records(text: str, sep: str, path: Path) -> list[list[str]]:
             )
             raise InputError(msg) from exc
         return records  # stray quotes inside a cell are read as text
+
+
+def _split(text: str, sep: str, path: Path, *, strict: bool) -> list[list[str]]:
+    """Split CSV text into records, refusing a cell too long to be a value."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=strict)
+    records: list[list[str]] = []
+    try:
+        records.extend(reader)
+    except csv.Error as exc:
+        if "field limit" not in str(exc):
+            raise
+        # no value in a point layer is this long: a quotation mark left open, or not a table
+        msg = (
+            f"{path}: row {reader.line_num}: a cell is longer than "
+            f"{csv.field_size_limit():,} characters (a quotation mark left open?); "
+            "check the file is a table of points"
+        )
+        raise InputError(msg) from exc
+    return records
 
 
 def _header(cells: list[Any], path: Path, row: int) -> list[str]:

@@ -227,6 +227,7 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     rows = frame.index.to_numpy(dtype=np.int64)
     ids = _ids(frame, spec, path, rows)
     names = _names(frame, spec, ids)
+    _coordinates.mark_unplaceable(lon, lat, reasons, target)
     population = None
     if spec.population is not None:
         if spec.population not in frame.columns:
@@ -347,6 +348,7 @@ def _read_vector(
     geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     geoms[missing] = None  # GEOS refuses coordinates of empty points
+    geoms[_coordinates.non_finite(geoms)] = None  # rejected as missing coordinates
     invalid = ~missing & ~shapely.is_valid(geoms)
     if invalid.any():
         logger.info("%s: repaired %d invalid geometries", path, int(invalid.sum()))

@@ -220,6 +220,29 @@ CASES = [
         rejected={R.MISSING_COORDINATES: 2},
     ),
     Case(
+        "lonlat_british_grid_cannot_place",  # found by the fuzzer: infinite metres
+        text(HEADER + GOOD + "c,C,90,0,5\nd,D,-90,0,5\n"),
+        POP,
+        used=2,
+        rejected={R.OUT_OF_RANGE: 2},
+        rows={"c": 4, "d": 5},
+    ),
+    Case(
+        "csv_of_delimiters_only",  # found by the fuzzer: was a StopIteration
+        text(",,\n,\n\n"),
+        error=r"no cell holds any text",
+    ),
+    Case(
+        "csv_cell_over_the_field_limit",  # found by the fuzzer: was a raw csv.Error
+        text(HEADER + "a,A,-1.52,53.82,10," + "x" * 140_000 + "\n"),
+        error=r"row 2: a cell is longer than 131,072 characters",
+    ),
+    Case(
+        "header_of_numbers_in_two_styles",  # found by the fuzzer: the message named no file
+        text('"-1.5","1.234,5"\n1,2\n'),
+        error=r"no coordinate columns found",
+    ),
+    Case(
         "degrees_minutes_seconds",
         text(HEADER + GOOD + "c,C,1°31'W,53°49'N,5\n"),
         POP,
@@ -629,6 +652,18 @@ CASES = [
         ),
         used=1,
         rejected={R.EMPTY_GEOMETRY: 1},
+    ),
+    Case(
+        "geojson_infinite_coordinates",  # found by the fuzzer: GEOS threw
+        geojson(
+            [
+                feature(point(-1.52, 53.82)),
+                feature(point(0.0, float("inf"))),
+                feature({"type": "LineString", "coordinates": [[-1.5, 53.8], [float("-inf"), 1]]}),
+            ]
+        ),
+        used=1,
+        rejected={R.MISSING_COORDINATES: 2},
     ),
     Case(
         "geojson_lat_lon_order",
