@@ -143,7 +143,7 @@ def _client(scheduler: str | None, n_workers: int | None) -> tuple[Any, Any]:
         n_workers=n_workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: 8787 may be taken by another cluster
     )
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
