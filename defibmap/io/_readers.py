@@ -231,6 +231,7 @@ def _read_excel(path: Path, sheet: str | int | None) -> Table:
         with pd.ExcelFile(path, engine="openpyxl") as book:
             names = [str(n) for n in book.sheet_names]
             chosen = _sheet_name(names, sheet, path)
+            _check_visible(book, chosen, names, sheet=sheet, path=path)
             raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
     except InputError:
         raise
@@ -259,6 +260,26 @@ def _read_excel(path: Path, sheet: str | int | None) -> Table:
     frame = pd.DataFrame(raw.iloc[body, cols].to_numpy(dtype=object), columns=columns)
     frame.index = pd.Index(body + 1, dtype=np.int64, name="row")  # sheet rows count from 1
     return Table(frame)
+
+
+def _check_visible(
+    book: pd.ExcelFile, chosen: str, names: list[str], *, sheet: str | int | None, path: Path
+) -> None:
+    """Log the sheet read; refuse a hidden one the study did not name.
+
+    The first sheet may be hidden (an old copy kept out of sight): Excel shows the visible
+    ones, so reading it unasked would use rows the user never sees.
+    """
+    states = {str(ws.title): str(ws.sheet_state) for ws in book.book.worksheets}
+    state = states.get(chosen, "visible")
+    if state != "visible" and sheet is None:
+        shown = [n for n in names if states.get(n, "visible") == "visible"]
+        msg = (
+            f"{path}: the first sheet {chosen!r} is {state}; the visible sheets are {shown}, "
+            f"name the one to read with sheet = ..."
+        )
+        raise InputError(msg)
+    logger.info("%s: reading sheet %r%s", path, chosen, f" ({state})" * (state != "visible"))
 
 
 def _sheet_name(names: list[str], sheet: str | int | None, path: Path) -> str:

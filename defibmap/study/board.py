@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from defibmap import layers as layer_kinds
 from defibmap._errors import ConfigError
 from defibmap.analysis import availability as av
 from defibmap.analysis import equity, optimise, reach
 from defibmap.analysis.scenarios import week_coverage
 from defibmap.io.hours import HOURS_PER_WEEK
 from defibmap.network.snapping import Snapped
+from defibmap.study import names
 from defibmap.study.parts import (
     CoverTarget,
     DecileGap,
@@ -74,14 +76,23 @@ def _text(frame: pd.DataFrame, column: str) -> list[str | None]:
     return [None if v is None or str(v).strip() in {"", "nan"} else str(v) for v in values]
 
 
+def _fixed_availability(layer: str | None) -> str | None:
+    """Return the availability a layer kind fixes for its sites (a station's "24/7") or None."""
+    known = {k.name: k for k in layer_kinds.all_kinds()}
+    if layer is None or layer not in known:
+        return None
+    return known[layer].default_availability
+
+
 def defib_availability(
     defibs: gpd.GeoDataFrame, config: StudyConfig
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_], list[str]]:
     """Term-week, holiday-week and unknown-as-unavailable usability, and a label per defib.
 
-    Stations counted as defibs (``availability`` "24/7") are outside cabinets. A school's
-    defib is usable in school hours in term time and not at all in school holidays, unless
-    it hangs outside.
+    Stations counted as defibs (a ``layer`` whose kind has a fixed availability, "24/7")
+    are outside cabinets. A school's defib is usable in school hours in term time and not at
+    all in school holidays, unless it hangs outside. An ``availability`` column of a user's
+    file is not read (:mod:`defibmap.study.names` reports it): only the layer kind fixes it.
     """
     n = len(defibs)
     term = np.ones((n, HOURS_PER_WEEK), dtype=bool)
@@ -91,7 +102,7 @@ def defib_availability(
     hours = _text(defibs, "opening_hours")
     where_loc = _text(defibs, "location")
     kinds = _text(defibs, "kind")
-    fixed = _text(defibs, "availability")
+    fixed = [_fixed_availability(layer) for layer in _text(defibs, "layer")]
     rows = defibs["source_row"].to_numpy() if "source_row" in defibs.columns else np.zeros(n)
     for i in range(n):  # one parse per site (hundreds), not per demand point
         if fixed[i] == "24/7":
@@ -109,7 +120,8 @@ def defib_availability(
         off = av.site_availability(hours[i], unknown_hours="unavailable", **common)  # type: ignore[arg-type]
         term[i] = found.term
         strict[i] = off.term
-        is_school = (kinds[i] or "").lower() == "school"
+        # the same reading as av.site_availability: trimmed, any case
+        is_school = (kinds[i] or "").strip().lower() == "school"
         holiday[i] = found.term if not is_school or found.label == "24/7" else False
         labels.append(found.label)
     return term, holiday, strict, labels
@@ -356,8 +368,8 @@ def equity_tables(
     """Coverage by IMD decile and ward, now and with the recommended sites."""
     population = demand["population"].to_numpy(dtype=np.float64)
     by_decile = gap_now = gap_after = by_ward = None
-    decile_col = config.imd_column or ("imd_decile" if "imd_decile" in demand.columns else None)
-    if decile_col is not None and decile_col in demand.columns:
+    decile_col = names.decile_column(config, demand)  # values checked when loaded
+    if decile_col is not None:
         deciles = pd.to_numeric(demand[decile_col], errors="coerce")
         by_decile = _groups(deciles, population, covered_now, covered_after, "imd_decile")
         gap_now = _gap(by_decile, after=False)

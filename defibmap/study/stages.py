@@ -28,7 +28,7 @@ from defibmap.analysis.ranking import Ranking, RankingDemand, rank_sites
 from defibmap.io.sites import check_demand_total
 from defibmap.network import faults as _netcheck
 from defibmap.network.snapping import Snapped, snap_points
-from defibmap.study import _inputs
+from defibmap.study import _inputs, names
 from defibmap.study import board as analysis
 from defibmap.study import timing as _timing
 from defibmap.study.network_cache import build_network, cache_dir, network_cache_path
@@ -213,6 +213,7 @@ def load(config: StudyConfig, *, given: Network | None, refresh: bool) -> Loaded
     parts = _inputs.layer_parts(config, source, folder, refresh=refresh)
     crs = config.network.crs or _inputs.study_crs([s for p in parts.values() for s in p.specs])
     layers, reports = _inputs.load_layers(parts, crs)
+    names.check_layers(config, layers)  # IMD deciles 1-10, site ids unique and not reserved
     demand = config.layers[layer_kinds.DEMAND]
     check_demand_total(demand.file or demand.name, reports[layer_kinds.DEMAND], layers[demand.name])
     if config.network.crs is not None:
@@ -559,6 +560,7 @@ def result(responded: Responded) -> StudyResult:
         sources=tuple(_inputs.sources(config, dict(loaded.parts))),
         notes=(
             *_inputs.notes(config, dict(snapped.layers), available.defibs),
+            *names.notes(dict(snapped.layers)),
             *time_to_defib.notes,
         ),
         scenarios=boarded.scenarios,
