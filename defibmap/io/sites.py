@@ -253,20 +253,8 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     ids = _ids(frame, spec, path, rows)
     names = _names(frame, spec, ids)
     _coordinates.mark_unplaceable(lon, lat, reasons, target)
-    population = None
-    if spec.population is not None:
-        if spec.population not in frame.columns:
-            msg = (
-                f"{path}: population column {spec.population!r} not found; "
-                f"columns are {list(frame.columns)}"
-            )
-            raise InputError(msg)
-        population = _coordinates.numeric(
-            frame[spec.population], decimal_comma=decimal_comma, where=path
-        )
-        _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
-        _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
-        _coordinates.mark(reasons, population > MAX_ROW_POPULATION, POPULATION_TOO_LARGE)
+    population = _population(frame, spec, decimal_comma=decimal_comma, reasons=reasons)
+    if population is not None:
         people = np.where(np.isfinite(population), population, 0.0)
         report.row_population = {int(r): float(p) for r, p in zip(rows, people, strict=True)}
     keep = reasons == ""
@@ -287,6 +275,31 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     geometry = gpd.points_from_xy(out["lon"], out["lat"], crs="EPSG:4326")
     gdf = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326").to_crs(target)
     return gdf, report
+
+
+def _population(
+    frame: pd.DataFrame, spec: LayerSpec, *, decimal_comma: bool, reasons: NDArray[np.object_]
+) -> NDArray[np.float64] | None:
+    """Return the population column (people per row; NaN where not a number), marking bad rows.
+
+    None when the layer has no population column; ``reasons`` gains each unusable row's reason.
+    """
+    if spec.population is None:
+        return None
+    path = spec.file
+    if spec.population not in frame.columns:
+        msg = (
+            f"{path}: population column {spec.population!r} not found; "
+            f"columns are {list(frame.columns)}"
+        )
+        raise InputError(msg)
+    population = _coordinates.numeric(
+        frame[spec.population], decimal_comma=decimal_comma, where=path
+    )
+    _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
+    _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
+    _coordinates.mark(reasons, population > MAX_ROW_POPULATION, POPULATION_TOO_LARGE)
+    return population
 
 
 def check_demand_total(path: Path | str, report: LayerReport, kept: pd.DataFrame) -> None:
