@@ -28,6 +28,7 @@ data rows and are skipped (and logged).
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -133,11 +134,30 @@ class LayerReport:
     #: the file a row came from, by id, where a layer is read from more than one (row 0:
     #: an OpenStreetMap feature, which has no row)
     origins: dict[str, str] = field(default_factory=dict)
+    #: people on each row of a layer that carries them, by row number (a demand file: its
+    #: population column, a non-numeric value counting 0; finer-demand postcode points: their
+    #: share of their area); None for a layer without people
+    row_population: dict[int, float] | None = None
 
     @property
     def rows_rejected(self) -> int:
         """Number of rows rejected."""
         return len(self.rejected)
+
+    @property
+    def population_in(self) -> float | None:
+        """People on every row read (None for a layer without people)."""
+        if self.row_population is None:
+            return None
+        return math.fsum(self.row_population.values())
+
+    @property
+    def population_used(self) -> float | None:
+        """People on the rows used: :attr:`population_in` less the rejected rows' people."""
+        if self.row_population is None or self.population_in is None:
+            return None
+        rejected = {int(row) for _, row, _ in self.rejected}
+        return math.fsum(p for row, p in self.row_population.items() if row not in rejected)
 
     def reject(self, ids: pd.Index | list[str], rows: list[int], reason: str) -> None:
         """Record rejected rows with one reason."""
@@ -151,6 +171,11 @@ class LayerReport:
             "rows_used": self.rows_used,
             "rows_rejected": self.rows_rejected,
             "rejected_reasons": dict(sorted(Counter(r for _, _, r in self.rejected).items())),
+            **(
+                {}
+                if self.row_population is None
+                else {"population_in": self.population_in, "population_used": self.population_used}
+            ),
         }
 
 
@@ -228,20 +253,10 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     ids = _ids(frame, spec, path, rows)
     names = _names(frame, spec, ids)
     _coordinates.mark_unplaceable(lon, lat, reasons, target)
-    population = None
-    if spec.population is not None:
-        if spec.population not in frame.columns:
-            msg = (
-                f"{path}: population column {spec.population!r} not found; "
-                f"columns are {list(frame.columns)}"
-            )
-            raise InputError(msg)
-        population = _coordinates.numeric(
-            frame[spec.population], decimal_comma=decimal_comma, where=path
-        )
-        _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
-        _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
-        _coordinates.mark(reasons, population > MAX_ROW_POPULATION, POPULATION_TOO_LARGE)
+    population = _population(frame, spec, decimal_comma=decimal_comma, reasons=reasons)
+    if population is not None:
+        people = np.where(np.isfinite(population), population, 0.0)
+        report.row_population = {int(r): float(p) for r, p in zip(rows, people, strict=True)}
     keep = reasons == ""
     for reason in [*REASONS, *sorted(set(reasons[~keep]) - set(REASONS))]:
         hit = reasons == reason
@@ -260,6 +275,31 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     geometry = gpd.points_from_xy(out["lon"], out["lat"], crs="EPSG:4326")
     gdf = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326").to_crs(target)
     return gdf, report
+
+
+def _population(
+    frame: pd.DataFrame, spec: LayerSpec, *, decimal_comma: bool, reasons: NDArray[np.object_]
+) -> NDArray[np.float64] | None:
+    """Return the population column (people per row; NaN where not a number), marking bad rows.
+
+    None when the layer has no population column; ``reasons`` gains each unusable row's reason.
+    """
+    if spec.population is None:
+        return None
+    path = spec.file
+    if spec.population not in frame.columns:
+        msg = (
+            f"{path}: population column {spec.population!r} not found; "
+            f"columns are {list(frame.columns)}"
+        )
+        raise InputError(msg)
+    population = _coordinates.numeric(
+        frame[spec.population], decimal_comma=decimal_comma, where=path
+    )
+    _coordinates.mark(reasons, ~np.isfinite(population), POPULATION_MISSING)
+    _coordinates.mark(reasons, population < 0, POPULATION_NEGATIVE)
+    _coordinates.mark(reasons, population > MAX_ROW_POPULATION, POPULATION_TOO_LARGE)
+    return population
 
 
 def check_demand_total(path: Path | str, report: LayerReport, kept: pd.DataFrame) -> None:

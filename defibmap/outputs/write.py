@@ -229,4 +229,14 @@ def format_summary(result: StudyResult) -> str:
     rejected = sum(r.rows_rejected for r in result.input_reports.values())
     if rejected:
         lines.append(f"Rejected rows: {rejected} (see rejected.csv)")
+    lost = sum(
+        r.population_in - r.population_used
+        for r in result.input_reports.values()
+        if r.population_in is not None and r.population_used is not None
+    )
+    if lost >= 0.5:  # finer-demand shares are fractions: under half a person is rounding
+        demand = result.input_reports.get("demand")
+        read = demand.population_in if demand is not None else None
+        of = f" of {read:,.0f} read" if read is not None else ""
+        lines.append(f"Residents on rejected rows: {lost:,.0f}{of} (not counted in the figures)")
     return "\n".join(lines)

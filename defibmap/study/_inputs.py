@@ -85,6 +85,7 @@ def snap_layer(
     max_snap_m: float,
     *,
     main: NDArray[np.bool_] | None = None,
+    finer: sites.LayerReport | None = None,
 ) -> tuple[gpd.GeoDataFrame, Snapped]:
     """Snap a layer; reject (count, never silently use) points that cannot join the network.
 
@@ -92,20 +93,31 @@ def snap_layer(
     nearest edge lies on an island off the main network (:data:`defibmap.network.faults.
     ISLAND_REASON`: they could only reach defibs on the same island). ``main`` is
     :func:`defibmap.network.faults.main_component` of ``network``, computed once per study.
+
+    ``finer`` is the finer-demand report when ``gdf`` is demand spread over postcode points
+    (:func:`finer_demand`): a rejected postcode point is a row of the postcode file, so it is
+    counted there; an area kept whole (its index is its own ``area_id``) is counted in ``report``.
     """
     x = gdf.geometry.x.to_numpy()
     y = gdf.geometry.y.to_numpy()
     snapped = snap_points(network, x, y, max_snap_m=max_snap_m)
     rows = gdf["source_row"].to_numpy()
+    on_points = np.zeros(len(gdf), dtype=bool)
+    if finer is not None and "area_id" in gdf.columns:
+        on_points = gdf["area_id"].astype(str).to_numpy() != gdf.index.astype(str).to_numpy()
+
+    def reject(hit: NDArray[np.bool_], reason: str) -> None:
+        for into, mine in ((report, hit & ~on_points), (finer, hit & on_points)):
+            if into is not None and mine.any():
+                into.reject(list(gdf.index[mine]), list(rows[mine]), reason)
+                into.rows_used -= int(mine.sum())
+
     far = ~snapped.ok
     if far.any():
-        reason = f"farther than {max_snap_m:g} m from the walking network"
-        report.reject(list(gdf.index[far]), list(rows[far]), reason)
-        report.rows_used -= int(far.sum())
+        reject(far, f"farther than {max_snap_m:g} m from the walking network")
     island = _netcheck.on_island(network, snapped, main=main)
     if island.any():
-        report.reject(list(gdf.index[island]), list(rows[island]), _netcheck.ISLAND_REASON)
-        report.rows_used -= int(island.sum())
+        reject(island, _netcheck.ISLAND_REASON)
         logger.warning(
             "%s: %d point(s) on a walking-network island rejected", report.file, island.sum()
         )
@@ -157,9 +169,21 @@ def finer_demand(
     wgs = spread.geometry.to_crs(4326)
     spread["lon"] = wgs.x.to_numpy()
     spread["lat"] = wgs.y.to_numpy()
-    spread["source_row"] = np.arange(len(spread)) + 2
-    report.rows_used = int(spread.index.isin(points.index).sum())
-    unused = points.index[~points.index.isin(spread.index)]
+    # Each point keeps the row it came from: a postcode point its postcode file's row, an area
+    # kept whole its demand file's row (copied from the area), so rejections name the right one.
+    on_points = spread["area_id"].astype(str).to_numpy() != spread.index.astype(str).to_numpy()
+    spread.loc[on_points, "source_row"] = points.loc[spread.index[on_points], "source_row"]
+    spread["source_row"] = spread["source_row"].astype(np.int64)
+    report.rows_used = int(on_points.sum())
+    report.row_population = dict.fromkeys(points["source_row"].astype(int).tolist(), 0.0)
+    report.row_population.update(
+        zip(
+            spread.loc[on_points, "source_row"].astype(int).tolist(),
+            spread.loc[on_points, "population"].astype(float).tolist(),
+            strict=True,
+        )
+    )
+    unused = points.index[~points.index.isin(spread.index[on_points])]
     rows = points.loc[unused, "source_row"].tolist()
     report.reject(list(unused), rows, "postcode outside the study's areas")
     return spread, report

@@ -254,7 +254,10 @@ class InputReport:
     rejected_reasons
         Rejected rows by reason.
     details
-        The source's other facts in order (e.g. ``osm``: what was downloaded), as JSON.
+        The source's other facts in order, as JSON: for a file that carries people (demand;
+        finer demand, once each area's residents are spread over its postcode points)
+        ``population_in`` and ``population_used`` first (see :attr:`population_in`), then
+        e.g. ``osm`` (what was downloaded).
     """
 
     file: str | None
@@ -263,6 +266,23 @@ class InputReport:
     rows_rejected: int
     rejected_reasons: Mapping[str, int]
     details: Mapping[str, JSON]
+
+    @property
+    def population_in(self) -> float | None:
+        """People on every row read, or None for a file without people.
+
+        ``population_in - population_used`` is the people on the rejected rows.
+        """
+        return _people(self.details.get("population_in"))
+
+    @property
+    def population_used(self) -> float | None:
+        """People on the rows used, or None for a file without people."""
+        return _people(self.details.get("population_used"))
+
+
+def _people(value: JSON | None) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 @dataclass(frozen=True)

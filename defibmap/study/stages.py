@@ -261,6 +261,7 @@ def snap(networked: Networked) -> OnNetwork:
             networked.reports[name],
             config.network.max_snap_m,
             main=networked.main_nodes,
+            finer=networked.reports.get("finer_demand") if name == layer_kinds.DEMAND else None,
         )
     if layers["demand"].empty:
         msg = f"{config.layers['demand'].file}: no demand point lies within the study network"
