@@ -54,6 +54,7 @@ def _format_of_bytes(head: bytes) -> str | None:
 
 
 _SUFFIX = {"PBF": ".osm.pbf", "bzip2": ".osm.bz2", "gzip": ".osm.gz", "XML": ".osm"}
+_ARTICLE = {"PBF": "a", "bzip2": "a", "gzip": "a", "XML": "an"}
 
 
 def check_osm_file(path: Path, *, error: type[DefibmapError]) -> None:
@@ -106,7 +107,7 @@ def check_osm_file(path: Path, *, error: type[DefibmapError]) -> None:
         raise error(msg)
     if named is not None and named != held:
         msg = (
-            f"{path}: is named as a {named} file but holds {held} data; "
+            f"{path}: is named as {_ARTICLE[named]} {named} file but holds {held} data; "
             f"rename it to end in {_SUFFIX[held]}"
         )
         raise error(msg)

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,10 +23,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from defibmap._errors import InputError
+from defibmap._errors import InputError, NetworkError
 from defibmap.cli import main
 from defibmap.io._readers import check_file
 from defibmap.network import snap_points, walk
+from defibmap.osm._extract import read_extract
+from defibmap.osm.ways import write_filtered_xml
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -128,7 +131,7 @@ FAULTS = [
         "pbf_named_osm",
         _write("town.osm", lambda f: f["pbf"]),
         "network",
-        r"town\.osm: is named as a XML file but holds PBF data; "
+        r"town\.osm: is named as an XML file but holds PBF data; "
         r"rename it to end in \.osm\.pbf$",
     ),
     Fault(
@@ -248,11 +251,15 @@ def test_the_table_reader_names_a_pipe_and_a_device(tmp_path: Path) -> None:
         check_file(tmp_path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_osm_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_osm_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "town.osm.bz2"
     path.write_bytes(OSM.read_bytes())
     path.chmod(0)
+    if os.geteuid() == 0:  # root reads any file: make the permission check see it as others do
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != path and real_access(p, mode))
     study = _study(tmp_path, "network", path)
     status = main(["run", "--config", str(study), "--out", str(tmp_path / "out"), "-q"])
     line = _one_error_line(capsys.readouterr().err)
@@ -328,3 +335,30 @@ def test_max_snap_m_zero_keeps_only_points_on_an_edge() -> None:
     assert snapped.snap_m[0] == 0.0
     assert snapped.to_u_m[0] == pytest.approx(40.0)
     assert snapped.edge.tolist() == [0, -1, -1]
+
+
+def _returns(call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` in a thread; return what it raised, failing if it does not return."""
+    raised: list[BaseException | None] = [None]
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            raised[0] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the reader opened the named pipe and waits for a writer"
+    return raised[0]
+
+
+def test_osm_readers_refuse_a_pipe_without_opening_it(tmp_path: Path) -> None:
+    pipe = _fifo(tmp_path, {})
+    raised = _returns(lambda: read_extract(pipe, ["defibrillators"]))
+    assert isinstance(raised, InputError)
+    assert re.search(r"pipe\.osm\.pbf: is not a regular file \(a named pipe", str(raised))
+    raised = _returns(lambda: write_filtered_xml(pipe, tmp_path / "out.osm"))
+    assert isinstance(raised, NetworkError)
+    assert re.search(r"pipe\.osm\.pbf: is not a regular file \(a named pipe", str(raised))
