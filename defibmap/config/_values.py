@@ -11,6 +11,8 @@ these.
 from __future__ import annotations
 
 import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +43,21 @@ def get(
     return value
 
 
-def file(base: Path, value: str, path: Path, section: str, key: str = "file") -> Path:
-    """Return an existing file path of the study file: ``~`` expanded, relative to ``base``."""
+def file(
+    base: Path,
+    value: str,
+    path: Path,
+    section: str,
+    key: str = "file",
+    *,
+    folder_ok: bool = False,
+) -> Path:
+    """Return an existing, readable input path of a study file, relative to ``base``.
+
+    Anything but a regular file (or a folder, where ``folder_ok``) is refused here, before
+    any long work: a named pipe would make the reader wait forever, ``/dev/null`` reads as
+    empty.
+    """
     if not isinstance(value, str) or not value:
         raise type_error(path, section, key, "a file path", value)
     candidate = Path(value).expanduser()
@@ -50,7 +65,37 @@ def file(base: Path, value: str, path: Path, section: str, key: str = "file") ->
     if not resolved.exists():
         msg = f"{path}: [{section}] {key} = {value!r}: no such file ({resolved})"
         raise ConfigError(msg)
+    problem = _not_a_file(resolved, folder_ok=folder_ok)
+    if problem:
+        msg = f"{path}: [{section}] {key} = {value!r}: {problem} ({resolved})"
+        raise ConfigError(msg)
     return resolved
+
+
+def _not_a_file(resolved: Path, *, folder_ok: bool) -> str:
+    """Return why ``resolved`` (which exists) cannot be read as an input file, or ``""``."""
+    try:
+        mode = resolved.stat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        if folder_ok:
+            return ""
+        return "is a folder, not a file; give the path of the file in it"
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a named pipe"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        return f"is {kind}, not a saved file; give the path of a file on disk"
+    if not os.access(resolved, os.R_OK):
+        return "cannot be read (permission denied); check the file's permissions"
+    return ""
 
 
 def folder(base: Path, value: str) -> Path:

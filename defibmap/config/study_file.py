@@ -340,7 +340,7 @@ def _postcode_file(
 ) -> Path | None:
     """Read ``[study] postcode_file``; refuse a layer's ``postcode`` column without it."""
     postcode_file = (
-        _values.file(base, study["postcode_file"], where, "study", "postcode_file")
+        _values.file(base, study["postcode_file"], where, "study", "postcode_file", folder_ok=True)
         if "postcode_file" in study
         else None
     )

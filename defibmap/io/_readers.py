@@ -79,12 +79,19 @@ def read(path: Path, sheet: str | int | None) -> Table:
 
 
 def check_file(path: Path) -> None:
-    """Refuse a path that is missing or is a folder."""
+    """Refuse a path that is missing, a folder, or not a regular file (a pipe, a device).
+
+    A named pipe is never opened: reading it would wait for a writer forever.
+    """
     if not path.exists():
         msg = f"{path}: file not found"
         raise InputError(msg)
-    if not path.is_file():
+    if path.is_dir():
         msg = f"{path}: is a folder, not a file"
+        raise InputError(msg)
+    if not path.is_file():
+        kind = "a named pipe" if path.is_fifo() else "a device" if path.is_char_device() else None
+        msg = f"{path}: is {kind or 'not a regular file'}, not a saved file; give a file on disk"
         raise InputError(msg)
 
 

@@ -146,9 +146,17 @@ def snap_points(
     finite = np.isfinite(x) & np.isfinite(y)
     if network.n_edges and finite.any():
         tree = network.edge_tree()
+        # GEOS refuses a max_distance of 0; for 0 (only points exactly on an edge) query
+        # without a limit and keep the exact hits
         idx, dist = tree.query_nearest(
-            points[finite], max_distance=max_snap_m, return_distance=True, all_matches=False
+            points[finite],
+            max_distance=max_snap_m if max_snap_m > 0 else None,
+            return_distance=True,
+            all_matches=False,
         )
+        if max_snap_m == 0:
+            exact = dist <= 0.0
+            idx, dist = idx[:, exact], dist[exact]
         # query_nearest returns one row per (point, nearest edge); ties may repeat a point,
         # keep the lowest edge index for a deterministic answer
         rows = np.flatnonzero(finite)[idx[0]]

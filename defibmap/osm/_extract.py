@@ -21,6 +21,7 @@ import shapely
 from defibmap._errors import InputError
 from defibmap.defaults import DEFAULT_BUFFER_M
 from defibmap.layers import KINDS, TAGS
+from defibmap.osm._file import check_osm_file, osm_read_errors
 from defibmap.osm._raw import (
     RAW_TAGS,
     buffered,
@@ -64,17 +65,12 @@ def read_extract(
     dict of kind to raw DataFrame (``site_id``, ``lon``, ``lat`` and OSM tags).
     """
     path = Path(osm_file)
-    if not path.is_file():
-        msg = f"{path}: OpenStreetMap file not found"
-        raise InputError(msg)
+    check_osm_file(path, error=InputError)
     for kind in kinds:
         check_kind(kind)
     keys = sorted({key for kind in kinds for key in TAGS[kind]})
-    try:
+    with osm_read_errors(path, error=InputError):
         records = _extract_records(path, keys, kinds)
-    except RuntimeError as exc:
-        msg = f"{path}: cannot read as an OpenStreetMap file ({exc})"
-        raise InputError(msg) from exc
     raw = raw_frame(records)
     if polygon is not None and len(raw):
         area = buffered(polygon, buffer_m)
@@ -238,9 +234,7 @@ def clip_extract(
     import osmium
 
     src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        msg = f"{src}: OpenStreetMap file not found"
-        raise InputError(msg)
+    check_osm_file(src, error=InputError)
     area = buffered(polygon, buffer_m)
     shapely.prepare(area)
     kept_ways = osmium.index.IdSet()
@@ -248,7 +242,10 @@ def clip_extract(
     processor = (
         osmium.FileProcessor(str(src)).with_locations().with_filter(osmium.filter.EmptyTagFilter())
     )
-    with osmium.BackReferenceWriter(str(dst), ref_src=str(src), overwrite=overwrite) as writer:
+    with (
+        osmium.BackReferenceWriter(str(dst), ref_src=str(src), overwrite=overwrite) as writer,
+        osm_read_errors(src, error=InputError),
+    ):
         for obj in processor:
             if isinstance(obj, osmium.osm.Node):
                 loc = obj.location

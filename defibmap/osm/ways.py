@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
+from defibmap._errors import NetworkError
+from defibmap.osm._file import check_osm_file, osm_read_errors
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
@@ -99,10 +102,40 @@ def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> i
     -------
     int
         The number of ways written.
+
+    Raises
+    ------
+    NetworkError
+        When ``src`` is not a readable OpenStreetMap file of the format its name says, or is
+        damaged or cut short (see :mod:`defibmap.osm._file`).
     """
+    check_osm_file(src, error=NetworkError)
+    rules = way_rules(network_type)
+    with osm_read_errors(src, error=NetworkError):
+        ways, coords = _read_ways(src, rules)
+    pieces, used = _pieces(ways, coords)
+    written = 0
+    with dst.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
+        for node_id in sorted(used):
+            lon, lat = coords[node_id]
+            out.write(f'<node id="{node_id}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
+        for piece_id, run, tags in pieces:
+            out.write(f'<way id="{piece_id}">\n')
+            out.writelines(f'<nd ref="{ref}"/>\n' for ref in run)
+            out.writelines(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>\n" for k, v in tags.items())
+            out.write("</way>\n")
+            written += 1
+        out.write("</osm>\n")
+    return written
+
+
+def _read_ways(
+    src: Path, rules: list[_Rule]
+) -> tuple[list[tuple[int, list[int], dict[str, str]]], dict[int, tuple[float, float]]]:
+    """Return the ways of ``src`` passing ``rules`` and the coordinates of their nodes."""
     import osmium
 
-    rules = way_rules(network_type)
     ways: list[tuple[int, list[int], dict[str, str]]] = []
     needed: set[int] = set()
     for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
@@ -120,18 +153,4 @@ def write_filtered_xml(src: Path, dst: Path, *, network_type: str = "walk") -> i
             continue
         if node.id in needed and node.location.valid():
             coords[node.id] = (node.location.lon, node.location.lat)
-    pieces, used = _pieces(ways, coords)
-    written = 0
-    with dst.open("w", encoding="utf-8") as out:
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
-        for node_id in sorted(used):
-            lon, lat = coords[node_id]
-            out.write(f'<node id="{node_id}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
-        for piece_id, run, tags in pieces:
-            out.write(f'<way id="{piece_id}">\n')
-            out.writelines(f'<nd ref="{ref}"/>\n' for ref in run)
-            out.writelines(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>\n" for k, v in tags.items())
-            out.write("</way>\n")
-            written += 1
-        out.write("</osm>\n")
-    return written
+    return ways, coords

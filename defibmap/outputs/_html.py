@@ -4,7 +4,8 @@ r"""Escaping of input text for the HTML pages defibmap writes (the map and the r
 inside JavaScript template literals (where backtick, ``$`` and ``\`` are live) and branca
 renders page pieces through Jinja templates (where ``{`` and ``}`` are live), so those
 characters are replaced by numeric character references as well. In plain HTML the references
-show as the same characters, so one helper serves every page.
+show as the same characters, so one helper serves every page. Control characters (a raw one is
+an HTML parse error) are shown as the same visible escapes as in the workbook and the CSVs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import html
 import math
 
 import pandas as pd
+
+from defibmap.outputs.tables import escape_control
 
 __all__ = ["esc", "text"]
 
@@ -35,7 +38,7 @@ def esc(value: object) -> str:
         Text safe to place in HTML element content, a quoted attribute value, a JavaScript
         template literal or a Jinja template.
     """
-    return html.escape(str(value), quote=True).translate(_NOT_JS_SAFE)
+    return html.escape(escape_control(str(value)), quote=True).translate(_NOT_JS_SAFE)
 
 
 def text(value: object, fallback: str = "") -> str:

@@ -9,6 +9,7 @@ floats; formatting is the writer's job.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -295,10 +296,26 @@ def time_assumptions(result: StudyResult) -> list[tuple[str, str]]:
 #: A cell starting with one of these is a formula to a spreadsheet.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+#: Control characters a spreadsheet cell cannot hold (openpyxl refuses them; Excel would
+#: call the file damaged): C0 other than tab, newline and carriage return, and DEL.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def escape_control(text: str) -> str:
+    r"""Return ``text`` with each control character written as a visible escape.
+
+    ``"a\x0bb"`` (a vertical tab) becomes the seven characters ``a\x0bb`` with a real
+    backslash, so the name stays readable and the character can be found in the input. Tab,
+    newline and carriage return are kept.
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix ``'`` to text cells starting with ``= + - @``, tab or CR (no spreadsheet runs them).
+    """Make text cells safe to open in a spreadsheet: no formulas, no control characters.
 
+    Control characters become visible escapes (:func:`escape_control`); then ``'`` is
+    prefixed to text cells starting with ``= + - @``, tab or CR (no spreadsheet runs them).
     Only text columns are touched: numbers, including negative ones, stay numbers.
     """
     out = frame.copy()
@@ -307,6 +324,10 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if series.dtype == object or pd.api.types.is_string_dtype(series):
             text = series.astype(object)
             is_str = text.map(lambda v: isinstance(v, str))
+            control = is_str & text.map(lambda v: isinstance(v, str) and bool(_CONTROL.search(v)))
+            if control.any():
+                text = text.where(~control, text[control].map(escape_control))
+                out[column] = text
             risky = is_str & text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
             if risky.any():
                 out[column] = text.where(~risky, "'" + text.astype(str))

@@ -68,7 +68,7 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
     rank_m = result.ranking.threshold_m
     wb = Workbook()
     wb.remove(wb.active)
-    wb.properties.title = f"defibmap: {result.config.name}"[:255]
+    wb.properties.title = _tables.escape_control(f"defibmap: {result.config.name}")[:255]
     wb.properties.creator = "defibmap"
 
     ranked = _tables.ranked(result)
@@ -201,9 +201,15 @@ def _sheet(
 
 
 def _cell_value(value: object) -> object:
-    """Return a value openpyxl can store: numpy scalars unwrapped, NaN and NA as empty cells."""
+    """Return a value openpyxl can store: numpy scalars unwrapped, NaN and NA as empty cells.
+
+    Text is passed through :func:`~defibmap.outputs.tables.escape_control` again, so no cell
+    reaches openpyxl with a control character whatever table it came from.
+    """
     if value is None or value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, str):
+        return _tables.escape_control(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -257,20 +263,20 @@ def _method_sheet(
     ws = wb.create_sheet("Method and sources")
     ws.append(["Item", "Value"])
     for row in neutralise(_tables.method(result)).itertuples(index=False):
-        ws.append(list(row))
+        ws.append([_cell_value(v) for v in row])
     ws.append([])
     ws.append(["Data source (layer)", "Source", "Licence", "Date", "File", "SHA-256"])
     heading_rows = [ws.max_row]
     sources = neutralise(_tables.sources(result))
     for row in sources.itertuples(index=False):
-        ws.append(list(row))
+        ws.append([_cell_value(v) for v in row])
     notes = neutralise(pd.DataFrame({"note": [str(n) for n in result.notes]}))
     if len(notes):
         ws.append([])
         ws.append(["Notes and assumptions"])
         heading_rows.append(ws.max_row)
         for note in notes["note"]:
-            ws.append(["Note", note])
+            ws.append(["Note", _cell_value(note)])
     _finish(ws)
     for r in heading_rows:
         for cell in ws[r]:
