@@ -477,3 +477,47 @@ def test_study_saved_by_notepad_or_excel_runs(
     study.write_bytes(encode(STUDY.replace('"../demo-town/', f'"{DEMO_DATA.as_posix()}/')))
     assert main(["run", "--config", str(study), "--out", str(tmp_path / "out"), "-q"]) == 0
     assert "Demoton" in capsys.readouterr().out
+
+
+def test_hostile_rows_are_counted_and_no_resident_is_lost_silently(tmp_path: Path) -> None:
+    """A run whose demand and defib files carry bad rows: every row is accounted for."""
+    import csv
+    import json
+
+    demand = (DEMO_DATA / "demand.csv").read_text(encoding="utf-8").splitlines()
+    head, rows = demand[0], demand[1:41]
+    bad = [
+        "bad-1,Overflow,1e308,5,1.5650775,53.0711335",
+        "bad-2,Swapped,40,5,53.0711335,1.5650775",
+        "bad-3,Negative,-7,5,1.5650775,53.0711335",
+        "bad-4,No people,,5,1.5650775,53.0711335",
+        "bad-5,Placeholder,30,5,0,0",
+    ]
+    study_dir = tmp_path / "study"
+    study_dir.mkdir()
+    (study_dir / "demand.csv").write_text("\n".join([head, *rows, *bad]) + "\n", encoding="utf-8")
+    defibs = (DEMO_DATA / "defibs.csv").read_text(encoding="utf-8").splitlines()
+    defibs.append("defib-bad,No place,school,,indoor,no,,")
+    (study_dir / "defibs.csv").write_text("\n".join(defibs) + "\n", encoding="utf-8")
+    text = STUDY.replace("../demo-town/demand.csv", "demand.csv")
+    text = text.replace("../demo-town/defibs.csv", "defibs.csv")
+    study = study_dir / "mine.toml"
+    study.write_text(text.replace('"../demo-town/', f'"{DEMO_DATA.as_posix()}/'), "utf-8")
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(study), "--out", str(out), "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    with (out / "rejected.csv").open(encoding="utf-8") as stream:
+        rejected = list(csv.DictReader(stream))
+    for layer, entry in summary["inputs"].items():
+        assert entry["rows_read"] == entry["rows_used"] + entry["rows_rejected"], layer
+        listed = [r for r in rejected if r["layer"] == layer]
+        assert len(listed) == entry["rows_rejected"], layer
+    assert summary["inputs"]["demand"]["rows_read"] == 45
+    assert sorted(r["id"] for r in rejected if r["layer"] == "demand") == [
+        f"bad-{k}" for k in range(1, 6)
+    ]
+    assert [r["id"] for r in rejected if r["layer"] == "defibs"] == ["defib-bad"]
+    # the residents counted are exactly the good rows' people, worked out from the file
+    good = sum(int(line.split(",")[2]) for line in rows)
+    assert summary["population_total"] == good
+    assert summary["inputs"]["demand"]["population_used"] == good
