@@ -29,10 +29,12 @@ __all__ = [
     "DEFIBS",
     "DEMAND",
     "FIRE_STATIONS",
+    "IGNORED_COLUMNS",
     "KINDS",
     "OSM",
     "OSM_KINDS",
     "POLICE_STATIONS",
+    "SEMANTIC_COLUMNS",
     "SOURCE_KEYS",
     "STUDY_SECTION",
     "TAGS",
@@ -368,3 +370,21 @@ def registered(layer_kind: LayerKind) -> Iterator[LayerKind]:
 def is_yes(value: object) -> bool:
     """Return True for a yes/no cell that says yes (:data:`YES_WORDS`, any case and spaces)."""
     return str(value).strip().lower() in YES_WORDS
+
+
+#: Columns of a point layer's file that change what defibmap does with a row, reported per
+#: file in ``summary.json``'s ``inputs`` (``columns_read``) whenever a file carries them.
+SEMANTIC_COLUMNS = (
+    "population",
+    "kind",
+    "opening_hours",
+    "location",
+    "locked",
+    "outside_defib",
+    "co_responder",
+    "imd_decile",
+    "ward",
+)
+#: Columns a user may expect to change a row but that defibmap does not read from a file
+#: (reported as ``columns_not_read``).
+IGNORED_COLUMNS = ("availability",)

@@ -512,14 +512,26 @@ _COUNTS = ("file", "rows_read", "rows_used", "rows_rejected", "rejected_reasons"
 
 
 def _input_reports(
-    reports: Mapping[str, LayerReport], parts: Mapping[str, LayerParts]
+    reports: Mapping[str, LayerReport],
+    parts: Mapping[str, LayerParts],
+    layers: Mapping[str, gpd.GeoDataFrame],
 ) -> dict[str, InputReport]:
-    """Per layer, what happened to its rows, with what its source knows (e.g. ``osm``)."""
+    """Per layer, what happened to its rows, with what its source knows (e.g. ``osm``).
+
+    A point layer's entry also names the columns of its file that change what a row means
+    (``columns_read``) and those it carries that defibmap does not read (``columns_not_read``).
+    """
     out = {}
     for name, report in reports.items():
         entries = report.as_dict()
         if name in parts:
             entries.update(parts[name].info)
+        if name in layers:
+            columns = set(layers[name].columns)
+            entries["columns_read"] = [c for c in layer_kinds.SEMANTIC_COLUMNS if c in columns]
+            ignored = [c for c in layer_kinds.IGNORED_COLUMNS if c in columns]
+            if ignored:
+                entries["columns_not_read"] = ignored
         out[name] = InputReport(
             file=entries["file"],
             rows_read=entries["rows_read"],
@@ -556,7 +568,7 @@ def result(responded: Responded) -> StudyResult:
         candidates=ranked.candidates,
         coverage=reached.coverage,
         ranking=ranked.ranking,
-        input_reports=_input_reports(networked.reports, loaded.parts),
+        input_reports=_input_reports(networked.reports, loaded.parts, loaded.layers),
         rejected=_rejected(networked.reports),
         sources=tuple(_inputs.sources(config, dict(loaded.parts))),
         notes=(

@@ -521,3 +521,12 @@ def test_hostile_rows_are_counted_and_no_resident_is_lost_silently(tmp_path: Pat
     good = sum(int(line.split(",")[2]) for line in rows)
     assert summary["population_total"] == good
     assert summary["inputs"]["demand"]["population_used"] == good
+    # the columns that change what a row means are named per file
+    assert summary["inputs"]["demand"]["columns_read"] == ["population", "imd_decile"]
+    assert summary["inputs"]["defibs"]["columns_read"] == [
+        "kind",
+        "opening_hours",
+        "location",
+        "locked",
+    ]
+    assert "columns_not_read" not in summary["inputs"]["defibs"]
