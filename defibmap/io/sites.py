@@ -163,6 +163,10 @@ class LayerReport:
         """Record rejected rows with one reason."""
         self.rejected.extend((str(i), int(r), reason) for i, r in zip(ids, rows, strict=True))
 
+    def reason_counts(self) -> dict[str, int]:
+        """Return the rejected rows counted by reason, in reason order."""
+        return dict(sorted(Counter(r for _, _, r in self.rejected).items()))
+
     def as_dict(self) -> dict[str, Any]:
         """Return the report in the ``summary.json`` shape."""
         return {
@@ -170,7 +174,7 @@ class LayerReport:
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_rejected": self.rows_rejected,
-            "rejected_reasons": dict(sorted(Counter(r for _, _, r in self.rejected).items())),
+            "rejected_reasons": self.reason_counts(),
             **(
                 {}
                 if self.row_population is None
@@ -320,8 +324,7 @@ def check_demand_total(path: Path | str, report: LayerReport, kept: pd.DataFrame
         When every row was rejected (the reasons counted) or the population adds up to 0.
     """
     if kept.empty and report.rows_read:
-        counts = Counter(reason for _, _, reason in report.rejected)
-        reasons = "; ".join(f"{reason} ({n})" for reason, n in sorted(counts.items()))
+        reasons = "; ".join(f"{reason} ({n})" for reason, n in report.reason_counts().items())
         msg = f"{path}: none of its {report.rows_read} rows can be used: {reasons}"
         raise InputError(msg)
     if "population" in kept.columns and not kept.empty and float(kept["population"].sum()) == 0:

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from defibmap._errors import DefibmapError
+from defibmap.study.result import tool_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -178,8 +179,6 @@ def replace_folder(out_dir: Path, write: Callable[[Path], list[str]]) -> list[st
     list of str
         The names ``write`` returned.
     """
-    from defibmap import __version__
-
     check_output_folder(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _recover(out_dir)
@@ -187,7 +186,7 @@ def replace_folder(out_dir: Path, write: Callable[[Path], list[str]]) -> list[st
     staging.mkdir()
     try:
         names = write(staging)
-        write_manifest(staging, version=__version__)
+        write_manifest(staging, version=tool_version())
         _swap_in(staging, out_dir)
         carry_locks(staging, out_dir)  # staging now holds the earlier outputs
     finally:
