@@ -53,38 +53,40 @@ def html_table(
 def headline(result: StudyResult) -> str:
     total = result.population_total
     headline = round(max(result.config.thresholds_m))
-    share_now = result.coverage.get(str(headline), float("nan"))
+    bases = _tables.coverage_bases(result)
+    now = bases[bases["threshold_m"] == headline].iloc[0] if len(bases) else None
     ranking = result.ranking
     greedy = float(ranking.greedy_population_added)
     optimal = float(ranking.optimal_population_added)
     gap = optimal - greedy
     k = ranking.new_sites
-    cards = [
-        (people(total), f"residents in {len(result.demand):,} demand points"),
-        (pct(share_now), f"within {headline} m walk of a defib (every defib counted usable)"),
+    cards = [(people(total), f"residents in {len(result.demand):,} demand points")]
+    if now is not None and np.isfinite(now["available"]):
+        cards += [
+            (pct(now["available"]), f"within {headline} m walk of a usable defib, year-round"),
+            (pct(now["night"]), f"within {headline} m of a defib usable all night (24/7)"),
+            (pct(now["any_time"]), "any time: optimistic, every defib counted usable"),
+        ]
+    elif now is not None:
+        cards.append(
+            (pct(now["any_time"]), f"within {headline} m walk (every defib counted usable)")
+        )
+    cards += [
         (f"+{people(greedy)}", f"people brought within reach by the {k} ranked sites"),
         (people(optimal), f"the exact optimum for {k} sites (gap {people(gap)})"),
     ]
-    scenarios = _tables.scenarios(result)
-    if scenarios is not None:
-        now = scenarios[
-            (scenarios["scenario"] == "current") & (scenarios["threshold_m"] == headline)
-        ]
-        if len(now):
-            cards.insert(2, (pct(now["night_share"].iloc[0]), "covered at night (00:00-06:00)"))
     html_cards = "".join(
         f"<div class='card'><b>{esc(v)}</b><span>{esc(s)}</span></div>" for v, s in cards
     )
-    cover = [
-        {"threshold": f"{int(key)} m", "share": share, "people": share * total}
-        for key, share in result.coverage.items()
-    ]
+    labels = _tables.COVERAGE_BASES
     table = html_table(
-        pd.DataFrame(cover),
+        bases.assign(threshold=[f"{t} m" for t in bases["threshold_m"]]),
         {
             "threshold": ("One-way walk", None),
-            "share": ("Share of residents within it", pct),
-            "people": ("Residents", people),
+            "available": (labels["available"], pct),
+            "night": (labels["night"], pct),
+            "any_time": (labels["any_time"], pct),
+            "available_people": ("Residents, year-round", people),
         },
     )
     rejected = sum(r.rows_rejected for r in result.input_reports.values())
@@ -106,7 +108,9 @@ def day_night(result: StudyResult, shown: Mapping[str, str], headline: int) -> s
         {
             "label": ("Scenario", None),
             "sites": ("Defib sites", people),
-            "any_time_share": ("Any time", pct),
+            "available_share": ("Year-round available", pct),
+            "night_24_7_share": ("All night (24/7)", pct),
+            "any_time_share": ("Any time (optimistic)", pct),
             "day_share": ("Day (term)", pct),
             "night_share": ("Night (term)", pct),
             "day_year_share": ("Day (year)", pct),

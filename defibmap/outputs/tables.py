@@ -28,6 +28,38 @@ SCENARIO_LABELS = {
 }
 
 
+#: The three coverage figures every output shows side by side, with their plain labels: the
+#: year-round available share is the headline, the any-time share the optimistic bound.
+COVERAGE_BASES = {
+    "available": "Year-round: a defib usable at that hour (typical year, the headline)",
+    "night": "At night: a defib usable all night, 00:00-06:00 (24/7)",
+    "any_time": "Any time (optimistic: every defib counted usable at every hour)",
+}
+#: Short labels of the three figures, for a line of text or a narrow column.
+COVERAGE_SHORT = {"available": "year-round", "night": "at night (24/7)", "any_time": "any time"}
+
+
+def coverage_bases(result: StudyResult) -> pd.DataFrame:
+    """One row per threshold: the share (0-1) and people covered on each of the three bases.
+
+    Columns: ``threshold_m``, then ``available``, ``night`` and ``any_time`` shares and
+    ``available_people``, ``night_people``, ``any_time_people``. A result without the
+    year-round and night figures (built by hand) has NaN there.
+    """
+    total = result.population_total
+    rows = []
+    for key, any_time in result.coverage.items():
+        shares = {
+            "available": float(result.coverage_available.get(key, np.nan)),
+            "night": float(result.coverage_night.get(key, np.nan)),
+            "any_time": float(any_time),
+        }
+        row: dict[str, float | int] = {"threshold_m": int(float(key)), **shares}
+        row.update({f"{base}_people": share * total for base, share in shares.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def scenario_label(name: str) -> str:
     """Readable name of a scenario key (unknown keys are returned as they are)."""
     return SCENARIO_LABELS.get(name, name)
@@ -55,6 +87,8 @@ def _scenario_row(name: str, data: Scenario, key: str) -> dict[str, str | int | 
         "sites": int(data.sites),
         "threshold_m": int(float(key)),
         "any_time_share": float(data.any_time[key]),
+        "available_share": float(data.available.get(key, np.nan)),
+        "night_24_7_share": float(data.night_24_7.get(key, np.nan)),
         "day_share": float(data.day[key]),
         "night_share": float(data.night[key]),
         "day_year_share": float(data.day_annual_average[key]),

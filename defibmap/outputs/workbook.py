@@ -88,6 +88,18 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
     neutralise_formulas = _tables.neutralise_formulas
     _sheet(wb, "Ranked sites", ranked, columns, neutralise_formulas)
 
+    labels = _tables.COVERAGE_BASES
+    columns = {
+        "threshold_m": ("Walk (m)", "0"),
+        "available": (labels["available"], PERCENT),
+        "night": (labels["night"], PERCENT),
+        "any_time": (labels["any_time"], PERCENT),
+        "available_people": ("Residents, year-round (people-hours share x residents)", PEOPLE),
+        "night_people": ("Residents within reach at night", PEOPLE),
+        "any_time_people": ("Residents within reach any time", PEOPLE),
+    }
+    _sheet(wb, "Coverage", _tables.coverage_bases(result), columns, neutralise_formulas)
+
     timing = _tables.time_to_defib(result)
     if timing is not None:
         timing["scenario"] = (
@@ -116,6 +128,8 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
             "label": ("Scenario", None),
             "sites": ("Defib sites", PEOPLE),
             "threshold_m": ("Walk (m)", "0"),
+            "available_share": ("Year-round available", PERCENT),
+            "night_24_7_share": ("All night (24/7)", PERCENT),
             "any_time_share": ("Any time (every defib usable)", PERCENT),
             "day_share": ("Day, term time", PERCENT),
             "night_share": ("Night, term time", PERCENT),
@@ -123,21 +137,6 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
             "night_year_share": ("Night, year average", PERCENT),
         }
         _sheet(wb, "Scenarios", scenarios, columns, neutralise_formulas)
-    else:
-        total = result.population_total
-        coverage = pd.DataFrame(
-            {
-                "threshold_m": [int(k) for k in result.coverage],
-                "share": list(result.coverage.values()),
-                "people": [total * v for v in result.coverage.values()],
-            }
-        )
-        columns = {
-            "threshold_m": ("Walk (m)", "0"),
-            "share": ("Share of residents within the walk", PERCENT),
-            "people": ("Residents within the walk", PEOPLE),
-        }
-        _sheet(wb, "Coverage", coverage, columns, neutralise_formulas)
 
     columns = {
         "k": ("New sites", "0"),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from defibmap.outputs import folder
+from defibmap.outputs import folder, tables
 from defibmap.outputs.tables import neutralise_formulas
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ def demand_table(result: StudyResult) -> pd.DataFrame:
         }
     )
     extras = (
+        ("covered_available_share", 4),
+        ("covered_night", None),
         ("retrieval_s", 1),
         ("straight_m", 2),
         ("walk_fetch_s", 1),
@@ -77,6 +79,8 @@ def scenarios_table(result: StudyResult) -> pd.DataFrame:
             "threshold_m": int(key),
             "sites": data.sites,
             "any_time_share": data.any_time[key],
+            "available_share": data.available.get(key, float("nan")),
+            "night_24_7_share": data.night_24_7.get(key, float("nan")),
             "day_share": data.day[key],
             "night_share": data.night[key],
             "day_annual_average_share": data.day_annual_average[key],
@@ -183,6 +187,32 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
     return [*names, "recommendations.xlsx", "report.html", "map.html", "figures", "summary.json"]
 
 
+def _coverage_lines(result: StudyResult) -> list[str]:
+    """Return the three coverage lines: year-round available (headline), night, any time."""
+    table = tables.coverage_bases(result)
+    if table.empty:
+        return []
+    head = table.iloc[-1]
+    walk = int(head["threshold_m"])
+    if not np.isfinite(head["available"]):  # a result built without availability
+        cover = ", ".join(f"{r.threshold_m} m: {r.any_time:.1%}" for r in table.itertuples())
+        return [f"Within a walk of a defib (every defib counted usable): {cover}"]
+    lines = [
+        (
+            f"Within {walk} m walk of a usable defib: {head['available']:.1%} year-round "
+            f"(headline); {head['night']:.1%} at night (24/7); {head['any_time']:.1%} any time "
+            "(optimistic: every defib counted usable)"
+        )
+    ]
+    if len(table) > 1:
+        others = "; ".join(
+            f"{r.threshold_m} m: {r.available:.1%} / {r.night:.1%} / {r.any_time:.1%}"
+            for r in table.iloc[:-1].itertuples()
+        )
+        lines.append(f"  Shorter walks (year-round / at night / any time): {others}")
+    return lines
+
+
 def format_summary(result: StudyResult) -> str:
     """Return a short plain-text summary for the command line, naming the data sources."""
     lines = []
@@ -198,8 +228,7 @@ def format_summary(result: StudyResult) -> str:
         f"Population: {result.population_total:,.0f} in {len(result.demand):,} demand points; "
         f"{len(result.defibs):,} existing defibs; {len(result.candidates):,} candidates"
     )
-    cover = ", ".join(f"{k} m: {v:.1%}" for k, v in result.coverage.items())
-    lines.append(f"Within a walk of a defib (every defib counted available): {cover}")
+    lines.extend(_coverage_lines(result))
     ranking = result.ranking
     lines.append(
         f"Ranking ({ranking.new_sites} new sites within {ranking.threshold_m} m): greedy "

@@ -432,14 +432,15 @@ def notes(
         notes.append(
             "Existing defibs are schools (DfE: every state-funded school received a defib in "
             "2022-23); most hang indoors and are usable in school hours only. The headline "
-            "coverage counts every defib as available; day and night figures use school hours."
+            "(year-round available) coverage counts a school's defib only in school hours in term "
+            "time; the any-time figure counts it at every hour."
         )
     elif defib_layer is not None and "schools" in defib_layer.osm:
         notes.append(
             "OpenStreetMap schools count as existing defibs (DfE: every state-funded school "
             "received a defib in 2022-23); unless tagged as outside, a school's defib is usable "
-            "in school hours only. The headline coverage counts every defib as available; day "
-            "and night figures use school hours."
+            "in school hours only. The headline (year-round available) coverage counts it only "
+            "in school hours in term time; the any-time figure counts it at every hour."
         )
     if defib_layer is not None and (
         "defibrillators" in defib_layer.osm or defib_layer.register is not None

@@ -18,7 +18,7 @@ from defibmap import layers as layer_kinds
 from defibmap._errors import ConfigError
 from defibmap.analysis import availability as av
 from defibmap.analysis import equity, optimise, reach
-from defibmap.analysis.scenarios import week_coverage
+from defibmap.analysis.scenarios import YearCoverage, week_coverage, year_coverage
 from defibmap.io.hours import HOURS_PER_WEEK
 from defibmap.network.snapping import Snapped
 from defibmap.study import names
@@ -141,13 +141,17 @@ def scenario_summary(
     config: StudyConfig,
     *,
     day_demand: tuple[Snapped, NDArray[np.float64]] | None = None,
+    year: YearCoverage | None = None,
 ) -> Scenario:
-    """Coverage of one scenario at every threshold: any time, day, night, and the profile.
+    """Coverage of one scenario at every threshold: any time, available, night, the profile.
 
     ``day_demand`` (snapped points and their people) replaces the residents for the day
-    figures, since people are not at home by day (e.g. ONS workplace population).
+    figures, since people are not at home by day (e.g. ONS workplace population). ``year`` is
+    the scenario's year-round available and night coverage when already measured.
     """
     t = config.thresholds_m
+    if year is None:
+        year = site_year_coverage(network, demand, population, sites, config)
     limit = reach.search_limit_m(t)
     walk = reach.nearest_facility(network, demand, sites.snapped, limit_m=limit).walk_m
     term = week_coverage(network, demand, population, sites.snapped, sites.term, thresholds_m=t)
@@ -191,6 +195,27 @@ def scenario_summary(
         unknown_night=unknown_night,
         hourly_term_time=hourly_term,
         day_demand="own day-time layer" if day_demand is not None else "residents",
+        available=year.available,
+        night_24_7=year.night,
+    )
+
+
+def site_year_coverage(
+    network: Network,
+    demand: Snapped,
+    population: NDArray[np.float64],
+    sites: SiteSet,
+    config: StudyConfig,
+) -> YearCoverage:
+    """Year-round available and night (24/7) coverage of a set of sites, at every threshold."""
+    return year_coverage(
+        network,
+        demand,
+        population,
+        sites.snapped,
+        (sites.term, sites.holiday),
+        term_weeks=config.school_term_weeks,
+        thresholds_m=config.thresholds_m,
     )
 
 

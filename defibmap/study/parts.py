@@ -10,7 +10,7 @@ of loosely typed values.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
@@ -44,6 +44,12 @@ class Scenario:
         Share for each of the 168 hours of a term-time week, per threshold.
     day_demand
         Who the day figures count: ``"residents"`` or ``"own day-time layer"``.
+    available
+        Year-round available coverage: the people-hours share within each threshold of a
+        defib usable in that hour, over a typical year (term and holiday weeks).
+    night_24_7
+        Share of residents within each threshold of a defib usable through the whole
+        00:00-06:00 window every day (in practice 24/7 or outside).
     """
 
     sites: int
@@ -56,6 +62,8 @@ class Scenario:
     unknown_night: Shares
     hourly_term_time: Mapping[str, tuple[float, ...]]
     day_demand: str
+    available: Shares = field(default_factory=dict)
+    night_24_7: Shares = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,15 @@ class StudyResult:
     candidates
         Candidate buildings that snapped to the network, sorted by ``site_id``.
     coverage
-        Share (0-1) of population within each threshold, every defib counted available.
+        Share (0-1) of population within each threshold, every defib counted usable at every
+        hour (any time: the optimistic bound).
+    coverage_available
+        Year-round available coverage (the headline): the people-hours share (0-1) within each
+        threshold of a defib usable in that hour, over a typical year of term and holiday
+        weeks.
+    coverage_night
+        Share (0-1) of people within each threshold of a defib usable through the whole
+        00:00-06:00 window every day (at night: in practice 24/7 or outside defibs).
     ranking
         The ranked sites (``recommendations``, also an attribute of the result): greedy and
         optimal population added, the gap, the optimal set.
@@ -121,6 +129,8 @@ class StudyResult:
     network_faults: NetworkFaults | None = None
     reach_areas: ReachAreas | None = None
     wards: gpd.GeoDataFrame | None = None
+    coverage_available: Mapping[str, float] = field(default_factory=dict)
+    coverage_night: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def recommendations(self) -> pd.DataFrame:
@@ -159,12 +169,22 @@ class StudyResult:
             "population_total": self.population_total,
             "thresholds_m": [round(t) for t in self.config.thresholds_m],
             "coverage": dict(self.coverage),
+            **self._available(),
             "ranking": _json.ranking(self.ranking),
             "network": net,
             "inputs": self.inputs,
             "notes": list(self.notes),
         }
         out.update(self._analyses())
+        return out
+
+    def _available(self) -> dict[str, JSON]:
+        """Return ``coverage_available`` and ``coverage_night`` when the study measured them."""
+        out: dict[str, JSON] = {}
+        if self.coverage_available:
+            out["coverage_available"] = dict(self.coverage_available)
+        if self.coverage_night:
+            out["coverage_night"] = dict(self.coverage_night)
         return out
 
     def _analyses(self) -> dict[str, JSON]:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from defibmap.analysis.scenarios import YearCoverage
     from defibmap.config.study_file import StudyConfig
     from defibmap.io.sites import LayerReport
     from defibmap.network.faults import NetworkFaults
@@ -131,13 +132,20 @@ class Reached:
 
 @dataclass(frozen=True, eq=False)
 class Available:
-    """The defibs with their opening hours, and the stations as 24/7 sites."""
+    """The defibs with their opening hours, the stations as 24/7 sites, available coverage.
+
+    ``demand`` is the reached demand with ``covered_available_share`` (share of a typical
+    year's hours within the headline walk of a usable defib) and ``covered_night`` (within it
+    of a defib usable all night); ``year`` holds the same at every threshold.
+    """
 
     reached: Reached
     defibs: gpd.GeoDataFrame
     current: analysis.SiteSet
     stations: analysis.SiteSet
     with_stations: analysis.SiteSet
+    demand: gpd.GeoDataFrame
+    year: YearCoverage
 
 
 @dataclass(frozen=True, eq=False)
@@ -321,7 +329,14 @@ def availability(reached: Reached) -> Available:
             np.concatenate([snapped.layers[n].index.to_numpy(dtype=object) for n in station_parts]),
             Snapped.concat([snapped.snapped[n] for n in station_parts]),
         )
-    return Available(reached, defibs, current, station_set, current.plus(station_set))
+    year = analysis.site_year_coverage(
+        net, snapped.snapped["demand"], reached.population, current, config
+    )
+    key = str(round(config.headline_threshold_m))
+    demand = reached.demand.assign(
+        covered_available_share=year.point_share[key], covered_night=year.point_night[key]
+    )
+    return Available(reached, defibs, current, station_set, current.plus(station_set), demand, year)
 
 
 def _candidates(snapped: OnNetwork) -> tuple[gpd.GeoDataFrame, Snapped]:
@@ -409,9 +424,10 @@ def board(ranked: Ranked) -> Boarded:
         day_people = snapped.layers["day_demand"]["population"].to_numpy(np.float64)
         day = (snapped.snapped["day_demand"], day_people)
     _progress.step("Scenarios by hour of the week, set covering, equity")
+    year = {"current": ranked.available.year}
     scenarios = {
         name: analysis.scenario_summary(
-            net, dem_snap, reached.population, sset, config, day_demand=day
+            net, dem_snap, reached.population, sset, config, day_demand=day, year=year.get(name)
         )
         for name, sset in ranked.scenario_sets.items()
     }
@@ -425,7 +441,7 @@ def board(ranked: Ranked) -> Boarded:
         net, dem_snap, ranked.scenario_sets[WITH_RECOMMENDED].snapped, limit_m=reached.limit_m
     ).walk_m
     wards = _inputs.read_wards(config, net.crs)
-    demand = reached.demand
+    demand = ranked.available.demand
     equity_out = analysis.equity_tables(
         demand,
         demand["covered"].to_numpy(dtype=bool),
@@ -458,9 +474,9 @@ def response(boarded: Boarded, *, refresh: bool) -> Responded:
     timing, timing_cols = _timing.time_analysis(
         drive_config,
         _timing.TimingInputs(
-            demand=reached.demand,
+            demand=available.demand,
             walks={"current": reached.walk_m, WITH_RECOMMENDED: boarded.after_walk_m},
-            locked=_locked(reached.demand, available.defibs),
+            locked=_locked(available.demand, available.defibs),
             fire=snapped.as_read.get(layer_kinds.FIRE_STATIONS),
             ambulance_bases=snapped.ambulance_bases,
         ),
@@ -468,7 +484,7 @@ def response(boarded: Boarded, *, refresh: bool) -> Responded:
         cache=loaded.cache,
         refresh=refresh,
     )
-    demand = reached.demand.copy()
+    demand = available.demand.copy()
     for column in timing_cols.columns:
         demand[column] = timing_cols[column].to_numpy()
     return Responded(boarded, demand, timing)
@@ -567,6 +583,8 @@ def result(responded: Responded) -> StudyResult:
         stations=_inputs.stations_frame(dict(snapped.layers), config, net.crs),
         candidates=ranked.candidates,
         coverage=reached.coverage,
+        coverage_available=available.year.available,
+        coverage_night=available.year.night,
         ranking=ranked.ranking,
         input_reports=_input_reports(networked.reports, loaded.parts, loaded.layers),
         rejected=_rejected(networked.reports),

@@ -79,6 +79,8 @@ def scenario(found: Scenario) -> dict[str, JSON]:
     return {
         "sites": found.sites,
         "any": dict(found.any_time),
+        "available": dict(found.available),
+        "night_24_7": dict(found.night_24_7),
         "day": dict(found.day),
         "night": dict(found.night),
         "day_annual_average": dict(found.day_annual_average),

@@ -632,3 +632,18 @@ def test_time_to_first_defib_layer_on_the_demo_map(tmp_path):
     fire_first = int((result.demand["first_route"] == "fire").sum())
     assert fire_first > 0
     assert page.count("min to the first defib (fire)") == fire_first
+
+
+def test_leeds_map_shows_the_three_coverage_figures(leeds_page: str, leeds_network: object) -> None:
+    """Year-round available first, then night and any time: the shares summary.json holds."""
+    from defibmap import run_study
+
+    result = run_study("leeds", network=leeds_network)
+    head = leeds_page[leeds_page.index("defibmap-headline") :]
+    figures = [
+        f"{result.coverage_available['500']:.1%}</b> within 500 m walk of a usable defib",
+        f"{result.coverage_night['500']:.1%}</b> at night",
+        f"{result.coverage['500']:.1%}</b> any time",
+    ]
+    where = [head.index(figure) for figure in figures]
+    assert where == sorted(where)

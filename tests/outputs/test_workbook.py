@@ -63,6 +63,7 @@ def book(leeds: StudyResult, tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_sheets(book: Any) -> None:
     assert book.sheetnames == [
         "Ranked sites",
+        "Coverage",
         "Time to first defib",
         "Scenarios",
         "Coverage curve",
@@ -139,7 +140,7 @@ def test_without_scenarios_or_equity(leeds: StudyResult, tmp_path: Path) -> None
     assert book.sheetnames == ["Ranked sites", "Coverage", "Coverage curve", "Method and sources"]
     coverage = book["Coverage"]
     assert [c.value for c in _column(coverage, "Walk (m)")] == [100, 200, 500]
-    share = _column(coverage, "Share of residents within the walk")[-1]
+    share = _column(coverage, "Any time (optimistic: every defib counted usable at every hour)")[-1]
     assert share.value == pytest.approx(leeds.coverage["500"])
     assert share.number_format == "0.0%"
     curve = book["Coverage curve"]
@@ -161,6 +162,8 @@ def test_other_figures_are_read(leeds: StudyResult, tmp_path: Path) -> None:
         unknown_night={"500": 0.1},
         hourly_term_time={},
         day_demand="residents",
+        available={"500": 0.15},
+        night_24_7={"500": 0.05},
     )
     curve = pd.DataFrame(
         {
@@ -184,7 +187,7 @@ def test_other_figures_are_read(leeds: StudyResult, tmp_path: Path) -> None:
     book = load_workbook(path)
     assert "By ward" in book.sheetnames
     row = [c.value for c in book["Scenarios"][2]]
-    assert row == ["Current defibs", 3, 500, 0.6, 0.5, 0.1, 0.4, 0.1]
+    assert row == ["Current defibs", 3, 500, 0.15, 0.05, 0.6, 0.5, 0.1, 0.4, 0.1]
     assert [c.value for c in book["Coverage curve"][3]] == [1, 15, 16]
     ward = book["By ward"]["A2"]
     assert ward.value == "'" + FORMULA

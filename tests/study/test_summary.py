@@ -57,6 +57,8 @@ def test_summary_shape(leeds: StudyResult) -> None:
         "population_total",
         "thresholds_m",
         "coverage",
+        "coverage_available",
+        "coverage_night",
         "ranking",
         "network",
         "inputs",
@@ -73,6 +75,31 @@ def test_summary_shape(leeds: StudyResult) -> None:
     ranking = found["ranking"]
     assert isinstance(ranking, dict)
     assert list(ranking)[-2:] == ["baseline", "weight"]
+
+
+def test_three_coverage_figures_agree(leeds: StudyResult) -> None:
+    """Year-round available and night coverage: same shape as ``coverage``, never above it.
+
+    Every Leeds defib is an indoor school defib (school hours, term only): nobody is covered
+    all night, and the year-round share is the any-time share scaled by the school's 40 open
+    hours of the week in 39 of 52 weeks (people within reach of a school are within reach of
+    one open at the same hours, since all share the same school hours).
+    """
+    found = leeds.summary()
+    any_time, available, night = (
+        found["coverage"],
+        found["coverage_available"],
+        found["coverage_night"],
+    )
+    assert isinstance(any_time, dict)
+    assert isinstance(available, dict)
+    assert isinstance(night, dict)
+    assert list(available) == list(any_time) == list(night)
+    for key, share in any_time.items():
+        assert night[key] == 0.0
+        assert available[key] == pytest.approx(share * 40 / 168 * 39 / 52)
+    demand = leeds.demand
+    assert (demand["covered_available_share"] > 0).eq(demand["covered"]).all()
     network = found["network"]
     assert isinstance(network, dict)
     assert list(network) == ["nodes", "edges", "source", "crs", "faults"]

@@ -132,8 +132,12 @@ def blocks(
     sources: Sequence[Mapping[str, str]],
     legend_rows: list[str],
     day_night_switch: bool,
+    headline: Sequence[tuple[str, float]] = (),
 ) -> list[str]:
-    """Legend, title (with the day/night radio buttons) and data-sources blocks (HTML)."""
+    """Legend, title (with headline figures, day/night buttons) and data-sources blocks (HTML).
+
+    ``headline`` is a plain label and a share (0-1) per figure, shown under the title.
+    """
     banner = (
         '<div class="defibmap-synthetic" style="background:#b2182b;color:#fff;font-weight:bold;'
         f'padding:2px 6px;margin-bottom:4px;">{esc(_SYNTHETIC_BANNER)}</div>'
@@ -157,9 +161,14 @@ def blocks(
         if day_night_switch
         else ""
     )
+    figures = "".join(
+        f'<div class="defibmap-figure"><b>{share:.1%}</b> {esc(label)}</div>'
+        for label, share in headline
+    )
     title_html = (
         f'<div class="defibmap-title" style="{_BLOCK_CSS}top:10px;left:60px;max-width:50%;">'
         f'{banner}<div style="font-size:15px;font-weight:bold;">{esc(shown_title)}</div>'
+        f'<div class="defibmap-headline" style="font-size:12px;">{figures}</div>'
         f"{switch}</div>"
     )
     sources_html = (

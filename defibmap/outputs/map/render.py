@@ -28,6 +28,7 @@ import pandas as pd
 
 from defibmap._errors import InputError
 from defibmap._files import write_text_atomic
+from defibmap.outputs import tables
 from defibmap.outputs._html import esc
 from defibmap.outputs.map import _assets
 from defibmap.outputs.map import _demand as demand_layers
@@ -137,6 +138,8 @@ class MapOptions:
     extra_layers : sequence of folium.FeatureGroup, default ()
         Further overlays (for example minutes to the first defib), added before the layer
         control so that it lists them.
+    headline : sequence of (str, float), default ()
+        Headline figures shown under the title: a plain label and a share (0-1) each.
     """
 
     title: str
@@ -146,6 +149,7 @@ class MapOptions:
     unknown_usable_at_night: bool = True
     max_demand_markers: int = MAX_DEMAND_MARKERS
     extra_layers: Sequence[folium.FeatureGroup] = ()
+    headline: Sequence[tuple[str, float]] = ()
 
 
 def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
@@ -219,6 +223,7 @@ def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
             colours, band_labels, headline_m, list(layers.reach_areas or {}), day_night
         ),
         day_night_switch=day_night is not None,
+        headline=options.headline,
     )
     for block in blocks:
         m.add_child(page.HtmlBlock(block))
@@ -395,8 +400,24 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         synthetic=result.config.synthetic,
         unknown_usable_at_night=unknown_usable,
         extra_layers=[layer for layer in [_time_layer(result.demand)] if layer is not None],
+        headline=_headline(result),
     )
     return study_map(layers, options)
+
+
+def _headline(result: StudyResult) -> list[tuple[str, float]]:
+    """Return the three coverage figures at the headline walk, year-round first."""
+    bases = tables.coverage_bases(result)
+    if bases.empty:
+        return []
+    now = bases.iloc[-1]
+    walk = int(now["threshold_m"])
+    figures = [
+        (f"within {walk} m walk of a usable defib, year-round", float(now["available"])),
+        ("at night (a defib usable all night, 24/7)", float(now["night"])),
+        ("any time (optimistic: every defib counted usable)", float(now["any_time"])),
+    ]
+    return [(label, share) for label, share in figures if np.isfinite(share)]
 
 
 #: Minutes to the first defib drawn in these bands (survival falls ~10 % a minute).
