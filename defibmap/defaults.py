@@ -1,7 +1,10 @@
 """Every default a study uses, each with its source or marked as an assumption.
 
-A study file can change each of these (``docs/study-file.md``); the sources are listed in
-``docs/references.md``. Distances are metres, times seconds.
+A study file can change most of these (``docs/study-file.md``). Each constant has a one-line
+source here; the full reference (authors, title, journal, year) and how defibmap uses it is in
+``docs/references.md`` under the constant's name, and ``tests/test_references.py`` fails when a
+name in ``__all__`` has no entry there. Distances are metres, times seconds unless the name
+says otherwise.
 """
 
 from __future__ import annotations
@@ -16,39 +19,80 @@ __all__ = [
     "AMBULANCE_S",
     "AMBULANCE_TURNOUT_S",
     "CABINET_S",
+    "DAY_WINDOW_H",
     "DEFAULT_BUFFER_M",
+    "DEFAULT_DRIVE_LIMIT_S",
+    "DEFAULT_FALLBACK_KPH",
     "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_NEW_SITES",
     "DEFAULT_REGISTER_WITHIN_M",
+    "DEFAULT_SAME_SITE_M",
     "DEFAULT_SCHOOL_HOURS",
     "DEFAULT_SCHOOL_TERM_WEEKS",
     "DEFAULT_SPEEDS_KPH",
+    "DEFAULT_TARGETS",
     "DEFAULT_THRESHOLDS_M",
+    "DEPRIVATION_WEIGHT_MAX",
     "FIRE_TURNOUT_S",
     "LOCKED_CABINET_EXTRA_S",
+    "NIGHT_WINDOW_H",
+    "RESPONSE_WITHIN_MIN",
     "WALKING_SPEED_M_S",
 ]
 
-#: Walking distances reported at once, metres: 100, 200 and 500 m.
+# --- Walking reach -------------------------------------------------------------------------
+
+#: Walking distances reported at once, metres: 100, 200 and 500 m. Source: Deakin, Anfield &
+#: Hodgetts, Heart 2018 (share of arrests within 100 m and 500 m of an AED); 200 m is an
+#: assumption between the two.
 DEFAULT_THRESHOLDS_M = (100.0, 200.0, 500.0)
+#: Brisk walking speed of a bystander fetching a defib, m/s (4 mph). Source: Deakin CD,
+#: Anfield S, Hodgetts GA, Heart 2018;104(16):1339-1343.
+WALKING_SPEED_M_S = 1.79
 #: A point farther than this from every walkable edge is refused, not snapped, metres.
+#: Assumption: a generous limit for a building set back from a street.
 DEFAULT_MAX_SNAP_M = 250.0
 #: Distance the OpenStreetMap search area reaches beyond a boundary, metres (people near the
-#: edge walk to defibs beyond it). At least the longest walk searched.
+#: edge walk to defibs beyond it). Assumption: at least the longest walk searched.
 DEFAULT_BUFFER_M = 2000.0
 #: A register defib and an OpenStreetMap defib this close are one device, metres.
+#: Assumption: the spread of geocoded and mapped positions of one building.
 DEFAULT_REGISTER_WITHIN_M = 25.0
+#: A layer file's row and an OpenStreetMap feature of the same layer this close are one site,
+#: metres (postcode-placed rows against building centroids). Assumption.
+DEFAULT_SAME_SITE_M = 50.0
 
-#: Default school hours in term time (Department for Education defibrillators for schools,
-#: 2022-23: most hang indoors, usable while the school is open).
+# --- When a defib is usable ------------------------------------------------------------------
+
+#: Default school hours in term time. Assumption informed by the DfE defibrillators-for-schools
+#: programme (every state-funded school in England had a defib by July 2023; most indoors).
 DEFAULT_SCHOOL_HOURS = "Mo-Fr 08:00-16:00"
-#: School term weeks a year (England: 190 school days = 38 weeks, plus staff days; 39 is the
-#: usual contractual term-time year).
+#: School term weeks a year. Source: 195 days a maintained school is open to teachers
+#: (190 teaching days + 5 training days; School Teachers' Pay and Conditions Document) = 39 weeks.
 DEFAULT_SCHOOL_TERM_WEEKS = 39
+#: Night window, hours of every day ``[start, end)``: 00:00-06:00. Assumption (a definition):
+#: the hours when few buildings are open; compare Deakin et al., Heart 2018 (34.3 % of AEDs
+#: available at night).
+NIGHT_WINDOW_H = (0, 6)
+#: Daytime window, hours of Monday to Friday ``[start, end)``: 09:00-17:00. Assumption (a
+#: definition): office hours.
+DAY_WINDOW_H = (9, 17)
 
-#: Brisk walking speed of a bystander fetching a defib, m/s: 4 mph, as used by Deakin CD,
-#: Anfield S, Hodgetts GA, "Underutilisation of public access defibrillation is related to
-#: retrieval distance and time-dependent availability", Heart 2018;104(16):1339-1343.
-WALKING_SPEED_M_S = 1.79
+# --- Ranking and demand ----------------------------------------------------------------------
+
+#: New sites the ranking picks when a study does not say. Assumption: a short list a board
+#: can act on.
+DEFAULT_NEW_SITES = 3
+#: Coverage targets (shares 0-1) the "fewest sites for a target" table answers. Assumption:
+#: round planning targets, not a published standard.
+DEFAULT_TARGETS = (0.5, 0.75, 0.9)
+#: Weight of IMD decile 1 under ``weight = "deprivation"`` (decile 10 weighs 1, linear between).
+#: Assumption, not a measured rate ratio: OHCA incidence is higher in deprived areas (Brown
+#: et al., Eur Heart J Qual Care Clin Outcomes 2019) but no published ratio is used here.
+DEPRIVATION_WEIGHT_MAX = 2.0
+
+# --- Time to the first defib ----------------------------------------------------------------
+
 #: Seconds to open an unlocked cabinet and take the defib out. Assumption, not a measured
 #: figure: confirm locally.
 CABINET_S = 30.0
@@ -58,18 +102,23 @@ LOCKED_CABINET_EXTRA_S = 60.0
 #: Fire crew turnout, seconds from the call to the appliance leaving the station. Assumption
 #: for wholetime crews: confirm with the fire and rescue service (retained crews take longer).
 FIRE_TURNOUT_S = 120.0
-#: Ambulance response, seconds: the NHS England Category 1 mean response standard of 7 minutes
-#: (NHS England, Ambulance Response Programme, July 2017). A published standard, never tuned
-#: to a study; achieved mean times are often longer.
+#: Ambulance response, seconds: the Category 1 mean response standard of 7 minutes. Source:
+#: NHS England, Ambulance Response Programme standards, July 2017. A published standard,
+#: never tuned to a study; achieved mean times are often longer.
 AMBULANCE_S = 420.0
 #: Ambulance turnout when drives from ambulance bases are given, seconds from the call to the
 #: vehicle moving. Assumption: crews are often already mobile, so a drive from the base is a
 #: conservative stand-in; confirm with the ambulance service.
 AMBULANCE_TURNOUT_S = 60.0
+#: Minutes within which the share of people a defib reaches is reported (and the map's bands).
+#: Source for 8: the former Department of Health Category A standard (75 % of calls within
+#: 8 minutes, replaced in 2017); 3 and 5: assumption, the early minutes in which a shock does
+#: most good (survival falls several points a minute: Larsen et al., Ann Emerg Med 1993).
+RESPONSE_WITHIN_MIN = (3, 5, 8)
 
 #: Default speed (km/h) per OSM ``highway`` type for ways without a usable ``maxspeed``.
-#: Assumed UK urban limits, not a published table: motorway 60 mph (96), trunk 40 mph (64),
-#: primary and secondary 30 mph (48), tertiary 25 mph (40, a mix of 20 and 30 mph zones),
+#: Assumption: UK urban limits, not a published table: motorway 60 mph (96), trunk 40 mph
+#: (64), primary and secondary 30 mph (48), tertiary 25 mph (40, a mix of 20 and 30 mph zones),
 #: residential, unclassified and unknown roads 20 mph (32), living streets 10 mph (16).
 #: ``service`` is listed for completeness: osmnx's ``"drive"`` filter drops service roads.
 DEFAULT_SPEEDS_KPH: Mapping[str, float] = MappingProxyType(
@@ -91,3 +140,9 @@ DEFAULT_SPEEDS_KPH: Mapping[str, float] = MappingProxyType(
         "service": 16.0,
     }
 )
+#: Speed (km/h) for a road type neither tagged with ``maxspeed`` nor in
+#: :data:`DEFAULT_SPEEDS_KPH`. Assumption: 20 mph, the residential speed.
+DEFAULT_FALLBACK_KPH = 32.0
+#: Default search limit of a drive, seconds; farther patients count as unreachable by that
+#: route. Assumption: an hour, far beyond any response standard.
+DEFAULT_DRIVE_LIMIT_S = 3600.0

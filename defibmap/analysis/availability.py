@@ -17,16 +17,21 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from defibmap.defaults import DEFAULT_SCHOOL_HOURS, DEFAULT_SCHOOL_TERM_WEEKS
+from defibmap.defaults import (
+    DAY_WINDOW_H,
+    DEFAULT_SCHOOL_HOURS,
+    DEFAULT_SCHOOL_TERM_WEEKS,
+    NIGHT_WINDOW_H,
+)
 from defibmap.io.hours import HOURS_PER_WEEK, week_profile
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-#: Daytime window: Monday to Friday 09:00-17:00.
-DAY_HOURS = np.array([d * 24 + h for d in range(5) for h in range(9, 17)])
-#: Night window: every day 00:00-06:00.
-NIGHT_HOURS = np.array([d * 24 + h for d in range(7) for h in range(6)])
+#: Daytime window: Monday to Friday 09:00-17:00 (:data:`defibmap.defaults.DAY_WINDOW_H`).
+DAY_HOURS = np.array([d * 24 + h for d in range(5) for h in range(*DAY_WINDOW_H)])
+#: Night window: every day 00:00-06:00 (:data:`defibmap.defaults.NIGHT_WINDOW_H`).
+NIGHT_HOURS = np.array([d * 24 + h for d in range(7) for h in range(*NIGHT_WINDOW_H)])
 
 UnknownHours = Literal["available", "unavailable"]
 

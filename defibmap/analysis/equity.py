@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 import pandas as pd
 
+from defibmap.defaults import DEPRIVATION_WEIGHT_MAX
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -22,9 +24,6 @@ GroupRow: TypeAlias = dict[str, float | int | str]
 #: The gap between the least and most deprived deciles' covered shares, and which deciles.
 DecileGap: TypeAlias = dict[str, float | int | str]
 
-#: Deprivation weighting: decile 1 (most deprived) counts 2x, decile 10 counts 1x, linear.
-DEPRIVATION_WEIGHT_MAX = 2.0
-
 
 def deprivation_weights(
     population: NDArray[np.float64], imd_decile: NDArray[np.float64]
@@ -32,7 +31,8 @@ def deprivation_weights(
     """Demand weights that favour deprived areas: population x (1 + (10 - decile) / 9).
 
     Decile 1 (most deprived) weighs twice its population, decile 10 its population; a
-    missing decile weighs its population (no boost, no penalty).
+    missing decile weighs its population (no boost, no penalty). The factor 2 is
+    :data:`defibmap.defaults.DEPRIVATION_WEIGHT_MAX`, an assumption (docs/references.md).
     """
     decile = np.asarray(imd_decile, dtype=np.float64)
     boost = np.where(

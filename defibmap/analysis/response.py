@@ -12,7 +12,8 @@ from the 999 call:
   nearest ambulance base.
 
 The time to the first defibrillator is the smallest of the three; the route that gave it is
-recorded. Every default is in :mod:`defibmap.defaults` with its source; all are configurable.
+recorded. Every default is in :mod:`defibmap.defaults` with its source (docs/references.md);
+all are configurable.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from defibmap.defaults import (
     CABINET_S,
     FIRE_TURNOUT_S,
     LOCKED_CABINET_EXTRA_S,
+    RESPONSE_WITHIN_MIN,
     WALKING_SPEED_M_S,
 )
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 #: Minutes within which the population share reached is reported.
-WITHIN_MIN = (3, 5, 8)
+WITHIN_MIN = RESPONSE_WITHIN_MIN
 #: Route names, in the order that breaks ties.
 ROUTES = ("bystander", "fire", "ambulance")
 #: ``first_route`` where no route reaches the point.

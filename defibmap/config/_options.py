@@ -20,6 +20,7 @@ from defibmap.defaults import (
     DEFAULT_SCHOOL_HOURS,
     DEFAULT_SCHOOL_TERM_WEEKS,
     DEFAULT_SPEEDS_KPH,
+    DEFAULT_TARGETS,
     WALKING_SPEED_M_S,
 )
 
@@ -128,7 +129,9 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     ranking = data.get("ranking", {})
     hours = data.get("availability", {})
     demand = data.get(layers.DEMAND, {})
-    targets = _values.numbers(ranking.get("targets", [0.5, 0.75, 0.9]), "ranking", "targets", where)
+    targets = _values.numbers(
+        ranking.get("targets", list(DEFAULT_TARGETS)), "ranking", "targets", where
+    )
     term_weeks = _values.numeric(hours, "availability", "school_term_weeks", where)
     speed = _values.numeric(hours, "availability", "walking_speed_m_s", where)
     finer = _finer_demand(data, base, where)

@@ -24,9 +24,11 @@ from defibmap.config._options import RESPONSE_KEYS, read_options
 from defibmap.defaults import (
     DEFAULT_BUFFER_M,
     DEFAULT_MAX_SNAP_M,
+    DEFAULT_NEW_SITES,
     DEFAULT_REGISTER_WITHIN_M,
     DEFAULT_SCHOOL_HOURS,
     DEFAULT_SCHOOL_TERM_WEEKS,
+    DEFAULT_TARGETS,
     DEFAULT_THRESHOLDS_M,
     WALKING_SPEED_M_S,
 )
@@ -137,7 +139,7 @@ class StudyConfig:
     description: str = ""
     synthetic: bool = False
     thresholds_m: tuple[float, ...] = DEFAULT_THRESHOLDS_M
-    new_sites: int = 3
+    new_sites: int = DEFAULT_NEW_SITES
     ranking_threshold_m: float | None = None
     wards_file: Path | None = None
     boundary_file: Path | None = None
@@ -145,7 +147,7 @@ class StudyConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     baseline: str = "current"
     weight: str = "population"
-    targets: tuple[float, ...] = (0.5, 0.75, 0.9)
+    targets: tuple[float, ...] = DEFAULT_TARGETS
     targets_of: str = "reachable"
     unknown_hours: str = "available"
     school_hours: str = DEFAULT_SCHOOL_HOURS
@@ -437,7 +439,7 @@ def study_from_dict(data: dict[str, Any], *, base: Path, path: Path | None = Non
         description=_values.get(study, "description", str, where, "study") or "",
         synthetic=bool(_values.get(study, "synthetic", bool, where, "study") or False),
         thresholds_m=thresholds,
-        new_sites=3 if new_sites is None else int(new_sites),
+        new_sites=DEFAULT_NEW_SITES if new_sites is None else int(new_sites),
         ranking_threshold_m=float(rank_t) if rank_t is not None else None,
         wards_file=_values.file(base, wards.get("file"), where, layers.WARDS) if wards else None,
         boundary_file=_values.file(base, boundary.get("file"), where, layers.BOUNDARY)

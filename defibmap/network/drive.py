@@ -42,7 +42,7 @@ import numpy as np
 import shapely
 
 from defibmap._errors import NetworkError
-from defibmap.defaults import DEFAULT_SPEEDS_KPH
+from defibmap.defaults import DEFAULT_DRIVE_LIMIT_S, DEFAULT_FALLBACK_KPH, DEFAULT_SPEEDS_KPH
 from defibmap.network._base import largest_projected, projected_crs, read_osm_file
 from defibmap.network._drive_arrays import (
     MIN_EDGE_LENGTH_M,
@@ -84,10 +84,6 @@ logger = logging.getLogger(__name__)
 UK_IMPLICIT_MAXSPEEDS: Mapping[str, str] = MappingProxyType(
     {"GB:nsl_single": "60 mph", "GB:nsl_dual": "70 mph", "GB:motorway": "70 mph"}
 )
-#: Speed (km/h) for a road type that is neither tagged with ``maxspeed`` nor listed above.
-DEFAULT_FALLBACK_KPH = 32.0
-#: Default search limit of a drive in seconds; farther patients count as unreachable.
-DEFAULT_DRIVE_LIMIT_S = 3600.0
 #: Edges within this many metres of the nearest one are equally near (a two-way street is
 #: two directed edges with the same geometry; a snap point on a junction touches several).
 SNAP_TIE_M = 1e-6

@@ -35,6 +35,7 @@ import pandas as pd
 
 from defibmap import layers as layer_kinds
 from defibmap._errors import InputError
+from defibmap.defaults import DEFAULT_SAME_SITE_M
 from defibmap.io import _layer_postcodes, _row_origins, postcodes, registers, sites
 from defibmap.osm import features as osm_features
 
@@ -50,8 +51,9 @@ logger = logging.getLogger(__name__)
 
 #: A row of a layer's ``file`` and an OpenStreetMap feature of the same layer closer than
 #: this (metres) are one site: the file's row is kept (e.g. a council's library list and
-#: OSM's library outlines, placed by postcode and by building centroid).
-SAME_SITE_M = 50.0
+#: OSM's library outlines, placed by postcode and by building centroid). An assumption, in
+#: :mod:`defibmap.defaults` with the other defaults.
+SAME_SITE_M = DEFAULT_SAME_SITE_M
 _EXCLUDED = "excluded_reason"
 #: The OpenStreetMap kind a section's defib ``register`` is merged with.
 _REGISTER_KIND = next(name for name, kind in layer_kinds.OSM.items() if kind.merges_register)

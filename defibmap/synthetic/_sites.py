@@ -181,7 +181,8 @@ def sites(rng: np.random.Generator, plan: Plan, radius_m: float) -> dict[str, pd
     police = _near(rng, plan, 0.1 * r, 0.25 * r)
     townhall = _near(rng, plan, -0.08 * r, 0.22 * r)
     schools = _pick(rng, plan, 12, min_sep_m=0.27 * r)
-    # A school in the deprived south with an outside cabinet (DfE sent ~1,200 of these).
+    # A school in the deprived south with an outside cabinet (DfE sent external cabinets to
+    # primary and special schools where provision was low; docs/references.md, DfE 2023).
     cabinet_school = _pick(
         rng, plan, 1, weight_north=0.0, min_sep_m=0.0, avoid=schools, avoid_m=350
     )

@@ -28,6 +28,7 @@ import pandas as pd
 
 from defibmap._errors import InputError
 from defibmap._files import write_text_atomic
+from defibmap.defaults import RESPONSE_WITHIN_MIN
 from defibmap.outputs import tables
 from defibmap.outputs._html import esc
 from defibmap.outputs.map import _assets
@@ -420,8 +421,9 @@ def _headline(result: StudyResult) -> list[tuple[str, float]]:
     return [(label, share) for label, share in figures if np.isfinite(share)]
 
 
-#: Minutes to the first defib drawn in these bands (survival falls ~10 % a minute).
-TIME_BANDS_MIN = (3.0, 5.0, 8.0)
+#: Minutes to the first defib drawn in these bands: the response time bands
+#: (:data:`defibmap.defaults.RESPONSE_WITHIN_MIN`; sources in docs/references.md).
+TIME_BANDS_MIN = tuple(float(m) for m in RESPONSE_WITHIN_MIN)
 _TIME_COLOURS = ("#1a9850", "#a6d96a", "#fdae61", "#d73027")
 
 
