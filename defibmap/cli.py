@@ -185,6 +185,7 @@ _DESCRIBE = {
     "coverage_curve.csv": "coverage against number of new cabinets",
     "demand_coverage.csv": "walk to the nearest defib, per demand point",
     "rejected.csv": "input rows not used, with the reason",
+    "warnings.csv": "input cells kept but not understood (e.g. opening hours)",
     "summary.json": "every headline figure, machine-readable",
     "figures": "the report's figures as PNG",
 }

@@ -23,6 +23,7 @@ OUTPUTS = {
     "coverage_curve.csv",
     "demand_coverage.csv",
     "rejected.csv",
+    "warnings.csv",
     "summary.json",
     "figures",
 }

@@ -120,8 +120,9 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
     """Write the study outputs into ``out_dir``, all at once.
 
     The outputs are ``summary.json``, ``demand_coverage.csv``, ``recommendations.csv``,
-    ``rejected.csv``, ``scenarios.csv``, ``coverage_curve.csv``, ``recommendations.xlsx``,
-    ``report.html`` with its ``figures/`` and ``map.html`` (which works offline).
+    ``rejected.csv``, ``warnings.csv``, ``scenarios.csv``, ``coverage_curve.csv``,
+    ``recommendations.xlsx``, ``report.html`` with its ``figures/`` and ``map.html`` (which
+    works offline).
 
     Everything is written into a hidden staging folder beside ``out_dir`` (same filesystem)
     and then exchanged with ``out_dir`` in one atomic step (Linux ``renameat2`` with
@@ -167,6 +168,9 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
     neutralise_formulas(result.recommendations).to_csv(folder / "recommendations.csv", index=False)
     neutralise_formulas(result.rejected).to_csv(folder / "rejected.csv", index=False)
     names = ["demand_coverage.csv", "recommendations.csv", "rejected.csv"]
+    if result.warnings is not None:
+        neutralise_formulas(result.warnings).to_csv(folder / "warnings.csv", index=False)
+        names.append("warnings.csv")
     if result.scenarios:
         scenarios_table(result).to_csv(folder / "scenarios.csv", index=False)
         names.append("scenarios.csv")

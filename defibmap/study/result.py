@@ -68,6 +68,9 @@ class StudyResult:
         Year-round available coverage (the headline): the people-hours share (0-1) within each
         threshold of a defib usable in that hour, over a typical year of term and holiday
         weeks.
+    warnings
+        Input cells kept but not fully understood (``layer``, ``id``, ``file``, ``row``,
+        ``column``, ``text``, ``warning``): opening hours read as unknown; None outside a study.
     coverage_night
         Share (0-1) of people within each threshold of a defib usable through the whole
         00:00-06:00 window every day (at night: in practice 24/7 or outside defibs).
@@ -131,6 +134,7 @@ class StudyResult:
     wards: gpd.GeoDataFrame | None = None
     coverage_available: Mapping[str, float] = field(default_factory=dict)
     coverage_night: Mapping[str, float] = field(default_factory=dict)
+    warnings: pd.DataFrame | None = None
 
     @property
     def recommendations(self) -> pd.DataFrame:
@@ -175,6 +179,13 @@ class StudyResult:
             "inputs": self.inputs,
             "notes": list(self.notes),
         }
+        if self.warnings is not None:
+            out["warnings"] = {
+                "opening_hours_not_understood": int(
+                    (self.warnings["column"] == "opening_hours").sum()
+                ),
+                "file": "warnings.csv",
+            }
         out.update(self._analyses())
         return out
 

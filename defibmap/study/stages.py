@@ -28,7 +28,7 @@ from defibmap.analysis.ranking import Ranking, RankingDemand, rank_sites
 from defibmap.io.sites import check_demand_total
 from defibmap.network import faults as _netcheck
 from defibmap.network.snapping import Snapped, snap_points
-from defibmap.study import _inputs, names
+from defibmap.study import _hours, _inputs, names
 from defibmap.study import board as analysis
 from defibmap.study import timing as _timing
 from defibmap.study.network_cache import build_network, cache_dir, network_cache_path
@@ -70,6 +70,7 @@ class Loaded:
     layers: Mapping[str, gpd.GeoDataFrame]
     reports: Mapping[str, LayerReport]
     crs: str
+    warnings: pd.DataFrame
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,6 +223,8 @@ def load(config: StudyConfig, *, given: Network | None, refresh: bool) -> Loaded
     crs = config.network.crs or _inputs.study_crs([s for p in parts.values() for s in p.specs])
     layers, reports = _inputs.load_layers(parts, crs)
     names.check_layers(config, layers)  # IMD deciles 1-10, site ids unique and not reserved
+    # free-text hours ("Mon-Fri 9am-5pm") read once; a cell not understood becomes unknown
+    layers, warnings = _hours.read_hours(layers, reports, school_hours=config.school_hours)
     demand = config.layers[layer_kinds.DEMAND]
     check_demand_total(demand.file or demand.name, reports[layer_kinds.DEMAND], layers[demand.name])
     if config.network.crs is not None:
@@ -230,7 +233,7 @@ def load(config: StudyConfig, *, given: Network | None, refresh: bool) -> Loaded
         lat = np.concatenate([gdf["lat"].to_numpy(dtype=float) for gdf in layers.values()])
         where = f"{config.path}: [network] crs" if config.path else "[network] crs"
         check_scale(config.network.crs, lon, lat, where=where)
-    return Loaded(config, folder, source, parts, layers, reports, crs)
+    return Loaded(config, folder, source, parts, layers, reports, crs, warnings)
 
 
 def network(loaded: Loaded, *, given: Network | None, refresh: bool) -> Networked:
@@ -585,6 +588,7 @@ def result(responded: Responded) -> StudyResult:
         coverage=reached.coverage,
         coverage_available=available.year.available,
         coverage_night=available.year.night,
+        warnings=loaded.warnings,
         ranking=ranked.ranking,
         input_reports=_input_reports(networked.reports, loaded.parts, loaded.layers),
         rejected=_rejected(networked.reports),

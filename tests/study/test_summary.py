@@ -63,6 +63,7 @@ def test_summary_shape(leeds: StudyResult) -> None:
         "network",
         "inputs",
         "notes",
+        "warnings",
         "scenarios",
         "set_covering",
         "curve",
