@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS_M",
     "FIRE_TURNOUT_S",
     "LOCKED_CABINET_EXTRA_S",
+    "NIGHT_END_HOUR",
     "WALKING_SPEED_M_S",
 ]
 
@@ -44,6 +45,11 @@ DEFAULT_SCHOOL_HOURS = "Mo-Fr 08:00-16:00"
 #: School term weeks a year (England: 190 school days = 38 weeks, plus staff days; 39 is the
 #: usual contractual term-time year).
 DEFAULT_SCHOOL_TERM_WEEKS = 39
+
+#: Night, for past cardiac arrests split by time of day, is 00:00 up to this hour (06:00);
+#: day is 06:00 to midnight. Assumption: the window in which almost every indoor defib is
+#: shut, so that only 24/7 cabinets count; the same window as the study's night coverage.
+NIGHT_END_HOUR = 6
 
 #: Brisk walking speed of a bystander fetching a defib, m/s: 4 mph, as used by Deakin CD,
 #: Anfield S, Hodgetts GA, "Underutilisation of public access defibrillation is related to
