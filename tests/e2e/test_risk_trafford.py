@@ -201,3 +201,31 @@ def test_incidents_run_end_to_end_by_day_and_night(place, tmp_path, method):
     best, gain = _best_single_site(place, hand)
     assert result.ranking.optimal_site_ids == (best,)
     assert result.ranking.optimal_objective == pytest.approx(gain, rel=1e-9)
+
+
+def test_a_demand_id_missing_from_the_age_table_stops_the_run_naming_it(place, tmp_path):
+    raw = pd.read_csv(place["ages"])
+    raw[raw["area_code"] != "E01006074"].to_csv(tmp_path / "ages.csv", index=False)
+    demand = (
+        f'weight = "expected_arrests"\nages_file = "{tmp_path / "ages.csv"}"\n'
+        'incidence_file = "rates.csv"\n'
+    )
+    with pytest.raises(
+        defibmap.InputError, match=r"ages.csv: no row for 1 demand point\(s\) \(E01006074\)"
+    ):
+        defibmap.run_study(_study(place, demand))
+
+
+def test_a_bad_incident_time_stops_the_run_naming_file_row_and_column(place):
+    incidents = _incidents(place)
+    incidents.loc[6, "when"] = "yesterday"
+    folder = place["folder"]
+    incidents.to_csv(folder / "bad-incidents.csv", index=False)
+    extra = '[incidents]\nfile = "bad-incidents.csv"\nid = "id"\ndatetime = "when"\n'
+    with pytest.raises(
+        defibmap.InputError, match=r"bad-incidents.csv: row 8, column 'when': expected a date"
+    ):
+        defibmap.run_study(_study(place, 'weight = "incidents"', extra))
+    extra = '[incidents]\nfile = "bad-incidents.csv"\nid = "id"\n'
+    with pytest.raises(defibmap.InputError, match=r"no date-time column 'datetime'"):
+        defibmap.run_study(_study(place, 'weight = "incidents"', extra))
