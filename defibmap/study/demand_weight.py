@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -226,7 +227,7 @@ def _incidents(
         per_point=day + at_night,
         day=day,
         night=at_night,
-        source={"incidents_file": file.rsplit("/", 1)[-1]},
+        source={"incidents_file": Path(file).name},
         details=details,
     )
 
