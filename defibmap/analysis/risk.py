@@ -40,9 +40,9 @@ __all__ = [
     "nearest_counts",
 ]
 
-#: Incidents are spread over the demand points in blocks of this many, to bound the memory of
-#: the incident x demand distance matrix (about 8 MB a block for 1,000 demand points).
-_BLOCK = 1024
+#: Incidents are spread over the demand points in blocks of at most this many incident x
+#: demand pairs, to bound the memory of the distance matrix (about 32 MB a block).
+_BLOCK_PAIRS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -233,9 +233,11 @@ def kernel_density(
     demand = np.asarray(demand_xy, dtype=np.float64)
     incidents = np.asarray(incident_xy, dtype=np.float64)
     out = np.zeros(len(demand), dtype=np.float64)
-    for start in range(0, len(incidents), _BLOCK):
-        block = incidents[start : start + _BLOCK]
-        d2 = ((block[:, None, :] - demand[None, :, :]) ** 2).sum(axis=2)
+    rows = max(1, _BLOCK_PAIRS // max(1, len(demand)))
+    for start in range(0, len(incidents), rows):
+        block = incidents[start : start + rows]
+        d2 = (block[:, None, 0] - demand[None, :, 0]) ** 2
+        d2 += (block[:, None, 1] - demand[None, :, 1]) ** 2
         # subtract each incident's least distance first: exp never underflows to all zeros
         exponent = -(d2 - d2.min(axis=1, keepdims=True)) / (2.0 * bandwidth_m**2)
         kernel = np.exp(exponent)

@@ -105,7 +105,8 @@ def test_a_far_incident_still_counts_once_at_its_nearest_point():
 
 def test_kernel_total_is_kept_over_many_blocks():
     rng = np.random.default_rng(3)
-    incidents = rng.uniform(-500, 500, (2500, 2))  # more than one block of 1,024
-    got = risk.kernel_density(incidents, rng.uniform(-500, 500, (40, 2)), 120.0)
+    incidents = rng.uniform(-500, 500, (2500, 2))
+    demand = rng.uniform(-500, 500, (4000, 2))  # blocks of 1,000 incidents: three of them
+    got = risk.kernel_density(incidents, demand, 120.0)
     assert got.sum() == pytest.approx(2500.0, rel=1e-12)
     assert (got >= 0).all()
