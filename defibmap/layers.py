@@ -30,6 +30,7 @@ __all__ = [
     "DEMAND",
     "FIRE_STATIONS",
     "IGNORED_COLUMNS",
+    "INCIDENTS",
     "KINDS",
     "OSM",
     "OSM_KINDS",
@@ -67,6 +68,7 @@ FIRE_STATIONS = "fire_stations"
 POLICE_STATIONS = "police_stations"
 CANDIDATES = "candidates"
 AMBULANCE_BASES = "ambulance_bases"
+INCIDENTS = "incidents"
 BOUNDARY = "boundary"
 WARDS = "wards"
 
@@ -92,6 +94,9 @@ class Role(enum.StrEnum):
     CANDIDATE = "candidate"
     #: sites vehicles drive from (not walked to, so not snapped to the walking network)
     BASE = "base"
+    #: past cardiac arrests: the demand with ``[demand] weight = "incidents"``, placed on the
+    #: demand points (not snapped to the walking network)
+    INCIDENTS = "incidents"
     #: polygon outlines (the study area, wards), not point layers
     BOUNDARY = "boundary"
 
@@ -241,7 +246,15 @@ _REGISTRY: dict[str, LayerKind] = {
         LayerKind(
             DEMAND,
             Role.DEMAND,
-            point_keys("population", "imd_decile", "ward"),
+            point_keys(
+                "population",
+                "imd_decile",
+                "ward",
+                "weight",
+                "ages_file",
+                "incidence_file",
+                "deprivation_ratio_file",
+            ),
             required=True,
         ),
         LayerKind(DAY_DEMAND, Role.DEMAND, point_keys("population")),
@@ -274,6 +287,11 @@ _REGISTRY: dict[str, LayerKind] = {
             osm_kinds=("council_buildings",),
         ),
         LayerKind(AMBULANCE_BASES, Role.BASE, point_keys()),
+        LayerKind(
+            INCIDENTS,
+            Role.INCIDENTS,
+            point_keys("datetime", "location_type", "method", "bandwidth_m"),
+        ),
         LayerKind(BOUNDARY, Role.BOUNDARY, frozenset({"file", *SOURCE_KEYS})),
         LayerKind(WARDS, Role.BOUNDARY, frozenset({"file", "name", *SOURCE_KEYS})),
     )

@@ -38,6 +38,7 @@ def test_built_in_table_keeps_the_sections_in_their_order():
         "police_stations",
         "candidates",
         "ambulance_bases",
+        "incidents",
     )
     assert layers.defib_source_names() == ("defibs", "fire_stations", "police_stations")
     assert layers.station_names() == ("fire_stations", "police_stations")

@@ -11,7 +11,9 @@ Private to the package: :func:`defibmap.config.study_file.study_from_dict` calls
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from pathlib import Path  # noqa: TC003 - a dataclass field's type
+from typing import Any
 
 from defibmap import layers
 from defibmap._errors import ConfigError
@@ -23,9 +25,6 @@ from defibmap.defaults import (
     DEFAULT_TARGETS,
     WALKING_SPEED_M_S,
 )
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 #: The keys of the ``[response]`` section (seconds, and ``speeds_kph`` by road type).
 RESPONSE_KEYS = {
@@ -124,6 +123,126 @@ def _school_hours(hours: dict[str, Any], where: Path) -> str:
     return str(value)
 
 
+#: What ``[demand] weight`` may be: what the ranking maximises per demand point.
+DEMAND_WEIGHTS = ("residents", "expected_arrests", "incidents")
+#: The ``[demand]`` keys that name the files of expected arrests.
+_ARREST_FILES = ("ages_file", "incidence_file", "deprivation_ratio_file")
+
+
+@dataclass(frozen=True)
+class DemandWeightConfig:
+    """``[demand] weight`` and what it needs: the age and rate tables, or the incidents.
+
+    Attributes
+    ----------
+    basis
+        ``"residents"`` (default), ``"expected_arrests"`` or ``"incidents"``.
+    ages_file
+        ONS mid-year estimates by single year of age, joined on the demand ids (area codes).
+    incidence_file
+        OHCA incidence per 100,000 a year by age band (no default table is shipped).
+    deprivation_ratio_file
+        Rate ratios by IMD quintile; optional.
+    incidents_method
+        ``"points"`` (each incident at its nearest demand point) or ``"kernel"``.
+    bandwidth_m
+        The Gaussian kernel's standard deviation, metres (``kernel`` only).
+    datetime_column
+        The ``[incidents]`` column holding each arrest's date and time.
+    location_type_column
+        The ``[incidents]`` column holding the place type (home, public ...), or None.
+    """
+
+    basis: str = "residents"
+    ages_file: Path | None = None
+    incidence_file: Path | None = None
+    deprivation_ratio_file: Path | None = None
+    incidents_method: str = "points"
+    bandwidth_m: float | None = None
+    datetime_column: str = "datetime"
+    location_type_column: str | None = None
+
+
+def _incidents(data: dict[str, Any], basis: str, where: Path) -> dict[str, Any]:
+    """Read the ``[incidents]`` options; refuse the section without ``weight = "incidents"``."""
+    table = data.get(layers.INCIDENTS)
+    if table is None:
+        if basis == "incidents":
+            msg = (
+                f"{where}: [demand] weight = 'incidents' needs an [incidents] section "
+                "(a file of past cardiac arrests with a date-time column)"
+            )
+            raise ConfigError(msg)
+        return {}
+    if basis != "incidents":
+        msg = (
+            f"{where}: [incidents] is read only with [demand] weight = 'incidents' "
+            f"(the weight is {basis!r}); set it, or leave the section out"
+        )
+        raise ConfigError(msg)
+    section = layers.INCIDENTS
+    method = _values.choice(table, "method", ("points", "kernel"), "points", where, section)
+    bandwidth = _values.numeric(table, section, "bandwidth_m", where)
+    if method == "kernel" and bandwidth is None:
+        msg = f"{where}: [incidents] method = 'kernel' needs bandwidth_m (metres)"
+        raise ConfigError(msg)
+    if method == "points" and bandwidth is not None:
+        msg = f"{where}: [incidents] bandwidth_m is for method = 'kernel' only"
+        raise ConfigError(msg)
+    return {
+        "incidents_method": method,
+        "bandwidth_m": bandwidth,
+        "datetime_column": _values.get(table, "datetime", str, where, section) or "datetime",
+        "location_type_column": _values.get(table, "location_type", str, where, section),
+    }
+
+
+def _demand_weight(data: dict[str, Any], base: Path, where: Path) -> DemandWeightConfig:
+    """Read ``[demand] weight`` with its files, and the ``[incidents]`` options."""
+    demand = data.get(layers.DEMAND, {})
+    basis = _values.choice(demand, "weight", DEMAND_WEIGHTS, "residents", where, layers.DEMAND)
+    files = {
+        key: _values.file(base, demand[key], where, layers.DEMAND, key)
+        for key in _ARREST_FILES
+        if key in demand
+    }
+    if files and basis != "expected_arrests":
+        msg = (
+            f"{where}: [demand] {min(files)} is read only with weight = "
+            f"'expected_arrests' (the weight is {basis!r})"
+        )
+        raise ConfigError(msg)
+    if basis == "expected_arrests":
+        for key, what in (
+            ("ages_file", "the ONS mid-year population estimates by single year of age"),
+            (
+                "incidence_file",
+                (
+                    "a table of cardiac-arrest incidence by age band, with its source "
+                    "(defibmap ships none)"
+                ),
+            ),
+        ):
+            if key not in files:
+                msg = f"{where}: [demand] weight = 'expected_arrests' needs {key}: {what}"
+                raise ConfigError(msg)
+    ranking_weight = data.get("ranking", {}).get("weight")
+    if basis != "residents" and ranking_weight == "deprivation":
+        msg = (
+            f"{where}: [ranking] weight = 'deprivation' weighs residents; with [demand] "
+            f"weight = {basis!r} leave it out (give a deprivation_ratio_file for risk by "
+            "deprivation)"
+        )
+        raise ConfigError(msg)
+    return DemandWeightConfig(
+        basis=basis,
+        ages_file=files.get("ages_file"),
+        incidence_file=files.get("incidence_file"),
+        deprivation_ratio_file=files.get("deprivation_ratio_file"),
+        **_incidents(data, basis, where),
+    )
+
+
 def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
     """Read and check the analysis options (ranking, hours, finer demand, scenarios)."""
     ranking = data.get("ranking", {})
@@ -159,4 +278,5 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
         "ward_column": _values.get(demand, "ward", str, where, layers.DEMAND),
         "finer_demand": finer,
         "scenarios": scenarios,
+        "demand_weight": _demand_weight(data, base, where),
     }

@@ -236,6 +236,7 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("response", "ambulance_s"): Range("seconds", minimum=0, maximum=86_400),
     ("response", "ambulance_turnout_s"): Range("seconds", minimum=0, maximum=86_400),
     ("response", "speeds_kph"): Range("km/h", above=0, maximum=200),
+    ("incidents", "bandwidth_m"): Range("metres", above=0, maximum=10_000),
 }
 
 

@@ -20,7 +20,7 @@ from defibmap import layers
 from defibmap._crs import check_projected
 from defibmap._errors import ConfigError
 from defibmap.config import _values
-from defibmap.config._options import RESPONSE_KEYS, read_options
+from defibmap.config._options import RESPONSE_KEYS, DemandWeightConfig, read_options
 from defibmap.defaults import (
     DEFAULT_BUFFER_M,
     DEFAULT_MAX_SNAP_M,
@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_REGISTER_WITHIN_M",
     "MIN_BOUNDARY_BUFFER_M",
     "OSM_KINDS",
+    "DemandWeightConfig",
     "LayerConfig",
     "NetworkConfig",
     "StudyConfig",
@@ -158,6 +159,8 @@ class StudyConfig:
     finer_demand: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, tuple[str, ...]] = field(default_factory=dict)
     response: dict[str, Any] = field(default_factory=dict)
+    #: ``[demand] weight`` (residents, expected arrests or incidents) and its inputs
+    demand_weight: DemandWeightConfig = field(default_factory=DemandWeightConfig)
 
     @property
     def headline_threshold_m(self) -> float:

@@ -395,3 +395,111 @@ def read_lookup(
         raise InputError(msg)
     lookup = pd.Series(_codes(frame[dst]).to_numpy(), index=_codes(frame[src]).to_numpy())
     return lookup[~lookup.index.duplicated()]
+
+
+#: A single-year-of-age column of the ONS mid-year estimates: ``0`` ... ``89``, and ``90+``.
+_AGE_COLUMN = re.compile(r"^(\d{1,3})(\+?)$")
+_PERSONS = ("persons", "all persons", "all", "total")
+
+
+def _age_columns(frame: pd.DataFrame, path: Path) -> tuple[list[str], int]:
+    """Return the single-year age columns in age order and the age of the open top column.
+
+    The columns must run 0, 1, 2, ... without a gap, the last one ending in ``+`` (``90+``):
+    the count of people of that age and over.
+    """
+    found: dict[int, str] = {}
+    open_top: int | None = None
+    for column in frame.columns:
+        match = _AGE_COLUMN.match(str(column).strip())
+        if match is None:
+            continue
+        age = int(match.group(1))
+        found[age] = str(column)
+        if match.group(2):
+            open_top = age
+    if not found:
+        msg = (
+            f"{path}: no single-year-of-age columns (0, 1, ..., 89, 90+) as in the ONS "
+            f"mid-year estimates; columns are {list(frame.columns)}"
+        )
+        raise InputError(msg)
+    ages = sorted(found)
+    expected = list(range(ages[-1] + 1))
+    if ages != expected:
+        missing = sorted(set(expected) - set(ages))
+        msg = f"{path}: the age columns skip age(s) {missing[:5]}; expected 0, 1, 2, ... in turn"
+        raise InputError(msg)
+    if open_top is None or open_top != ages[-1]:
+        msg = (
+            f"{path}: the last age column must hold that age and over (e.g. '90+'); "
+            f"got {found[ages[-1]]!r}"
+        )
+        raise InputError(msg)
+    return [found[a] for a in ages], open_top
+
+
+def read_ages(
+    path: str | Path, *, code: str | None = None, sheet: str | int | None = None
+) -> pd.DataFrame:
+    """Read residents by single year of age from the ONS mid-year estimates (LSOA or OA).
+
+    The layout is ONS's: ``area_code``, ``sex`` (``Persons``, ``Females``, ``Males``),
+    ``all_ages``, then ``0``, ``1``, ..., ``89``, ``90+``. Only the ``Persons`` rows are
+    kept (a file without a ``sex`` column is taken as persons already).
+
+    Parameters
+    ----------
+    path
+        CSV (optionally gzipped) or Excel file.
+    code
+        The area-code column, when it is not recognised.
+    sheet
+        Excel sheet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``area_code`` (upper case); one column per year of age, labelled by the age
+        as an integer (0, 1, ..., 90), people. ``attrs``: ``open_from`` (the last column
+        counts people of that age and over), ``file``, ``level``.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column of a count that is not a number of people, an area
+        given twice, or a file with no age columns or no ``Persons`` rows.
+    """
+    frame, path = _read(path, sheet)
+    lower = {_norm(c): str(c) for c in frame.columns}
+    try:
+        code_col = _find_column(frame, code, _CODE_NAMES)
+    except InputError as exc:
+        msg = f"{path}: {exc}"
+        raise InputError(msg) from exc
+    if code_col is None:
+        msg = (
+            f"{path}: no area-code column (area_code, LSOA21CD, ...); columns {list(frame.columns)}"
+        )
+        raise InputError(msg)
+    columns, open_top = _age_columns(frame, path)
+    rows = frame
+    if "sex" in lower:
+        sex = frame[lower["sex"]].astype(str).str.strip().str.lower()
+        persons = sex.isin(_PERSONS).to_numpy()
+        if not persons.any():
+            msg = (
+                f"{path}: column {lower['sex']!r} has no 'Persons' rows; the ages of everyone "
+                "are needed, not of one sex"
+            )
+            raise InputError(msg)
+        rows = frame[persons]
+    codes = _codes(rows[code_col])
+    if codes.duplicated().any():
+        dup = codes[codes.duplicated()].iloc[0]
+        msg = f"{path}: area {dup!r} appears more than once in column {code_col!r}"
+        raise InputError(msg)
+    counts = {i: _numbers(rows[c], path, c) for i, c in enumerate(columns)}
+    out = pd.DataFrame(counts, index=pd.Index(codes.to_numpy(), name="area_code"))
+    out.attrs = {"open_from": open_top, "file": path.name, "level": area_level(out.index)}
+    return out.sort_index()

@@ -9,6 +9,8 @@ several layouts; this module reads each of them and joins them by area code:
   "create a custom dataset"/API CSV (``Lower layer Super Output Areas Code``, ``Lower layer
   Super Output Areas``, ``Observation``, optionally with category columns, which are summed),
   and the mid-year estimates (``area_code``, ``sex``, ``all_ages``; ``Persons`` rows kept);
+* **ages** (:func:`read_ages`): the mid-year estimates by single year of age (``0`` ...
+  ``89``, ``90+``), for the expected cardiac arrests of :mod:`defibmap.analysis.risk`;
 * **centroids** (:func:`read_centroids`): ONS population-weighted centroids (``LSOA21CD`` or
   ``OA21CD`` with ``x``/``y`` in British National Grid metres, or lon/lat), CSV or a point file;
 * **IMD** (:func:`read_imd`): the English Indices of Deprivation 2019 (``LSOA code (2011)``,
@@ -35,6 +37,7 @@ import pandas as pd
 from defibmap.io._population_readers import (
     ONS_CODE,
     area_level,
+    read_ages,
     read_centroids,
     read_imd,
     read_lookup,
@@ -46,6 +49,7 @@ __all__ = [
     "JoinReport",
     "demand_table",
     "join_population",
+    "read_ages",
     "read_centroids",
     "read_imd",
     "read_lookup",

@@ -63,6 +63,10 @@ def demand_table(result: StudyResult) -> pd.DataFrame:
         ("fire_drive_s", 1),
         ("time_to_defib_s", 1),
         ("first_route", None),
+        ("expected_arrests", 5),
+        ("incidents", 4),
+        ("incidents_day", 4),
+        ("incidents_night", 4),
     )
     for extra, digits in extras:
         if extra in demand.columns:

@@ -173,7 +173,11 @@ def _is_site_layer(name: str) -> bool:
         kind = layer_kinds.kind(name)
     except KeyError:
         return False
-    return kind.is_point_layer and kind.role is not layer_kinds.Role.DEMAND
+    # residents and past incidents are not sites: their ids may repeat a site's
+    return kind.is_point_layer and kind.role not in (
+        layer_kinds.Role.DEMAND,
+        layer_kinds.Role.INCIDENTS,
+    )
 
 
 def _where(config: StudyConfig, name: str) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from defibmap.analysis.ranking import Ranking
+    from defibmap.analysis.risk import DemandWeight
     from defibmap.config.study_file import StudyConfig
     from defibmap.network.faults import NetworkFaults
     from defibmap.network.walk import Network
@@ -107,6 +108,9 @@ class StudyResult:
         The walkable reach areas the map draws, or None.
     wards
         The ward outlines the map draws (``name``, geometry), or None.
+    demand_weight
+        What the ranking maximised per demand point (``[demand] weight``: residents,
+        expected cardiac arrests a year or past incidents) and its totals within reach.
     """
 
     config: StudyConfig
@@ -135,6 +139,7 @@ class StudyResult:
     coverage_available: Mapping[str, float] = field(default_factory=dict)
     coverage_night: Mapping[str, float] = field(default_factory=dict)
     warnings: pd.DataFrame | None = None
+    demand_weight: DemandWeight | None = None
 
     @property
     def recommendations(self) -> pd.DataFrame:
@@ -219,6 +224,8 @@ class StudyResult:
             out["assumptions"] = _json.assumptions(self.assumptions)
         if self.finer_demand is not None:
             out["finer_demand"] = _json.finer_demand(self.finer_demand)
+        if self.demand_weight is not None:
+            out["demand_weight"] = _json.demand_weight(self.demand_weight)
         return out
 
 

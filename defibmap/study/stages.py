@@ -30,6 +30,7 @@ from defibmap.network import faults as _netcheck
 from defibmap.network.snapping import Snapped, snap_points
 from defibmap.study import _hours, _inputs, names
 from defibmap.study import board as analysis
+from defibmap.study import demand_weight as _demand_weight
 from defibmap.study import timing as _timing
 from defibmap.study.network_cache import build_network, cache_dir, network_cache_path
 from defibmap.study.parts import Assumptions, InputReport
@@ -263,6 +264,7 @@ def snap(networked: Networked) -> OnNetwork:
     layers = dict(networked.layers)
     as_read = dict(layers)  # as read, before the walking snap (fire crews drive)
     ambulance_bases = layers.pop(layer_kinds.AMBULANCE_BASES, None)
+    layers.pop(layer_kinds.INCIDENTS, None)  # placed on the demand points, not walked to
     snapped: dict[str, Snapped] = {}
     _progress.step(f"Snapping points to the network ({net.n_nodes:,} nodes)")
     for name in list(layers):
@@ -355,8 +357,17 @@ def _candidates(snapped: OnNetwork) -> tuple[gpd.GeoDataFrame, Snapped]:
     return candidates.iloc[order], snapped.snapped["candidates"].subset(order)
 
 
-def _weights(config: StudyConfig, demand: gpd.GeoDataFrame) -> NDArray[np.float64]:
-    """Return what the ranking maximises per resident: people, or deprivation-weighted."""
+def _weights(
+    config: StudyConfig, demand: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None
+) -> NDArray[np.float64]:
+    """Return what the ranking maximises per demand point.
+
+    ``[demand] weight``: residents, expected cardiac arrests a year or past incidents
+    (:func:`defibmap.study.demand_weight.demand_weight`); with residents, ``[ranking] weight
+    = "deprivation"`` weighs them by IMD decile.
+    """
+    if config.demand_weight.basis != "residents":
+        return _demand_weight.demand_weight(config, demand, incidents).per_point
     population: NDArray[np.float64] = demand["population"].to_numpy(dtype=np.float64)
     if config.weight != "deprivation":
         return population
@@ -381,7 +392,7 @@ def rank(available: Available) -> Ranked:
         baseline_walk = _reach.nearest_facility(
             net, snapped.snapped["demand"], available.with_stations.snapped, limit_m=reached.limit_m
         ).walk_m
-    weights = _weights(config, reached.demand)
+    weights = _weights(config, reached.demand, snapped.as_read.get(layer_kinds.INCIDENTS))
     _progress.step(f"Ranking {len(candidates):,} candidate buildings (greedy and exact)")
     ranking = rank_sites(
         net,
@@ -576,7 +587,10 @@ def result(responded: Responded) -> StudyResult:
     straight, straight_m = analysis.straight_line(
         responded.demand, available.defibs, reached.walk_m, config
     )
-    demand = responded.demand.assign(straight_m=straight_m)
+    weight = _demand_weight.demand_weight(
+        config, reached.demand, snapped.as_read.get(layer_kinds.INCIDENTS)
+    )
+    demand = responded.demand.assign(straight_m=straight_m, **_demand_weight.weight_columns(weight))
     time_to_defib = responded.time_to_defib
     outcome = StudyResult(
         config=config,
@@ -615,5 +629,6 @@ def result(responded: Responded) -> StudyResult:
         finer_demand=_finer(reached),
         network_faults=networked.faults,
         wards=map_wards(config),
+        demand_weight=_demand_weight.with_coverage(weight, demand),
     )
     return replace(outcome, reach_areas=study_reach_areas(outcome))

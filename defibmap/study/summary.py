@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from defibmap.analysis.ranking import Ranking
+    from defibmap.analysis.risk import DemandWeight
     from defibmap.network.faults import NetworkFaults
     from defibmap.study.parts import (
         JSON,
@@ -215,3 +216,28 @@ def finer_demand(found: FinerDemand) -> dict[str, JSON]:
         "area_centroid_coverage": dict(found.area_centroid_coverage),
         "change": dict(found.change),
     }
+
+
+def demand_weight(found: DemandWeight) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``demand_weight``: what the ranking maximised, with its source.
+
+    ``total`` over every demand point; ``covered`` within the headline walk of a defib
+    (``any_time``, and ``available`` and ``night`` when the study measures them).
+    """
+    total = found.total
+    covered = dict(found.covered or {})
+    out: dict[str, JSON] = {
+        "basis": found.basis,
+        "unit": found.unit,
+        "total": total,
+        "covered": dict(covered),
+        "covered_share": {
+            k: (v / total if total > 0 else 0.0)
+            for k, v in covered.items()
+            if not k.startswith(("day_", "night_"))
+        },
+        "source": dict(found.source or {}),
+    }
+    for key, value in (found.details or {}).items():
+        out[key] = dict(value) if isinstance(value, dict) else value
+    return out

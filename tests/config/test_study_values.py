@@ -39,6 +39,9 @@ def _with(section: str, key: str, value: object) -> dict[str, Any]:
         return _study(defibs={"register": str(REGISTER), key: value})
     if key == "speeds_kph":
         return _study(response={key: {"residential": value}})
+    if section == "incidents":  # read only with the incidents weight, and a kernel
+        incidents = {"file": str(DEMO / "demand.csv"), "method": "kernel", key: value}
+        return _study(demand={**DEMAND, "weight": "incidents"}, incidents=incidents)
     if key in ("thresholds_m", "targets"):
         return _study(**{section: {key: [value]}})
     return _study(**{section: {key: value}})

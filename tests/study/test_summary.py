@@ -72,7 +72,14 @@ def test_summary_shape(leeds: StudyResult) -> None:
         "time_to_defib",
         "assumptions",
         "finer_demand",
+        "demand_weight",
     ]
+    weight = found["demand_weight"]
+    assert isinstance(weight, dict)
+    assert (weight["basis"], weight["total"]) == ("residents", found["population_total"])
+    coverage = found["coverage"]
+    assert isinstance(coverage, dict)
+    assert weight["covered_share"]["any_time"] == pytest.approx(coverage["500"])
     ranking = found["ranking"]
     assert isinstance(ranking, dict)
     assert list(ranking)[-2:] == ["baseline", "weight"]
