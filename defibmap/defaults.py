@@ -17,6 +17,7 @@ __all__ = [
     "AMBULANCE_TURNOUT_S",
     "CABINET_S",
     "DEFAULT_BUFFER_M",
+    "DEFAULT_MAX_DAYS_UNCHECKED",
     "DEFAULT_MAX_SNAP_M",
     "DEFAULT_REGISTER_WITHIN_M",
     "DEFAULT_SCHOOL_HOURS",
@@ -37,6 +38,11 @@ DEFAULT_MAX_SNAP_M = 250.0
 DEFAULT_BUFFER_M = 2000.0
 #: A register defib and an OpenStreetMap defib this close are one device, metres.
 DEFAULT_REGISTER_WITHIN_M = 25.0
+#: Days since a register's last recorded check after which a defib counts as not ready.
+#: Assumption: The Circuit (British Heart Foundation, the national defibrillator network) sends
+#: its guardians regular reminders to check a device and record it, but publishes no interval
+#: after which a record is stale; 90 days (a quarter) is a stated choice: confirm locally.
+DEFAULT_MAX_DAYS_UNCHECKED = 90
 
 #: Default school hours in term time (Department for Education defibrillators for schools,
 #: 2022-23: most hang indoors, usable while the school is open).

@@ -21,7 +21,7 @@ from defibmap import layers as layer_kinds
 from defibmap._errors import InputError
 from defibmap.analysis import finer_demand as demand_mod
 from defibmap.analysis import reach
-from defibmap.io import sites
+from defibmap.io import readiness, sites
 from defibmap.io._layer_postcodes import read_layer
 from defibmap.network import faults as _netcheck
 from defibmap.network import walk as _network
@@ -61,6 +61,7 @@ __all__ = [
     "notes",
     "online_area",
     "osm_source",
+    "outside_defibs",
     "preflight",
     "read_wards",
     "sha256",
@@ -252,28 +253,56 @@ def stack_layers(
     return gdf, Snapped.concat([s for _, s in parts])
 
 
+def outside_defibs(frame: pd.DataFrame, *, default: bool) -> NDArray[np.bool_]:
+    """Return, per row, whether the site has an outside (24/7) defib.
+
+    A row's own ``outside_defib`` value (yes/no, read by :func:`defibmap.io.sites.yes_no`)
+    wins; a blank, or a layer without the column, takes the section's ``outside_defib`` key
+    (``default``).
+    """
+    if sites.OUTSIDE_DEFIB not in frame.columns:
+        return np.full(len(frame), default, dtype=bool)
+    flags = frame[sites.OUTSIDE_DEFIB].astype("boolean").fillna(value=default)
+    return np.asarray(flags.to_numpy(dtype=bool), dtype=bool)
+
+
 def defib_parts(
     layers: dict[str, gpd.GeoDataFrame], snapped: dict[str, Snapped], config: StudyConfig
 ) -> list[tuple[gpd.GeoDataFrame, Snapped]]:
     """Return the layers whose sites count as existing defibs, with their snaps.
 
     In registry order (:func:`defibmap.layers.defib_source_names`): the defib layers, then
-    the stations whose section sets ``outside_defib``. Each frame gains a ``layer`` column
-    and, for a kind with a fixed availability (a station's 24/7 outside cabinet), its
-    ``availability`` label; give them to :func:`stack_layers`.
+    the station rows with an outside defib (:func:`outside_defibs`: the row's
+    ``outside_defib``, else the section's). Each frame gains a ``layer`` column and, for a
+    kind with a fixed availability (a station's 24/7 outside cabinet), its ``availability``
+    label; a defib layer gains ``ready`` (pandas ``"boolean"``; NA when the row says nothing
+    of readiness) and ``not_ready_reason`` (:func:`defibmap.io.readiness.assess`, judged on
+    ``[availability] as_of`` and ``max_days_unchecked``). Give them to :func:`stack_layers`.
     """
     parts = []
     for name in layer_kinds.defib_source_names():
         if name not in layers:
             continue
         kind = layer_kinds.kind(name)
-        if not kind.counts_as_defibs(outside_defib=config.layers[name].outside_defib):
-            continue
         part = layers[name].copy()
+        snap = snapped[name]
+        if kind.role is layer_kinds.Role.STATION:
+            outside = outside_defibs(part, default=config.layers[name].outside_defib)
+            if not outside.any():
+                continue
+            part = part.loc[outside].copy()
+            snap = snap.subset(outside)
+            part[sites.OUTSIDE_DEFIB] = pd.array([True] * len(part), dtype="boolean")
+        else:
+            ready, reason = readiness.assess(
+                part, as_of=config.as_of, max_days_unchecked=config.max_days_unchecked
+            )
+            part["ready"] = ready.array
+            part["not_ready_reason"] = reason.to_numpy()
         part["layer"] = name
         if kind.default_availability is not None:
             part["availability"] = kind.default_availability
-        parts.append((part, snapped[name]))
+        parts.append((part, snap))
     return parts
 
 
@@ -285,12 +314,15 @@ def station_names(layers: Mapping[str, object]) -> list[str]:
 def stations_frame(
     layers: dict[str, gpd.GeoDataFrame], config: StudyConfig, crs: str
 ) -> gpd.GeoDataFrame:
-    """Return every station (each kind of :func:`station_names`) with its layer and defib."""
+    """Return every station (each kind of :func:`station_names`) with its layer and defib.
+
+    ``outside_defib`` is each row's own value, else its section's (:func:`outside_defibs`).
+    """
     parts = []
     for name in station_names(layers):
         part = layers[name].copy()
         part["layer"] = name
-        part["outside_defib"] = config.layers[name].outside_defib
+        part[sites.OUTSIDE_DEFIB] = outside_defibs(part, default=config.layers[name].outside_defib)
         parts.append(part)
     if not parts:
         return gpd.GeoDataFrame(
