@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from defibmap.config.study_file import StudyConfig
     from defibmap.network.walk import Network
+    from defibmap.study.parts import JSON
 
 __all__ = [
     "LayerParts",
@@ -64,6 +65,7 @@ __all__ = [
     "outside_defibs",
     "preflight",
     "read_wards",
+    "readiness_summary",
     "sha256",
     "snap_layer",
     "sources",
@@ -306,6 +308,50 @@ def defib_parts(
     return parts
 
 
+#: The start of each reason :func:`defibmap.io.readiness.assess` gives, by name.
+_REASON_KINDS = {
+    "status": "status ",
+    "pads_expired": "pads expired ",
+    "battery_expired": "battery expired ",
+    "not_checked": "not checked since ",
+}
+
+
+def readiness_summary(defibs: pd.DataFrame, config: StudyConfig) -> dict[str, JSON]:
+    """Say how readiness was judged and what it removed (for ``summary.json``).
+
+    Returns
+    -------
+    dict
+        ``as_of`` (ISO date the expiry and last check were judged on), ``max_days_unchecked``
+        (days), ``judged`` (defibs with any readiness value), ``not_ready`` (defibs usable at
+        no hour for it), ``reasons`` (defibs per reason: ``status``, ``pads_expired``,
+        ``battery_expired``, ``not_checked``; one defib may have several) and
+        ``not_ready_ids``.
+    """
+    judged = 0
+    removed: list[str] = []
+    reasons = dict.fromkeys(_REASON_KINDS, 0)
+    if "ready" in defibs.columns:
+        ready = defibs["ready"].astype("boolean")
+        judged = int(ready.notna().sum())
+        off = (~ready).fillna(value=False).to_numpy(dtype=bool)
+        removed = [str(i) for i in defibs.index[off]]
+        why = defibs.get("not_ready_reason", pd.Series("", index=defibs.index))
+        for text in why.fillna("").astype(str)[off]:
+            parts = text.split("; ")
+            for name, start in _REASON_KINDS.items():
+                reasons[name] += any(part.startswith(start) for part in parts)
+    return {
+        "as_of": config.as_of.isoformat(),
+        "max_days_unchecked": config.max_days_unchecked,
+        "judged": judged,
+        "not_ready": len(removed),
+        "reasons": dict(reasons),
+        "not_ready_ids": list(removed),
+    }
+
+
 def station_names(layers: Mapping[str, object]) -> list[str]:
     """Return the station layers the study has (:func:`defibmap.layers.station_names`)."""
     return [name for name in layer_kinds.station_names() if name in layers]
@@ -479,6 +525,13 @@ def notes(
         notes.append(
             "Defibs OpenStreetMap or the register mark as private (access=private or no) are "
             "not counted; they are listed in rejected.csv."
+        )
+    judged = readiness_summary(defibs, config)
+    if judged["not_ready"]:
+        notes.append(
+            f"{judged['not_ready']} defib(s) are not ready by their register (status, pads or "
+            f"battery expired, or not checked for over {config.max_days_unchecked} days, as of "
+            f"{judged['as_of']}) and count at no hour; see not_ready_reason."
         )
     if config.unknown_hours == "available" and (defibs["availability"] == "unknown").any():
         notes.append(

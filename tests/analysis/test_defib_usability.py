@@ -155,3 +155,23 @@ def test_defib_parts_judges_readiness_on_the_study_date() -> None:
     config = dataclasses.replace(config, max_days_unchecked=30)
     ((part, _),) = _inputs.defib_parts({"defibs": defibs}, {"defibs": _snapped(3)}, config)
     assert part["ready"].tolist() == [True, False, False]
+
+
+def test_readiness_summary_counts_what_readiness_removed() -> None:
+    defibs = _frame(
+        ["a", "b", "c", "d"],
+        status=["Ready", "", "Not ready", ""],
+        pads_expiry=["2026-06-01", "2026-04-30", "2026-01-01", ""],
+        battery_expiry=["", "", "2026-01-01", ""],
+    )
+    config = dataclasses.replace(CONFIG, as_of=dt.date(2026, 5, 1), max_days_unchecked=20)
+    ((part, _),) = _inputs.defib_parts({"defibs": defibs}, {"defibs": _snapped(4)}, config)
+    assert _inputs.readiness_summary(part, config) == {
+        "as_of": "2026-05-01",
+        "max_days_unchecked": 20,
+        "judged": 3,  # d says nothing
+        "not_ready": 2,
+        "reasons": {"status": 1, "pads_expired": 2, "battery_expired": 1, "not_checked": 0},
+        "not_ready_ids": ["b", "c"],
+    }
+    assert _inputs.readiness_summary(defibs[["name"]], config)["judged"] == 0

@@ -127,3 +127,4 @@ def test_rows_decide_which_devices_count(tmp_path: Path) -> None:
     for figure in ("day", "night", "day_annual_average", "night_annual_average"):
         assert set(current[figure].values()) == {0.0}, figure  # no device is usable
     assert summary["inputs"]["defibs"]["columns_read"][-1] == "status"
+    assert any(f"{n_defibs} defib(s) are not ready" in note for note in summary["notes"])
