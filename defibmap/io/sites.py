@@ -311,7 +311,10 @@ def _read_flags(
     if spec.readiness:
         ready = readiness.read_readiness(frame, file=str(spec.file), rows=rows)
         for name in ready.columns:
-            out[name] = ready[name].to_numpy()
+            if ready[name].ne("").any():
+                out[name] = ready[name].to_numpy()
+            elif name in out.columns:  # an empty column says nothing (a register without it)
+                out.pop(name)
 
 
 def yes_no(

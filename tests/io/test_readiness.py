@@ -168,3 +168,37 @@ def test_an_explicit_column_names_a_readiness_field(tmp_path: Path) -> None:
     path = _register_with(tmp_path, "Guardian says", "Not ready")
     frame = registers.read_register(path, columns={"status": "Guardian says"})
     assert frame["status"].tolist() == ["", "Not ready"]
+
+
+def test_a_register_s_readiness_reaches_the_study(tmp_path: Path, leeds_network) -> None:
+    """The hand-made register, read by a study on the Leeds network, judged on 1 May 2026."""
+    import defibmap
+
+    repo = TESTS.parent
+    (tmp_path / "s.toml").write_text(
+        f"""
+[network]
+osm_file = "{(repo / "data" / "leeds" / "leeds_inner_ne.osm.bz2").as_posix()}"
+[demand]
+file = "{(repo / "data" / "leeds" / "lsoa21_demand.csv").as_posix()}"
+id = "lsoa21cd"
+population = "population"
+[defibs]
+register = "{REGISTER.as_posix()}"
+[ranking]
+new_sites = 0
+[availability]
+as_of = 2026-05-01
+max_days_unchecked = 90
+""",
+        encoding="utf-8",
+    )
+    result = defibmap.run_study(tmp_path / "s.toml", network=leeds_network)
+    defibs = result.defibs
+    assert set(defibs.index) == {f"R{i}" for i in range(1, 11)}
+    assert defibs.loc["R3", "not_ready_reason"] == "pads expired 2026-04-30"
+    assert defibs.loc["R6", "ready"] is pd.NA
+    assert str(defibs["ready"].dtype) == "boolean"
+    not_ready = set(defibs.index[(~defibs["ready"]).fillna(value=False).to_numpy(dtype=bool)])
+    assert not_ready == {"R2", "R3", "R4", "R5", "R10"}
+    assert "status" in result.inputs["defibs"]["columns_read"]
