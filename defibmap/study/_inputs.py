@@ -252,6 +252,9 @@ def stack_layers(
         msg = f"site id {dup!r} is used in more than one defib layer; ids must be unique"
         raise InputError(msg)
     gdf.index.name = "site_id"
+    for column in ("ready", sites.OUTSIDE_DEFIB):  # rows of a layer without it: unknown (NA)
+        if column in gdf.columns:
+            gdf[column] = gdf[column].astype("boolean")
     return gdf, Snapped.concat([s for _, s in parts])
 
 

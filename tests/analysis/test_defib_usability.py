@@ -175,3 +175,20 @@ def test_readiness_summary_counts_what_readiness_removed() -> None:
         "not_ready_ids": ["b", "c"],
     }
     assert _inputs.readiness_summary(defibs[["name"]], config)["judged"] == 0
+
+
+def test_stacked_defibs_keep_nullable_booleans() -> None:
+    defibs = _frame(["a"], status=["Not ready"])
+    fire = _frame(["f"], outside_defib=pd.array([True], dtype="boolean"))
+    config = dataclasses.replace(CONFIG, as_of=dt.date(2026, 5, 1))
+    parts = _inputs.defib_parts(
+        {"defibs": defibs, "fire_stations": fire},
+        {"defibs": _snapped(1), "fire_stations": _snapped(1)},
+        config,
+    )
+    stacked, snap = _inputs.stack_layers(parts, "EPSG:27700")
+    assert str(stacked["ready"].dtype) == "boolean"
+    assert str(stacked["outside_defib"].dtype) == "boolean"
+    assert stacked["ready"].isna().tolist() == [False, True]  # the station says nothing
+    assert board.not_ready(stacked).tolist() == [True, False]
+    assert len(snap.ok) == 2
