@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_BUFFER_M",
     "DEFAULT_DRIVE_LIMIT_S",
     "DEFAULT_FALLBACK_KPH",
+    "DEFAULT_MAX_DAYS_UNCHECKED",
     "DEFAULT_MAX_SNAP_M",
     "DEFAULT_NEW_SITES",
     "DEFAULT_REGISTER_WITHIN_M",
@@ -61,6 +62,11 @@ DEFAULT_REGISTER_WITHIN_M = 25.0
 #: A layer file's row and an OpenStreetMap feature of the same layer this close are one site,
 #: metres (postcode-placed rows against building centroids). Assumption.
 DEFAULT_SAME_SITE_M = 50.0
+#: Days since a register's last recorded check after which a defib counts as not ready.
+#: Assumption: The Circuit (British Heart Foundation, the national defibrillator network) sends
+#: its guardians regular reminders to check a device and record it, but publishes no interval
+#: after which a record is stale; 90 days (a quarter) is a stated choice: confirm locally.
+DEFAULT_MAX_DAYS_UNCHECKED = 90
 
 # --- When a defib is usable ------------------------------------------------------------------
 

@@ -399,6 +399,11 @@ SEMANTIC_COLUMNS = (
     "location",
     "locked",
     "outside_defib",
+    # a defib's readiness (defibmap.io.readiness): status, pad and battery expiry, last check
+    "status",
+    "pads_expiry",
+    "battery_expiry",
+    "last_checked",
     "co_responder",
     "imd_decile",
     "ward",

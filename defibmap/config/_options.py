@@ -11,6 +11,7 @@ Private to the package: :func:`defibmap.config.study_file.study_from_dict` calls
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path  # noqa: TC003 - a dataclass field's type
 from typing import Any
@@ -19,6 +20,7 @@ from defibmap import layers
 from defibmap._errors import ConfigError
 from defibmap.config import _values
 from defibmap.defaults import (
+    DEFAULT_MAX_DAYS_UNCHECKED,
     DEFAULT_SCHOOL_HOURS,
     DEFAULT_SCHOOL_TERM_WEEKS,
     DEFAULT_SPEEDS_KPH,
@@ -243,6 +245,27 @@ def _demand_weight(data: dict[str, Any], base: Path, where: Path) -> DemandWeigh
     )
 
 
+def today() -> dt.date:
+    """Return today's date where the study runs (its local time zone)."""
+    return dt.datetime.now().astimezone().date()
+
+
+def _as_of(hours: dict[str, Any], where: Path) -> dt.date:
+    """Read ``[availability] as_of``: a TOML date or ``"YYYY-MM-DD"``; absent gives today."""
+    value = hours.get("as_of")
+    if value is None:
+        return today()
+    expected = "a date such as 2026-05-01 (a TOML date or the text '2026-05-01')"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _values.type_error(where, "availability", "as_of", expected, value)
+
+
 def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
     """Read and check the analysis options (ranking, hours, finer demand, scenarios)."""
     ranking = data.get("ranking", {})
@@ -253,6 +276,7 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     )
     term_weeks = _values.numeric(hours, "availability", "school_term_weeks", where)
     speed = _values.numeric(hours, "availability", "walking_speed_m_s", where)
+    unchecked = _values.numeric(hours, "availability", "max_days_unchecked", where)
     finer = _finer_demand(data, base, where)
     scenarios = _scenarios(data, where)
     resp = _response(data, where)
@@ -274,6 +298,8 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
         "school_hours": _school_hours(hours, where),
         "school_term_weeks": DEFAULT_SCHOOL_TERM_WEEKS if term_weeks is None else int(term_weeks),
         "walking_speed_m_s": WALKING_SPEED_M_S if speed is None else float(speed),
+        "max_days_unchecked": DEFAULT_MAX_DAYS_UNCHECKED if unchecked is None else int(unchecked),
+        "as_of": _as_of(hours, where),
         "imd_column": _values.get(demand, "imd_decile", str, where, layers.DEMAND),
         "ward_column": _values.get(demand, "ward", str, where, layers.DEMAND),
         "finer_demand": finer,

@@ -230,6 +230,7 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("ranking", "targets"): Range("shares", above=0, maximum=1),
     ("availability", "school_term_weeks"): Range("weeks", minimum=0, maximum=52, integer=True),
     ("availability", "walking_speed_m_s"): Range("metres per second", above=0, maximum=10),
+    ("availability", "max_days_unchecked"): Range("days", minimum=0, maximum=36_500, integer=True),
     ("response", "cabinet_s"): Range("seconds", minimum=0, maximum=86_400),
     ("response", "locked_cabinet_extra_s"): Range("seconds", minimum=0, maximum=86_400),
     ("response", "fire_turnout_s"): Range("seconds", minimum=0, maximum=86_400),

@@ -14,15 +14,16 @@ import itertools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from defibmap import layers
 from defibmap._crs import check_projected
 from defibmap._errors import ConfigError
 from defibmap.config import _values
-from defibmap.config._options import RESPONSE_KEYS, DemandWeightConfig, read_options
+from defibmap.config._options import RESPONSE_KEYS, DemandWeightConfig, read_options, today
 from defibmap.defaults import (
     DEFAULT_BUFFER_M,
+    DEFAULT_MAX_DAYS_UNCHECKED,
     DEFAULT_MAX_SNAP_M,
     DEFAULT_NEW_SITES,
     DEFAULT_REGISTER_WITHIN_M,
@@ -33,6 +34,9 @@ from defibmap.defaults import (
     WALKING_SPEED_M_S,
 )
 from defibmap.layers import OSM_KINDS
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 __all__ = [
     "DEFAULT_REGISTER_WITHIN_M",
@@ -69,7 +73,14 @@ _OPTION_KEYS: dict[str, frozenset[str]] = {
         {"new_sites", "threshold_m", "baseline", "weight", "targets", "targets_of"}
     ),
     "availability": frozenset(
-        {"unknown_hours", "school_hours", "school_term_weeks", "walking_speed_m_s"}
+        {
+            "unknown_hours",
+            "school_hours",
+            "school_term_weeks",
+            "walking_speed_m_s",
+            "max_days_unchecked",
+            "as_of",
+        }
     ),
     "finer_demand": frozenset(
         {"file", "id", "method", "centroids_file", "boundary_file", *layers.SOURCE_KEYS}
@@ -154,6 +165,11 @@ class StudyConfig:
     school_hours: str = DEFAULT_SCHOOL_HOURS
     school_term_weeks: int = DEFAULT_SCHOOL_TERM_WEEKS
     walking_speed_m_s: float = WALKING_SPEED_M_S
+    #: days since a register's last check after which a defib counts as not ready
+    max_days_unchecked: int = DEFAULT_MAX_DAYS_UNCHECKED
+    #: the day pad and battery expiry and the last check are judged on (default: the day
+    #: the study file is read)
+    as_of: dt.date = field(default_factory=today)
     imd_column: str | None = None
     ward_column: str | None = None
     finer_demand: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,19 @@ import pandas as pd
 # logged as defibmap.io.registers, the public home of merge_defibs, so log output is unchanged
 logger = logging.getLogger("defibmap.io.registers")
 
+#: Columns a matched register row gives its OSM defib when it has a value: use and readiness.
+_FROM_REGISTER = (
+    "access",
+    "locked",
+    "opening_hours",
+    "hours_text",
+    "location",
+    "status",
+    "pads_expiry",
+    "battery_expiry",
+    "last_checked",
+)
+
 
 @dataclass
 class MergeReport:
@@ -108,7 +121,8 @@ def merge_defibs(
     tuple of (DataFrame, MergeReport)
         One row per site: matched sites keep the OSM ``site_id`` and name (the register's
         when OSM has none) and take the register's ``access``, ``locked``,
-        ``opening_hours``, ``hours_text`` and ``location`` where it gives them; ``source``
+        ``opening_hours``, ``hours_text``, ``location`` and readiness (``status``,
+        ``pads_expiry``, ``battery_expiry``, ``last_checked``) where it gives them; ``source``
         is ``osm``, ``register`` or ``osm+register``; ``register_id`` and ``match_m`` name
         the pair. Sites the merged data mark ``access=private|no`` are moved to
         ``attrs["excluded"]`` (with OSM's own exclusions), as are register rows without
@@ -130,8 +144,8 @@ def merge_defibs(
     merged["match_m"] = np.nan
     for o, r, d in pairs:
         row = register.iloc[r]
-        for column in ("access", "locked", "opening_hours", "hours_text", "location"):
-            if str(row[column]):
+        for column in _FROM_REGISTER:
+            if column in row.index and str(row[column]):
                 merged.loc[o, column] = row[column]
         if not str(merged.loc[o, "name"]):
             merged.loc[o, "name"] = row["name"]

@@ -6,7 +6,9 @@ into the defib layer shape (the same columns as :func:`defibmap.osm.features.osm
 headers are recognised from common names, messy values (``"NA"``, ``"N/A"``, ``"-"``) are
 emptied, ``"24/7"``/``"24 hours"`` become OSM ``24/7``, ``Yes``/``No``/``Locked`` become
 ``locked = yes/no``, and only valid OSM ``opening_hours`` go into ``opening_hours``: free
-text stays in ``hours_text``.
+text stays in ``hours_text``. A device's readiness (status, pad and battery expiry, last
+check; :mod:`defibmap.io.readiness`) is read into ``status``, ``pads_expiry``,
+``battery_expiry`` and ``last_checked``.
 
 :func:`merge_defibs` joins a register to OSM defibs without counting a site twice: a register
 row and an OSM defib within ``within_m`` metres (compared in British National Grid) are the
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from defibmap._errors import InputError
+from defibmap.io import readiness
 from defibmap.io._register_merge import MergeReport, merge_defibs
 from defibmap.io.hours import week_profile
 from defibmap.io.postcodes import geocode, normalise_postcodes, not_found_reason
@@ -110,6 +113,7 @@ LAYER_COLUMNS = (
     "location",
     "locked",
     "notes",
+    *readiness.FIELDS,
     "source_row",
 )
 
@@ -134,8 +138,11 @@ def _map_columns(columns: pd.Index, explicit: Mapping[str, str] | None) -> dict[
     if "name" not in found and "location" in by_key:  # Trafford's "Location" is the site
         found["name"] = [by_key["location"]]
     for field_name, column in (explicit or {}).items():
+        if field_name in readiness.FIELDS:
+            continue  # read by defibmap.io.readiness
         if field_name not in HEADERS:
-            msg = f"unknown register field {field_name!r}; known: {', '.join(HEADERS)}"
+            known = ", ".join([*HEADERS, *readiness.FIELDS])
+            msg = f"unknown register field {field_name!r}; known: {known}"
             raise InputError(msg)
         if column not in columns:
             msg = f"register column {column!r} not found; columns are {list(columns)}"
@@ -267,7 +274,8 @@ def read_register(
     columns
         Field to column name, for headers not recognised (fields: ``id``, ``name``,
         ``address``, ``postcode``, ``lat``, ``lon``, ``easting``, ``northing``, ``access``,
-        ``hours``, ``locked``, ``location``, ``notes``).
+        ``hours``, ``locked``, ``location``, ``notes``, and the readiness fields ``status``,
+        ``pads_expiry``, ``battery_expiry``, ``last_checked``).
     postcodes
         A postcode lookup (:func:`defibmap.io.postcodes.read_postcode_lookup`) to place rows
         that have a postcode but no coordinates.
@@ -283,7 +291,15 @@ def read_register(
         ``attrs["unplaced"]`` the reason for each of them by ``site_id`` (``no coordinates``,
         or ``postcode not found in <file>`` when ``postcodes`` was given and the row's
         postcode is not in it), ``attrs["by_postcode"]`` how many rows ``postcodes`` placed,
-        ``attrs["invalid_hours"]`` hours text that is not OSM syntax.
+        ``attrs["invalid_hours"]`` hours text that is not OSM syntax. ``status`` and the
+        three readiness dates (ISO ``YYYY-MM-DD``) are ``""`` where the register is blank or
+        has no such column.
+
+    Raises
+    ------
+    InputError
+        For an unusable file, a duplicate id, or a status or date cell that is not one
+        (naming the file, row and column).
     """
     from pyproj import Transformer
 
@@ -334,6 +350,13 @@ def read_register(
     site_ids = np.where(ids.ne(""), ids, [f"register_{r}" for r in rows])
     location = text("location").map(_location)
     from_cabinet = text("locked").map(_location)
+    explicit = {k: v for k, v in (columns or {}).items() if k in readiness.FIELDS}
+    ready = readiness.read_readiness(
+        frame,
+        file=str(path),
+        rows=rows,
+        columns=readiness.find_columns(frame.columns, explicit),
+    )
     out = pd.DataFrame(
         {
             "site_id": site_ids,
@@ -352,6 +375,10 @@ def read_register(
             "location": location.where(location.ne(""), from_cabinet).to_numpy(),
             "locked": text("locked").map(normalise_locked).to_numpy(),
             "notes": text("notes").to_numpy(),
+            **{
+                f: ready[f].to_numpy() if f in ready.columns else np.full(len(frame), "")
+                for f in readiness.FIELDS
+            },
             "source_row": rows,
         },
         columns=list(LAYER_COLUMNS),

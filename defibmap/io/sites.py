@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from defibmap._errors import InputError
-from defibmap.io import _coordinates, _readers
+from defibmap.io import _coordinates, _readers, readiness
 from defibmap.io._coordinates import (
     BNG_BOUNDS,
     BNG_IN_LONLAT,
@@ -77,6 +77,7 @@ __all__ = [
     "MAX_ROW_POPULATION",
     "MISSING_COORDINATES",
     "NORTHING_NAMES",
+    "OUTSIDE_DEFIB",
     "OUT_OF_RANGE",
     "POPULATION_MISSING",
     "POPULATION_NEGATIVE",
@@ -92,11 +93,17 @@ __all__ = [
     "check_demand_total",
     "load_layer",
     "read_table",
+    "yes_no",
 ]
 
 logger = logging.getLogger(__name__)
 
 TOO_MANY_CELLS = "more cells than the header has columns"
+#: The column that says, per row, whether a site has a defib in an outside cabinet (24/7).
+OUTSIDE_DEFIB = "outside_defib"
+#: Cells read as yes and as no in a yes/no column (lower case); a blank cell is unknown.
+_YES = frozenset({"yes", "y", "true", "t", "1"})
+_NO = frozenset({"no", "n", "false", "f", "0"})
 EMPTY_GEOMETRY = "empty or missing geometry"
 POPULATION_MISSING = "population missing or not a number"
 POPULATION_NEGATIVE = "negative population"
@@ -200,6 +207,9 @@ class LayerSpec:
     northing: str | None = None
     population: str | None = None
     sheet: str | int | None = None
+    #: read a defib register's status, pad and battery expiry and last check
+    #: (:mod:`defibmap.io.readiness`) into its normalised columns
+    readiness: bool = False
 
 
 def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerReport]:
@@ -218,12 +228,17 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
         Index: string id (from the id column, or ``{layer}_{row}``). Columns: ``name``,
         ``lon``/``lat`` (the input position in WGS84, degrees), ``population`` (people) when
         asked for, every other input column, ``source_row`` (the row in the file) and point
-        ``geometry`` in ``crs``. The report counts every row read as used or rejected.
+        ``geometry`` in ``crs``. The report counts every row read as used or rejected. An
+        ``outside_defib`` column (any case) is read as yes/no into pandas ``"boolean"``
+        (:func:`yes_no`: NA where blank); with ``spec.readiness`` the readiness columns
+        become :data:`defibmap.io.readiness.FIELDS`.
 
     Raises
     ------
     InputError
-        When the file cannot be used at all (see the module docstring).
+        When the file cannot be used at all (see the module docstring), or an
+        ``outside_defib``, status or date cell holds a value that is not one (naming the file,
+        row and column).
     """
     target = _target_crs(crs)
     path = spec.file
@@ -273,12 +288,68 @@ def load_layer(spec: LayerSpec, *, crs: str) -> tuple[gpd.GeoDataFrame, LayerRep
     for column in frame.columns:
         if column not in out.columns and column not in ("geometry", "source_row"):
             out[column] = frame[column].to_numpy()
+    _read_flags(out, frame, spec, rows)
     out["source_row"] = rows
     out = out[keep]
     report.rows_used = int(keep.sum())
     geometry = gpd.points_from_xy(out["lon"], out["lat"], crs="EPSG:4326")
     gdf = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326").to_crs(target)
     return gdf, report
+
+
+def _read_flags(
+    out: pd.DataFrame, frame: pd.DataFrame, spec: LayerSpec, rows: NDArray[np.int64]
+) -> None:
+    """Read the ``outside_defib`` column and (defib layers) the readiness columns, in place."""
+    by_key = {str(c).strip().lower().replace(" ", "_"): str(c) for c in frame.columns}
+    column = by_key.get(OUTSIDE_DEFIB)
+    if column is not None:
+        if column != OUTSIDE_DEFIB:
+            out.pop(column)
+        flags = yes_no(frame[column], file=spec.file, rows=rows, column=column)
+        out[OUTSIDE_DEFIB] = flags.array  # by position: ``out`` is indexed by id
+    if spec.readiness:
+        ready = readiness.read_readiness(frame, file=str(spec.file), rows=rows)
+        for name in ready.columns:
+            if ready[name].ne("").any():
+                out[name] = ready[name].to_numpy()
+            elif name in out.columns:  # an empty column says nothing (a register without it)
+                out.pop(name)
+
+
+def yes_no(
+    cells: pd.Series, *, file: Path | str, rows: NDArray[np.int64], column: str
+) -> pd.Series:
+    """Read a yes/no column into pandas ``"boolean"``: NA where a cell is blank.
+
+    Yes is ``yes``/``y``/``true``/``t``/``1``, no is ``no``/``n``/``false``/``f``/``0`` (any
+    case; real booleans and the numbers 1 and 0 of a vector file too).
+
+    Raises
+    ------
+    InputError
+        For any other value, naming the file, row and column.
+    """
+    values: list[bool | None] = []
+    for row, cell in zip(rows, cells.to_numpy(dtype=object), strict=True):
+        if isinstance(cell, bool | np.bool_):
+            values.append(bool(cell))
+            continue
+        text = _readers.cell_text(cell).lower()
+        if text == "":
+            values.append(None)
+        elif text in _YES:
+            values.append(True)
+        elif text in _NO:
+            values.append(False)
+        else:
+            msg = (
+                f"{file}: row {row}, column {column!r}: {_readers.cell_text(cell)!r} is not "
+                "yes or no; write yes/no (or true/false, 1/0), or leave it blank for the "
+                "layer's default"
+            )
+            raise InputError(msg)
+    return pd.Series(pd.array(values, dtype="boolean"), index=cells.index, name=OUTSIDE_DEFIB)
 
 
 def _population(

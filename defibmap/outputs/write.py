@@ -221,6 +221,22 @@ def _coverage_lines(result: StudyResult) -> list[str]:
     return lines
 
 
+def _readiness_lines(result: StudyResult) -> list[str]:
+    """Return the defibs not ready and the coverage they would give back, when there are any."""
+    found = result.readiness
+    if found is None or not found.not_ready_ids:
+        return []
+    key = str(round(max(result.config.thresholds_m)))
+    reasons = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in found.reasons.items() if n)
+    return [
+        (
+            f"Not ready on {found.as_of}: {len(found.not_ready_ids)} defibs ({reasons}); ready "
+            f"again they would add {found.coverage_lost_available.get(key, 0.0):.1%} year-round "
+            f"and {found.coverage_lost_night.get(key, 0.0):.1%} at night within {key} m"
+        )
+    ]
+
+
 def format_summary(result: StudyResult) -> str:
     """Return a short plain-text summary for the command line, naming the data sources."""
     lines = []
@@ -237,6 +253,7 @@ def format_summary(result: StudyResult) -> str:
         f"{len(result.defibs):,} existing defibs; {len(result.candidates):,} candidates"
     )
     lines.extend(_coverage_lines(result))
+    lines.extend(_readiness_lines(result))
     ranking = result.ranking
     lines.append(
         f"Ranking ({ranking.new_sites} new sites within {ranking.threshold_m} m): greedy "

@@ -21,7 +21,7 @@ from defibmap import layers as layer_kinds
 from defibmap._errors import InputError
 from defibmap.analysis import finer_demand as demand_mod
 from defibmap.analysis import reach
-from defibmap.io import sites
+from defibmap.io import readiness, sites
 from defibmap.io._layer_postcodes import read_layer
 from defibmap.network import faults as _netcheck
 from defibmap.network import walk as _network
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from defibmap.config.study_file import StudyConfig
     from defibmap.network.walk import Network
+    from defibmap.study.parts import JSON
 
 __all__ = [
     "LayerParts",
@@ -61,8 +62,10 @@ __all__ = [
     "notes",
     "online_area",
     "osm_source",
+    "outside_defibs",
     "preflight",
     "read_wards",
+    "readiness_summary",
     "sha256",
     "snap_layer",
     "sources",
@@ -249,7 +252,23 @@ def stack_layers(
         msg = f"site id {dup!r} is used in more than one defib layer; ids must be unique"
         raise InputError(msg)
     gdf.index.name = "site_id"
+    for column in ("ready", sites.OUTSIDE_DEFIB):  # rows of a layer without it: unknown (NA)
+        if column in gdf.columns:
+            gdf[column] = gdf[column].astype("boolean")
     return gdf, Snapped.concat([s for _, s in parts])
+
+
+def outside_defibs(frame: pd.DataFrame, *, default: bool) -> NDArray[np.bool_]:
+    """Return, per row, whether the site has an outside (24/7) defib.
+
+    A row's own ``outside_defib`` value (yes/no, read by :func:`defibmap.io.sites.yes_no`)
+    wins; a blank, or a layer without the column, takes the section's ``outside_defib`` key
+    (``default``).
+    """
+    if sites.OUTSIDE_DEFIB not in frame.columns:
+        return np.full(len(frame), default, dtype=bool)
+    flags = frame[sites.OUTSIDE_DEFIB].astype("boolean").fillna(value=default)
+    return np.asarray(flags.to_numpy(dtype=bool), dtype=bool)
 
 
 def defib_parts(
@@ -258,23 +277,82 @@ def defib_parts(
     """Return the layers whose sites count as existing defibs, with their snaps.
 
     In registry order (:func:`defibmap.layers.defib_source_names`): the defib layers, then
-    the stations whose section sets ``outside_defib``. Each frame gains a ``layer`` column
-    and, for a kind with a fixed availability (a station's 24/7 outside cabinet), its
-    ``availability`` label; give them to :func:`stack_layers`.
+    the station rows with an outside defib (:func:`outside_defibs`: the row's
+    ``outside_defib``, else the section's). Each frame gains a ``layer`` column and, for a
+    kind with a fixed availability (a station's 24/7 outside cabinet), its ``availability``
+    label; a defib layer gains ``ready`` (pandas ``"boolean"``; NA when the row says nothing
+    of readiness) and ``not_ready_reason`` (:func:`defibmap.io.readiness.assess`, judged on
+    ``[availability] as_of`` and ``max_days_unchecked``). Give them to :func:`stack_layers`.
     """
     parts = []
     for name in layer_kinds.defib_source_names():
         if name not in layers:
             continue
         kind = layer_kinds.kind(name)
-        if not kind.counts_as_defibs(outside_defib=config.layers[name].outside_defib):
-            continue
         part = layers[name].copy()
+        snap = snapped[name]
+        if kind.role is layer_kinds.Role.STATION:
+            outside = outside_defibs(part, default=config.layers[name].outside_defib)
+            if not outside.any():
+                continue
+            part = part.loc[outside].copy()
+            snap = snap.subset(outside)
+            part[sites.OUTSIDE_DEFIB] = pd.array([True] * len(part), dtype="boolean")
+        else:
+            ready, reason = readiness.assess(
+                part, as_of=config.as_of, max_days_unchecked=config.max_days_unchecked
+            )
+            part["ready"] = ready.array
+            part["not_ready_reason"] = reason.to_numpy()
         part["layer"] = name
         if kind.default_availability is not None:
             part["availability"] = kind.default_availability
-        parts.append((part, snapped[name]))
+        parts.append((part, snap))
     return parts
+
+
+#: The start of each reason :func:`defibmap.io.readiness.assess` gives, by name.
+_REASON_KINDS = {
+    "status": "status ",
+    "pads_expired": "pads expired ",
+    "battery_expired": "battery expired ",
+    "not_checked": "not checked since ",
+}
+
+
+def readiness_summary(defibs: pd.DataFrame, config: StudyConfig) -> dict[str, JSON]:
+    """Say how readiness was judged and what it removed (for ``summary.json``).
+
+    Returns
+    -------
+    dict
+        ``as_of`` (ISO date the expiry and last check were judged on), ``max_days_unchecked``
+        (days), ``judged`` (defibs with any readiness value), ``not_ready`` (defibs usable at
+        no hour for it), ``reasons`` (defibs per reason: ``status``, ``pads_expired``,
+        ``battery_expired``, ``not_checked``; one defib may have several) and
+        ``not_ready_ids``.
+    """
+    judged = 0
+    removed: list[str] = []
+    reasons = dict.fromkeys(_REASON_KINDS, 0)
+    if "ready" in defibs.columns:
+        ready = defibs["ready"].astype("boolean")
+        judged = int(ready.notna().sum())
+        off = (~ready).fillna(value=False).to_numpy(dtype=bool)
+        removed = [str(i) for i in defibs.index[off]]
+        why = defibs.get("not_ready_reason", pd.Series("", index=defibs.index))
+        for text in why.fillna("").astype(str)[off]:
+            parts = text.split("; ")
+            for name, start in _REASON_KINDS.items():
+                reasons[name] += any(part.startswith(start) for part in parts)
+    return {
+        "as_of": config.as_of.isoformat(),
+        "max_days_unchecked": config.max_days_unchecked,
+        "judged": judged,
+        "not_ready": len(removed),
+        "reasons": dict(reasons),
+        "not_ready_ids": list(removed),
+    }
 
 
 def station_names(layers: Mapping[str, object]) -> list[str]:
@@ -285,12 +363,15 @@ def station_names(layers: Mapping[str, object]) -> list[str]:
 def stations_frame(
     layers: dict[str, gpd.GeoDataFrame], config: StudyConfig, crs: str
 ) -> gpd.GeoDataFrame:
-    """Return every station (each kind of :func:`station_names`) with its layer and defib."""
+    """Return every station (each kind of :func:`station_names`) with its layer and defib.
+
+    ``outside_defib`` is each row's own value, else its section's (:func:`outside_defibs`).
+    """
     parts = []
     for name in station_names(layers):
         part = layers[name].copy()
         part["layer"] = name
-        part["outside_defib"] = config.layers[name].outside_defib
+        part[sites.OUTSIDE_DEFIB] = outside_defibs(part, default=config.layers[name].outside_defib)
         parts.append(part)
     if not parts:
         return gpd.GeoDataFrame(
@@ -448,6 +529,13 @@ def notes(
         notes.append(
             "Defibs OpenStreetMap or the register mark as private (access=private or no) are "
             "not counted; they are listed in rejected.csv."
+        )
+    judged = readiness_summary(defibs, config)
+    if judged["not_ready"]:
+        notes.append(
+            f"{judged['not_ready']} defib(s) are not ready by their register (status, pads or "
+            f"battery expired, or not checked for over {config.max_days_unchecked} days, as of "
+            f"{judged['as_of']}) and count at no hour; see not_ready_reason."
         )
     if config.unknown_hours == "available" and (defibs["availability"] == "unknown").any():
         notes.append(

@@ -75,7 +75,14 @@ def layer_spec(layer: LayerConfig) -> sites.LayerSpec:
         northing=layer.northing,
         population=layer.population,
         sheet=layer.sheet,
+        readiness=_reads_readiness(layer.name),
     )
+
+
+def _reads_readiness(name: str) -> bool:
+    """Return True for a layer of defibs: a register's readiness columns count there."""
+    known = {k.name: k for k in layer_kinds.all_kinds()}
+    return name in known and known[name].role is layer_kinds.Role.DEFIB_SOURCE
 
 
 @dataclass
@@ -250,6 +257,7 @@ def layer_parts(
                         name="name",
                         lon="lon",
                         lat="lat",
+                        readiness=_reads_readiness(name),
                     )
                 )
         out[name] = part
@@ -357,5 +365,7 @@ def load_layers(
             rejected=[row for _, r in loaded for row in r.rejected],
             origins={**from_file, **loaded[-1][1].origins},
         )
+        if sites.OUTSIDE_DEFIB in gdf.columns:  # rows without the column: unknown (NA)
+            gdf[sites.OUTSIDE_DEFIB] = gdf[sites.OUTSIDE_DEFIB].astype("boolean")
         layers[name], reports[name] = gdf, report
     return layers, reports

@@ -84,15 +84,41 @@ def _fixed_availability(layer: str | None) -> str | None:
     return known[layer].default_availability
 
 
+def not_ready(defibs: pd.DataFrame) -> NDArray[np.bool_]:
+    """Return True for each defib its register judges not ready (``ready`` is False).
+
+    A defib with no ``ready`` value (no register, or nothing said of it) is not removed:
+    unknown readiness counts as ready (:mod:`defibmap.io.readiness`).
+    """
+    if "ready" not in defibs.columns:
+        return np.zeros(len(defibs), dtype=bool)
+    ready = defibs["ready"].astype("boolean")
+    return np.asarray((~ready).fillna(value=False).to_numpy(dtype=bool), dtype=bool)
+
+
+def _outside(defibs: pd.DataFrame) -> list[bool | None]:
+    """Each defib's own ``outside_defib`` value (None where the row gives none)."""
+    if "outside_defib" not in defibs.columns:
+        return [None] * len(defibs)
+    flags = defibs["outside_defib"].astype("boolean")
+    return [None if pd.isna(v) else bool(v) for v in flags.astype(object)]
+
+
 def defib_availability(
-    defibs: gpd.GeoDataFrame, config: StudyConfig
+    defibs: gpd.GeoDataFrame, config: StudyConfig, *, ignore_readiness: bool = False
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_], list[str]]:
     """Term-week, holiday-week and unknown-as-unavailable usability, and a label per defib.
 
     Stations counted as defibs (a ``layer`` whose kind has a fixed availability, "24/7")
-    are outside cabinets. A school's defib is usable in school hours in term time and not at
-    all in school holidays, unless it hangs outside. An ``availability`` column of a user's
-    file is not read (:mod:`defibmap.study.names` reports it): only the layer kind fixes it.
+    are outside cabinets. A defib whose row says ``outside_defib`` yes is 24/7 whatever its
+    hours; one that says no is usable in its opening hours even if its ``location`` text says
+    outside; without a value the ``location`` text (OSM's ``defibrillator:location``) decides.
+    A school's defib is usable in school hours in term time and not at all in school
+    holidays, unless it hangs outside. A defib its register judges not ready (``ready`` is
+    False, :func:`not_ready`) is usable at no hour, in term, holiday and strict alike, unless
+    ``ignore_readiness`` (what maintenance alone would win back). The label says the hours
+    only. An ``availability`` column of a user's file is not read
+    (:mod:`defibmap.study.names` reports it): only the layer kind fixes it.
     """
     n = len(defibs)
     term = np.ones((n, HOURS_PER_WEEK), dtype=bool)
@@ -102,15 +128,17 @@ def defib_availability(
     hours = _text(defibs, "opening_hours")
     where_loc = _text(defibs, "location")
     kinds = _text(defibs, "kind")
+    outside = _outside(defibs)
     fixed = [_fixed_availability(layer) for layer in _text(defibs, "layer")]
     rows = defibs["source_row"].to_numpy() if "source_row" in defibs.columns else np.zeros(n)
     for i in range(n):  # one parse per site (hundreds), not per demand point
-        if fixed[i] == "24/7":
+        if fixed[i] == "24/7" or outside[i] is True:
             labels.append("24/7")
             continue
         where = f"defibs row {rows[i]}, column 'opening_hours'"
         common = {
-            "location": where_loc[i],
+            # an explicit "no" wins over the location text; a blank leaves it to decide
+            "location": None if outside[i] is False else where_loc[i],
             "kind": kinds[i],
             "school_hours": config.school_hours,
             "school_term_weeks": config.school_term_weeks,
@@ -124,6 +152,11 @@ def defib_availability(
         is_school = (kinds[i] or "").strip().lower() == "school"
         holiday[i] = found.term if not is_school or found.label == "24/7" else False
         labels.append(found.label)
+    if not ignore_readiness:
+        off_all = not_ready(defibs)
+        term[off_all] = False
+        holiday[off_all] = False
+        strict[off_all] = False
     return term, holiday, strict, labels
 
 

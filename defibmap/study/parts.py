@@ -308,3 +308,34 @@ class ReachAreas:
 
     areas: Mapping[str, gpd.GeoDataFrame]
     day_night: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How the defibs' readiness was judged, what it removed and the coverage that cost.
+
+    Attributes
+    ----------
+    as_of
+        ISO date the pad and battery expiry and the last check were judged on.
+    max_days_unchecked
+        Days after a last check at which a defib counts as not ready.
+    judged
+        Defibs with any readiness value (status, expiry or check dates).
+    not_ready_ids
+        Defibs usable at no hour because they are not ready.
+    reasons
+        Defibs per reason (``status``, ``pads_expired``, ``battery_expired``,
+        ``not_checked``; one defib may have several).
+    coverage_lost_available, coverage_lost_night
+        Year-round available and night coverage (shares 0-1, per threshold) the not-ready
+        defibs would add if they were ready: what maintenance alone would win back.
+    """
+
+    as_of: str
+    max_days_unchecked: int
+    judged: int
+    not_ready_ids: tuple[str, ...]
+    reasons: Mapping[str, int]
+    coverage_lost_available: Shares
+    coverage_lost_night: Shares

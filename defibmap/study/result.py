@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         FinerDemand,
         InputReport,
         ReachAreas,
+        Readiness,
         Scenario,
         SetCovering,
         StraightLine,
@@ -69,6 +70,8 @@ class StudyResult:
         Year-round available coverage (the headline): the people-hours share (0-1) within each
         threshold of a defib usable in that hour, over a typical year of term and holiday
         weeks.
+    readiness
+        How the defibs' readiness was judged, what it removed and the coverage lost, or None.
     warnings
         Input cells kept but not fully understood (``layer``, ``id``, ``file``, ``row``,
         ``column``, ``text``, ``warning``): opening hours read as unknown; None outside a study.
@@ -139,6 +142,7 @@ class StudyResult:
     coverage_available: Mapping[str, float] = field(default_factory=dict)
     coverage_night: Mapping[str, float] = field(default_factory=dict)
     warnings: pd.DataFrame | None = None
+    readiness: Readiness | None = None
     demand_weight: DemandWeight | None = None
 
     @property
@@ -184,6 +188,8 @@ class StudyResult:
             "inputs": self.inputs,
             "notes": list(self.notes),
         }
+        if self.readiness is not None:
+            out["readiness"] = _json.readiness(self.readiness)
         if self.warnings is not None:
             out["warnings"] = {
                 "opening_hours_not_understood": int(

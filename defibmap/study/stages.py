@@ -33,7 +33,7 @@ from defibmap.study import board as analysis
 from defibmap.study import demand_weight as _demand_weight
 from defibmap.study import timing as _timing
 from defibmap.study.network_cache import build_network, cache_dir, network_cache_path
-from defibmap.study.parts import Assumptions, InputReport
+from defibmap.study.parts import Assumptions, InputReport, Readiness
 from defibmap.study.reach_areas import map_wards, study_reach_areas
 from defibmap.study.result import StudyResult
 
@@ -50,7 +50,13 @@ if TYPE_CHECKING:
     from defibmap.network.walk import Network
     from defibmap.study._layer_sources import LayerParts
     from defibmap.study._osm_source import OsmSource
-    from defibmap.study.parts import Equity, FinerDemand, Scenario, SetCovering, TimeToDefib
+    from defibmap.study.parts import (
+        Equity,
+        FinerDemand,
+        Scenario,
+        SetCovering,
+        TimeToDefib,
+    )
 
 #: The layers whose sites count as existing defibs (stations only with ``outside_defib``).
 #: The layers whose sites can be existing defibs (the layer registry's defib sources).
@@ -148,6 +154,7 @@ class Available:
     with_stations: analysis.SiteSet
     demand: gpd.GeoDataFrame
     year: YearCoverage
+    readiness: Readiness
 
 
 @dataclass(frozen=True, eq=False)
@@ -341,7 +348,44 @@ def availability(reached: Reached) -> Available:
     demand = reached.demand.assign(
         covered_available_share=year.point_share[key], covered_night=year.point_night[key]
     )
-    return Available(reached, defibs, current, station_set, current.plus(station_set), demand, year)
+    readiness = _readiness(reached, year)
+    return Available(
+        reached, defibs, current, station_set, current.plus(station_set), demand, year, readiness
+    )
+
+
+def _readiness(reached: Reached, year: YearCoverage) -> Readiness:
+    """Return what readiness removed and the coverage the not-ready defibs would give if ready."""
+    snapped = reached.snapped
+    config = snapped.networked.loaded.config
+    info = _inputs.readiness_summary(reached.defibs, config)
+    lost_available = dict.fromkeys(year.available, 0.0)
+    lost_night = dict.fromkeys(year.night, 0.0)
+    if analysis.not_ready(reached.defibs).any():
+        term, holiday, strict, _ = analysis.defib_availability(
+            reached.defibs, config, ignore_readiness=True
+        )
+        ready = analysis.SiteSet(
+            reached.defibs.index.to_numpy(dtype=object), reached.defib_snap, term, holiday, strict
+        )
+        if_ready = analysis.site_year_coverage(
+            snapped.networked.network, snapped.snapped["demand"], reached.population, ready, config
+        )
+        lost_available = {k: if_ready.available[k] - v for k, v in year.available.items()}
+        lost_night = {k: if_ready.night[k] - v for k, v in year.night.items()}
+    reasons = info["reasons"]
+    ids = info["not_ready_ids"]
+    return Readiness(
+        as_of=str(info["as_of"]),
+        max_days_unchecked=config.max_days_unchecked,
+        judged=int(str(info["judged"])),
+        not_ready_ids=tuple(str(i) for i in ids) if isinstance(ids, list) else (),
+        reasons={str(k): int(str(v)) for k, v in reasons.items()}
+        if isinstance(reasons, dict)
+        else {},
+        coverage_lost_available=lost_available,
+        coverage_lost_night=lost_night,
+    )
 
 
 def _candidates(snapped: OnNetwork) -> tuple[gpd.GeoDataFrame, Snapped]:
@@ -603,6 +647,7 @@ def result(responded: Responded) -> StudyResult:
         coverage_available=available.year.available,
         coverage_night=available.year.night,
         warnings=loaded.warnings,
+        readiness=available.readiness,
         ranking=ranked.ranking,
         input_reports=_input_reports(networked.reports, loaded.parts, loaded.layers),
         rejected=_rejected(networked.reports),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         FinerDemand,
         GroupShare,
         InputReport,
+        Readiness,
         Scenario,
         SetCovering,
         StraightLine,
@@ -241,3 +242,17 @@ def demand_weight(found: DemandWeight) -> dict[str, JSON]:
     for key, value in (found.details or {}).items():
         out[key] = dict(value) if isinstance(value, dict) else value
     return out
+
+
+def readiness(found: Readiness) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``readiness``."""
+    return {
+        "as_of": found.as_of,
+        "max_days_unchecked": found.max_days_unchecked,
+        "judged": found.judged,
+        "not_ready": len(found.not_ready_ids),
+        "reasons": dict(found.reasons),
+        "not_ready_ids": list(found.not_ready_ids),
+        "coverage_lost_available": dict(found.coverage_lost_available),
+        "coverage_lost_night": dict(found.coverage_lost_night),
+    }

@@ -38,6 +38,7 @@ KNOWN_KEYS = sorted(
         "boundary_buffer_m", "cache_dir", "targets", "targets_of", "baseline", "weight",
         "unknown_hours", "school_hours", "school_term_weeks", "walking_speed_m_s", "sheet",
         "postcode", "postcode_file", "imd_decile", "ward", "sites", "method", "speeds_kph",
+        "max_days_unchecked", "as_of",
     }
 )  # fmt: skip
 SECTIONS = [*BASE, "availability", "scenarios", "boundary", "wards", "finer_demand", "junk"]

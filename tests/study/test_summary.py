@@ -63,6 +63,7 @@ def test_summary_shape(leeds: StudyResult) -> None:
         "network",
         "inputs",
         "notes",
+        "readiness",
         "warnings",
         "scenarios",
         "set_covering",
