@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS_M",
     "FIRE_TURNOUT_S",
     "LOCKED_CABINET_EXTRA_S",
+    "SMALL_GROUP_SHARE",
     "WALKING_SPEED_M_S",
 ]
 
@@ -66,6 +67,11 @@ AMBULANCE_S = 420.0
 #: vehicle moving. Assumption: crews are often already mobile, so a drive from the base is a
 #: conservative stand-in; confirm with the ambulance service.
 AMBULANCE_TURNOUT_S = 60.0
+
+#: A deprivation decile holding less of the study's population than this share (0-1) is
+#: flagged beside the equity figures: its coverage share rests on few people. Assumption (half
+#: the 10 % an even spread over ten deciles gives), not a published threshold.
+SMALL_GROUP_SHARE = 0.05
 
 #: Default speed (km/h) per OSM ``highway`` type for ways without a usable ``maxspeed``.
 #: Assumed UK urban limits, not a published table: motorway 60 mph (96), trunk 40 mph (64),

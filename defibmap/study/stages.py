@@ -425,13 +425,20 @@ def board(ranked: Ranked) -> Boarded:
         net, dem_snap, ranked.scenario_sets[WITH_RECOMMENDED].snapped, limit_m=reached.limit_m
     ).walk_m
     wards = _inputs.read_wards(config, net.crs)
-    demand = reached.demand
+    headline = config.headline_threshold_m
+    added = analysis.added_always_cover(
+        net,
+        dem_snap,
+        ranked.available.current,
+        ranked.scenario_sets[WITH_RECOMMENDED],
+        limit_m=reached.limit_m,
+        threshold_m=headline,
+    )
+    now, after, measured = analysis.coverage_bases(
+        reached.demand, _reach.covered(after_walk, headline), added
+    )
     equity_out = analysis.equity_tables(
-        demand,
-        demand["covered"].to_numpy(dtype=bool),
-        _reach.covered(after_walk, config.headline_threshold_m),
-        config,
-        wards,
+        reached.demand, now, after, config, wards, bases_measured=measured
     )
     return Boarded(ranked, scenarios, set_cover, curve, after_walk, equity_out)
 
