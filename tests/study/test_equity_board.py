@@ -150,8 +150,10 @@ def test_a_small_decile_is_noted_with_its_people(config):
     found = board.equity_tables(demand, cover, cover, config, None)
     assert [r.group for r in found.small_deciles] == [10]
     assert found.notes == (
-        "IMD decile 10 holds 20 people (2.0 % of those with a decile, under 5 %): its "
-        "coverage share rests on few people.",
+        (
+            "IMD decile 10 holds 20 people (2.0 % of those with a decile, under 5 %): its "
+            "coverage share rests on few people."
+        ),
     )
     assert found.by_basis["night"].need_by_imd_decile is None
 
