@@ -152,7 +152,7 @@ def _slope_paragraph(result: StudyResult) -> str:
         "decile weighted by its residents (in percentage points; positive means the least "
         "deprived are better covered, negative the most deprived).</p>"
         f"<ul>{''.join(items)}</ul>"
-        + (f"<p>Night and year-round coverage: {esc(measured)}.</p>" if measured else "")
+        + (f"<p>Night and year-round figures: {esc(measured)}.</p>" if measured else "")
     )
 
 

@@ -411,17 +411,20 @@ def coverage_bases(
     """
     any_now = demand["covered"].to_numpy(dtype=np.float64)
     now = {"any": any_now}
-    measured = "night and year-round from each point's hours of available defibs"
     # SHIM (lead replaces): until stages.reach/availability add covered_night and
-    # covered_available_share, both bases fall back to any-time coverage.
+    # covered_available_share, a basis without its column falls back to any-time coverage.
     columns = {"night": "covered_night", "available": "covered_available_share"}
+    missing = []
     for basis, column in columns.items():
         if column in demand.columns:
             values = pd.to_numeric(demand[column], errors="coerce").to_numpy(dtype=np.float64)
             now[basis] = np.clip(np.nan_to_num(values, nan=0.0), 0.0, 1.0)
         else:
             now[basis] = any_now
-            measured = "any time (night and year-round coverage not measured for this study)"
+            missing.append({"night": "night", "available": "year-round"}[basis])
+    measured = "from each point's hours of available defibs"
+    if missing:
+        measured = f"{' and '.join(missing)} coverage not measured for this study: counted any time"
     always = np.asarray(added_always, dtype=np.float64)
     after = {
         "night": np.maximum(now["night"], always),

@@ -182,6 +182,8 @@ def test_coverage_bases_read_the_columns_or_fall_back_to_any_time():
     )
     now, after, measured = board.coverage_bases(measured_demand, after_any, added)
     assert "not measured" not in measured
+    _, _, half = board.coverage_bases(demand.assign(covered_night=False), after_any, added)
+    assert half == "year-round coverage not measured for this study: counted any time"
     np.testing.assert_array_equal(now["night"], [0.0, 1.0, 0.0])
     np.testing.assert_array_equal(after["night"], [0.0, 1.0, 1.0])
     np.testing.assert_allclose(after["available"], [0.3, 1.0, 1.0])
