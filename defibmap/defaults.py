@@ -38,6 +38,7 @@ __all__ = [
     "LOCKED_CABINET_EXTRA_S",
     "NIGHT_WINDOW_H",
     "RESPONSE_WITHIN_MIN",
+    "SMALL_GROUP_SHARE",
     "WALKING_SPEED_M_S",
 ]
 
@@ -121,6 +122,11 @@ AMBULANCE_TURNOUT_S = 60.0
 #: 8 minutes, replaced in 2017); 3 and 5: assumption, the early minutes in which a shock does
 #: most good (survival falls several points a minute: Larsen et al., Ann Emerg Med 1993).
 RESPONSE_WITHIN_MIN = (3, 5, 8)
+
+#: A deprivation decile holding less of the study's population than this share (0-1) is
+#: flagged beside the equity figures: its coverage share rests on few people. Assumption (half
+#: the 10 % an even spread over ten deciles gives), not a published threshold.
+SMALL_GROUP_SHARE = 0.05
 
 #: Default speed (km/h) per OSM ``highway`` type for ways without a usable ``maxspeed``.
 #: Assumption: UK urban limits, not a published table: motorway 60 mph (96), trunk 40 mph

@@ -1,19 +1,24 @@
-"""Who is covered: coverage by deprivation decile and by ward, and the gap between deciles.
+"""Who is covered: coverage by deprivation decile, quintile and ward, and its gradient.
 
-The briefing asks about health inequalities, so the gap in coverage between the most and the
-least deprived deciles (IMD 2019: decile 1 is the most deprived tenth of England's areas) is a
-headline number. It is reported as least-deprived share minus most-deprived share: a positive
-gap means deprived neighbourhoods are worse served.
+IMD 2019 decile 1 is the most deprived tenth of England's areas. The headline measure is the
+slope index of inequality (SII; Mackenbach JP, Kunst AE, "Measuring the magnitude of
+socio-economic inequalities in health: an overview of available measures illustrated with two
+examples from Europe", Soc Sci Med 1997;44(6):757-771): the slope of a population-weighted
+least-squares line through each decile's coverage share against its relative rank. Every
+decile counts by its people, so a small extreme decile cannot swing it the way it swings the
+bare gap between the most and the least deprived decile present (:func:`decile_gap`, kept for
+comparison). Positive values mean the least deprived are better covered.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from defibmap.defaults import DEPRIVATION_WEIGHT_MAX
+from defibmap.defaults import DEPRIVATION_WEIGHT_MAX, SMALL_GROUP_SHARE
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -46,16 +51,30 @@ def deprivation_weights(
 def coverage_by_group(
     groups: pd.Series[float] | pd.Series[str],
     population: NDArray[np.float64],
-    covered: NDArray[np.bool_],
+    covered: NDArray[np.bool_] | NDArray[np.float64],
     *,
     name: str,
 ) -> list[GroupRow]:
-    """Tabulate population, covered population and covered share by group (e.g. decile)."""
+    """Tabulate population, covered population and covered share by group (e.g. decile).
+
+    Parameters
+    ----------
+    groups
+        Each demand point's group; points without one (NaN) are left out.
+    population
+        People (or any demand weight) at each point.
+    covered
+        Whether each point is covered (bool), or the share 0-1 of the point's people (or of
+        the year's hours) that is covered: the point counts ``population x share``.
+    name
+        The group column's name in the rows returned.
+    """
+    people = np.asarray(population, dtype=np.float64)
     frame = pd.DataFrame(
         {
             name: groups.to_numpy(),
-            "population": np.asarray(population, dtype=np.float64),
-            "covered_population": np.where(covered, population, 0.0),
+            "population": people,
+            "covered_population": people * np.asarray(covered, dtype=np.float64),
         }
     ).dropna(subset=[name])
     table = frame.groupby(name, sort=True)[["population", "covered_population"]].sum()
@@ -83,3 +102,65 @@ def decile_gap(by_decile: list[GroupRow]) -> DecileGap | None:
         "least_deprived_decile": least["imd_decile"],
         "gap_share": float(least["share"]) - float(most["share"]),
     }
+
+
+def quintile_of_decile(decile: pd.Series[float]) -> pd.Series[float]:
+    """Return the IMD quintile of each decile: deciles 1-2 are quintile 1 ... 9-10 quintile 5."""
+    quintile: pd.Series[float] = np.ceil(pd.to_numeric(decile, errors="coerce") / 2.0)
+    return quintile
+
+
+def relative_rank(population: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each group's relative rank: the midpoint of its cumulative population share (0-1).
+
+    Groups are given in order from the most deprived; the first group's rank is half its own
+    share, the last's one minus half its own share.
+    """
+    people = np.asarray(population, dtype=np.float64)
+    share = people / people.sum()
+    rank: NDArray[np.float64] = np.cumsum(share) - share / 2.0
+    return rank
+
+
+def slope_index(shares: NDArray[np.float64], population: NDArray[np.float64]) -> float | None:
+    """Slope index of inequality of a coverage share across ordered groups, percentage points.
+
+    Parameters
+    ----------
+    shares
+        Each group's covered share (0-1), groups ordered from the most deprived.
+    population
+        People in each group (the regression weights and the ranks).
+
+    Returns
+    -------
+    float or None
+        The slope ``b`` of the population-weighted least-squares line ``100 x share = a + b x
+        rank`` over the relative ranks (:func:`relative_rank`): the covered share, in
+        percentage points, of the least deprived end (rank 1) minus the most deprived end
+        (rank 0). Positive: the least deprived are better covered. None with fewer than two
+        groups holding people.
+    """
+    people = np.asarray(population, dtype=np.float64)
+    keep = people > 0
+    if int(keep.sum()) < 2:
+        return None
+    w = people[keep] / people[keep].sum()
+    x = relative_rank(people[keep])
+    y = 100.0 * np.asarray(shares, dtype=np.float64)[keep]
+    x_mean = float(w @ x)
+    y_mean = float(w @ y)
+    spread = float(w @ (x - x_mean) ** 2)
+    return float(w @ ((x - x_mean) * (y - y_mean))) / spread
+
+
+def small_groups(
+    population: NDArray[np.float64], *, below: float = SMALL_GROUP_SHARE
+) -> NDArray[np.bool_]:
+    """Whether each group holds less than ``below`` (0-1) of the total population."""
+    people = np.asarray(population, dtype=np.float64)
+    total = float(people.sum())
+    if total <= 0 or not math.isfinite(total):
+        return np.zeros(people.shape, dtype=bool)
+    small: NDArray[np.bool_] = people / total < below
+    return small

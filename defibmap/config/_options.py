@@ -289,9 +289,10 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
             ranking, "weight", ("population", "deprivation"), "population", where, "ranking"
         ),
         "targets": targets,
+        # "total" is the old name of "all", still accepted
         "targets_of": _values.choice(
-            ranking, "targets_of", ("reachable", "total"), "reachable", where, "ranking"
-        ),
+            ranking, "targets_of", ("all", "reachable", "total"), "all", where, "ranking"
+        ).replace("total", "all"),
         "unknown_hours": _values.choice(
             hours, "unknown_hours", ("available", "unavailable"), "available", where, "availability"
         ),

@@ -160,7 +160,7 @@ class StudyConfig:
     baseline: str = "current"
     weight: str = "population"
     targets: tuple[float, ...] = DEFAULT_TARGETS
-    targets_of: str = "reachable"
+    targets_of: str = "all"
     unknown_hours: str = "available"
     school_hours: str = DEFAULT_SCHOOL_HOURS
     school_term_weeks: int = DEFAULT_SCHOOL_TERM_WEEKS

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from defibmap.defaults import SMALL_GROUP_SHARE
 from defibmap.outputs import tables as _tables
 from defibmap.outputs._html import esc, text
 
@@ -124,6 +125,89 @@ def day_night(result: StudyResult, shown: Mapping[str, str], headline: int) -> s
     )
 
 
+def points(value: object) -> str:
+    number = float(value) if isinstance(value, int | float | np.number) else float("nan")
+    return f"{number:+.1f}" if np.isfinite(number) else "\u2014"
+
+
+def _one_decimal(value: object) -> str:
+    number = float(value) if isinstance(value, int | float | np.number) else float("nan")
+    return f"{number:,.1f}" if np.isfinite(number) else "\u2014"
+
+
+def _slope_paragraph(result: StudyResult) -> str:
+    """Return the slope index of inequality on each basis, night (the headline) first."""
+    slopes = _tables.slope_indexes(result)
+    if slopes is None:
+        return ""
+    items = []
+    for row in slopes.itertuples(index=False):
+        after = (
+            f" ({points(row.slope_index_with_recommended)} with the recommended sites)"
+            if row.slope_index_with_recommended is not None
+            else ""
+        )
+        items.append(f"<li>{esc(row.label)}: <b>{points(row.slope_index)} points</b>{after}</li>")
+    found = result.equity
+    measured = found.bases_measured if found is not None else ""
+    return (
+        "<p>Slope index of inequality: the difference in the share covered between the least "
+        "and the most deprived end of the population, from a line fitted through every "
+        "decile weighted by its residents (in percentage points; positive means the least "
+        "deprived are better covered, negative the most deprived).</p>"
+        f"<ul>{''.join(items)}</ul>"
+        + (f"<p>Night and year-round figures: {esc(measured)}.</p>" if measured else "")
+    )
+
+
+def _decile_counts(result: StudyResult, headline: int) -> str:
+    """Return the per-decile table with the residents in each, on the three bases."""
+    table = _tables.equity_by_decile(result)
+    if table is None:
+        return ""
+    small = f"under {100 * SMALL_GROUP_SHARE:g} %"
+    table["small"] = table["small"].map(lambda v: small if v else "")
+    columns: dict[str, tuple[str, Callable[[object], str] | None]] = {
+        "imd_decile": ("IMD decile (1 = most deprived)", str),
+        "population": ("Residents", people),
+        "population_share": ("Share of residents", pct),
+        "small": ("Few residents", None),
+        "night_share": (f"Within {headline} m at night / 24/7", pct),
+        "night_share_with_recommended": ("At night, with recommended sites", pct),
+        "available_share": ("Year-round available", pct),
+        "available_share_with_recommended": ("Year-round, with recommended sites", pct),
+        "any_share": ("Any time (optimistic bound)", pct),
+        "expected_arrests": ("Expected cardiac arrests a year", _one_decimal),
+        "night_arrests_share": ("Arrests covered at night / 24/7", pct),
+        "available_arrests_share": ("Arrests covered, year-round", pct),
+    }
+    notes = result.equity.notes if result.equity is not None else ()
+    noted = "".join(f"<li>{esc(n)}</li>" for n in notes)
+    return html_table(table, columns) + (f"<ul>{noted}</ul>" if noted else "")
+
+
+def _gap_paragraph(result: StudyResult) -> str:
+    """Return the bare extreme-decile gap, any time, with the residents of both deciles."""
+    gap = _tables.decile_gap(result)
+    if gap is None:
+        return ""
+    after = _tables.decile_gap(result, with_recommended=True)
+    counts = _tables.decile_gap_people(result)
+    who = ""
+    if counts is not None:
+        most, most_people, least, least_people = counts
+        who = (
+            f" (decile {esc(most)}: {people(most_people)} residents; decile {esc(least)}: "
+            f"{people(least_people)} residents)"
+        )
+    return (
+        "<p>For comparison, the bare gap between the least and the most deprived decile "
+        f"present{who}, any time: {gap * 100:+.1f} percentage points"
+        + (f" ({after * 100:+.1f} with the recommended sites)" if after is not None else "")
+        + ". It rests on two deciles only, so a decile of few residents can swing it.</p>"
+    )
+
+
 def equity(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
     deciles = _tables.deciles(result)
     wards = _tables.wards(result)
@@ -131,25 +215,36 @@ def equity(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
         return ""
     columns: dict[str, tuple[str, Callable[[object], str] | None]] = {
         "population": ("Residents", people),
-        "covered_population": (f"Within {headline} m", people),
-        "share": ("Share now", pct),
-        "share_with_recommended": ("With recommended sites", pct),
+        "covered_population": (f"Within {headline} m, any time", people),
+        "share": ("Share now, any time", pct),
+        "share_with_recommended": ("With recommended sites, any time", pct),
     }
     parts = ["<h2>Who is covered</h2>"]
     if deciles is not None:
-        gap = _tables.decile_gap(result)
-        after = _tables.decile_gap(result, with_recommended=True)
-        if gap is not None:
+        parts.append(_slope_paragraph(result))
+        counts = _decile_counts(result, headline)
+        parts.append(counts)
+        quintiles = _tables.equity_by_quintile(result)
+        if quintiles is not None:
+            parts.append("<h3>By deprivation quintile</h3>")
             parts.append(
-                "<p>Gap between the least and the most deprived decile: "
-                f"<b>{gap * 100:+.1f} percentage points</b>"
-                + (f" ({after * 100:+.1f} with the recommended sites)" if after is not None else "")
-                + "; positive means deprived neighbourhoods are worse served.</p>"
+                html_table(
+                    quintiles,
+                    {
+                        "imd_quintile": ("IMD quintile (1 = most deprived)", str),
+                        "population": ("Residents", people),
+                        "night_share": ("At night / 24/7", pct),
+                        "available_share": ("Year-round available", pct),
+                        "any_share": ("Any time (optimistic bound)", pct),
+                    },
+                )
             )
+        parts.append(_gap_paragraph(result))
         parts.append(shown.get("equity_by_decile", ""))
-        parts.append(html_table(deciles, {"imd_decile": ("IMD decile", str), **columns}))
+        if not counts:  # no per-basis table: the any-time table is the only one
+            parts.append(html_table(deciles, {"imd_decile": ("IMD decile", str), **columns}))
     if wards is not None:
-        parts.append("<h3>By ward</h3>")
+        parts.append("<h3>By ward (any time)</h3>")
         parts.append(html_table(wards, {"ward": ("Ward", None), **columns}))
     return "".join(parts)
 
@@ -189,12 +284,17 @@ def set_covering(result: StudyResult) -> str:
         rows.append(
             {
                 "target": pct(float(target)),
-                "sites": str(data.sites) if data.reachable else "not reachable",
+                "sites": str(data.sites)
+                if data.reachable
+                else "not reachable with these candidates",
                 "names": ", ".join(names.get(s, s) for s in ids) or "\u2014",
                 "share": data.covered_share if data.reachable else data.max_share,
+                "best": "" if data.reachable else "best possible",
             }
         )
     of = "residents any site could reach" if found.of == "reachable" else "all residents"
+    if result.ranking.weight not in (None, "population"):
+        of += f" (counted by the ranking's weight, {result.ranking.weight})"
     table = html_table(
         pd.DataFrame(rows),
         {
@@ -202,9 +302,18 @@ def set_covering(result: StudyResult) -> str:
             "sites": ("Fewest new sites", None),
             "names": ("Sites", None),
             "share": ("Share reached", pct),
+            "best": ("", None),
         },
     )
-    return f"<h2>Fewest sites for a target</h2><p>Share of {esc(of)}.</p>{table}"
+    best = (
+        f" With every candidate the most that can be reached is {pct(found.max_share)}."
+        if found.max_share
+        else ""
+    )
+    return (
+        f"<h2>Fewest sites for a target</h2><p>Share of {esc(of)}, today's defibs "
+        f"included.{best}</p>{table}"
+    )
 
 
 def time_to_defib(result: StudyResult) -> str:

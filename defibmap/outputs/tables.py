@@ -18,7 +18,7 @@ import pandas as pd
 from defibmap.defaults import WALKING_SPEED_M_S
 
 if TYPE_CHECKING:
-    from defibmap.study.parts import GroupShare, Scenario
+    from defibmap.study.parts import BasisEquity, GroupShare, Scenario
     from defibmap.study.pipeline import StudyResult
 
 SCENARIO_LABELS = {
@@ -150,6 +150,9 @@ def _group_table(rows: tuple[GroupShare, ...] | None, key: str) -> pd.DataFrame 
             "covered_population": [r.covered_population for r in rows],
             "share": [r.share for r in rows],
             "share_with_recommended": [r.share_with_recommended for r in rows],
+            "covered_population_with_recommended": [
+                r.covered_population_with_recommended for r in rows
+            ],
         }
     )
 
@@ -174,6 +177,105 @@ def decile_gap(result: StudyResult, *, with_recommended: bool = False) -> float 
         return None
     gap = found.decile_gap_with_recommended if with_recommended else found.decile_gap
     return None if gap is None else float(gap.gap_share)
+
+
+#: Plain labels of the coverage bases equity is measured on (``summary.json``'s keys).
+BASIS_LABELS = {
+    "night": "At night / 24/7",
+    "available": "Year-round available",
+    "any": "Any time (optimistic bound)",
+}
+
+
+def decile_gap_people(result: StudyResult) -> tuple[str, float, str, float] | None:
+    """Return the two deciles the gap compares and their people: (most, people, least, people)."""
+    found = result.equity
+    gap = found.decile_gap if found is not None else None
+    if gap is None or gap.most_deprived_population is None:
+        return None
+    return (
+        str(gap.most_deprived_decile),
+        float(gap.most_deprived_population),
+        str(gap.least_deprived_decile),
+        float(gap.least_deprived_population or 0.0),
+    )
+
+
+def slope_indexes(result: StudyResult) -> pd.DataFrame | None:
+    """Return the slope index of inequality per coverage basis, percentage points.
+
+    Columns: ``basis`` (key), ``label``, ``slope_index`` and ``slope_index_with_recommended``
+    (positive: the least deprived better covered); the headline basis (night) first. None
+    without deciles.
+    """
+    found = result.equity
+    if found is None or not found.by_basis:
+        return None
+    rows = [
+        {
+            "basis": key,
+            "label": BASIS_LABELS.get(key, key),
+            "slope_index": data.slope_index,
+            "slope_index_with_recommended": data.slope_index_with_recommended,
+        }
+        for key, data in found.by_basis.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _basis_columns(
+    table: pd.DataFrame, by_basis: dict[str, tuple[GroupShare, ...]], key: str
+) -> pd.DataFrame:
+    """Add ``<basis>_covered``, ``<basis>_share`` and ``<basis>_share_with_recommended``."""
+    for basis, rows in by_basis.items():
+        found = {r.group: r for r in rows}
+        groups = table[key]
+        table[f"{basis}_covered"] = [found[g].covered_population for g in groups]
+        table[f"{basis}_share"] = [found[g].share for g in groups]
+        table[f"{basis}_share_with_recommended"] = [found[g].share_with_recommended for g in groups]
+    return table
+
+
+def _by_basis(result: StudyResult, part: str, key: str) -> pd.DataFrame | None:
+    found = result.equity
+    if found is None or not found.by_basis:
+        return None
+    bases: dict[str, BasisEquity] = dict(found.by_basis)
+    first = next(iter(bases.values()))
+    rows: tuple[GroupShare, ...] = getattr(first, part)
+    table = pd.DataFrame({key: [r.group for r in rows], "population": [r.population for r in rows]})
+    total = float(table["population"].sum())
+    table["population_share"] = table["population"] / total if total else 0.0
+    return _basis_columns(table, {b: getattr(v, part) for b, v in bases.items()}, key)
+
+
+def equity_by_decile(result: StudyResult) -> pd.DataFrame | None:
+    """Coverage by IMD decile on each basis, with the people in each.
+
+    Columns: ``imd_decile``, ``population``, ``population_share`` (0-1 of the people with a
+    decile), ``small`` (under the small-group share), and per basis (``night``,
+    ``available``, ``any``) ``<basis>_covered`` (people, or people x share of hours),
+    ``<basis>_share`` and ``<basis>_share_with_recommended`` (0-1); with expected arrests,
+    ``expected_arrests`` and ``<basis>_arrests_share``. None without deciles.
+    """
+    table = _by_basis(result, "by_imd_decile", "imd_decile")
+    if table is None or result.equity is None:
+        return None
+    small = {r.group for r in result.equity.small_deciles}
+    table["small"] = table["imd_decile"].isin(small)
+    for basis, data in result.equity.by_basis.items():
+        if data.need_by_imd_decile is None:
+            continue
+        need = {r.group: r for r in data.need_by_imd_decile}
+        table["expected_arrests"] = [need[g].population for g in table["imd_decile"]]
+        table[f"{basis}_arrests_share"] = [need[g].share for g in table["imd_decile"]]
+    return table.sort_values("imd_decile").reset_index(drop=True)
+
+
+def equity_by_quintile(result: StudyResult) -> pd.DataFrame | None:
+    """Coverage by IMD quintile (1 = most deprived) on each basis, as :func:`equity_by_decile`."""
+    table = _by_basis(result, "by_imd_quintile", "imd_quintile")
+    return None if table is None else table.sort_values("imd_quintile").reset_index(drop=True)
 
 
 def walking_speed_m_s(result: StudyResult) -> float:

@@ -30,6 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from defibmap._files import atomic_path
+from defibmap.defaults import SMALL_GROUP_SHARE
 from defibmap.outputs import tables as _tables
 
 if TYPE_CHECKING:
@@ -145,27 +146,23 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
     }
     _sheet(wb, "Coverage curve", _tables.curve(result), columns, neutralise_formulas)
 
+    _set_covering_sheet(wb, result, neutralise_formulas)
     group_columns: dict[str, tuple[str, str | None]] = {
         "population": ("Residents", PEOPLE),
-        "covered_population": (f"Residents within {headline} m walk", PEOPLE),
-        "share": ("Share covered now", PERCENT),
-        "share_with_recommended": ("Share covered with recommended sites", PERCENT),
+        "covered_population": (f"Residents within {headline} m walk, any time", PEOPLE),
+        "share": ("Share covered now, any time", PERCENT),
+        "share_with_recommended": ("Share covered with recommended sites, any time", PERCENT),
     }
     deciles = _tables.deciles(result)
     if deciles is not None:
-        columns = {"imd_decile": ("IMD decile (1 = most deprived)", "0"), **group_columns}
-        ws = _sheet(wb, "By deprivation decile", deciles, columns, neutralise_formulas)
-        gaps = {
-            "Gap now: least minus most deprived decile share": _tables.decile_gap(result),
-            "Gap with recommended sites": _tables.decile_gap(result, with_recommended=True),
-        }
-        ws.append([])
-        for label, gap in gaps.items():
-            if gap is not None:
-                ws.append([label, gap])
-                ws.cell(ws.max_row, 1).font = Font(bold=True)
-                ws.cell(ws.max_row, 2).number_format = PERCENT
-        _finish(ws)
+        _decile_sheet(wb, result, deciles, group_columns, neutralise_formulas)
+        quintiles = _tables.equity_by_quintile(result)
+        if quintiles is not None:
+            columns = {
+                "imd_quintile": ("IMD quintile (1 = most deprived)", "0"),
+                **_basis_columns(headline),
+            }
+            _sheet(wb, "By deprivation quintile", quintiles, columns, neutralise_formulas)
     wards = _tables.wards(result)
     if wards is not None:
         columns = {"ward": ("Ward", None), **group_columns}
@@ -173,6 +170,123 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
 
     _method_sheet(wb, result, neutralise_formulas)
     return _save(wb, Path(path))
+
+
+def _basis_columns(headline: int) -> dict[str, tuple[str, str | None]]:
+    """Return a deprivation table's columns on the three coverage bases, with the people."""
+    columns: dict[str, tuple[str, str | None]] = {
+        "population": ("Residents", PEOPLE),
+        "population_share": ("Share of residents", PERCENT),
+    }
+    for basis, label in _tables.BASIS_LABELS.items():
+        columns[f"{basis}_covered"] = (f"Residents within {headline} m, {label.lower()}", PEOPLE)
+        columns[f"{basis}_share"] = (f"Share covered, {label.lower()}", PERCENT)
+        columns[f"{basis}_share_with_recommended"] = (
+            f"{label}, with recommended sites",
+            PERCENT,
+        )
+    return columns
+
+
+def _decile_sheet(
+    wb: Workbook,
+    result: StudyResult,
+    deciles: pd.DataFrame,
+    group_columns: Mapping[str, tuple[str, str | None]],
+    neutralise: Any,  # noqa: ANN401 - defibmap.outputs.tables.neutralise_formulas
+) -> None:
+    """Add "By deprivation decile": people and coverage per basis, the slope index, the gap."""
+    headline = result.equity.threshold_m if result.equity is not None else 0
+    wide = _tables.equity_by_decile(result)
+    decile = {"imd_decile": ("IMD decile (1 = most deprived)", "0")}
+    if wide is None:  # no per-basis figures: the any-time table as before
+        ws = _sheet(wb, "By deprivation decile", deciles, {**decile, **group_columns}, neutralise)
+    else:
+        wide["small"] = wide["small"].map(lambda v: "few residents" if v else "")
+        columns = {
+            **decile,
+            **_basis_columns(headline),
+            "small": (f"Under {100 * SMALL_GROUP_SHARE:g} % of residents", None),
+            "expected_arrests": ("Expected cardiac arrests a year", "0.0"),
+            "night_arrests_share": ("Arrests covered at night / 24/7", PERCENT),
+            "available_arrests_share": ("Arrests covered, year-round available", PERCENT),
+            "any_arrests_share": ("Arrests covered, any time", PERCENT),
+        }
+        ws = _sheet(wb, "By deprivation decile", wide, columns, neutralise)
+    ws.append([])
+    slopes = _tables.slope_indexes(result)
+    rows: list[tuple[str, object, str | None]] = []
+    if slopes is not None:
+        for row in slopes.itertuples(index=False):
+            name = f"Slope index of inequality, {str(row.label).lower()} (percentage points)"
+            rows.append((name, row.slope_index, "0.0"))
+            rows.append(
+                (f"{name}, with recommended sites", row.slope_index_with_recommended, "0.0")
+            )
+        rows.append(
+            (
+                "Positive: the least deprived are better covered; negative: the most deprived",
+                None,
+                None,
+            )
+        )
+    rows += [
+        ("Gap now: least minus most deprived decile share", _tables.decile_gap(result), PERCENT),
+        (
+            "Gap with recommended sites",
+            _tables.decile_gap(result, with_recommended=True),
+            PERCENT,
+        ),
+    ]
+    counts = _tables.decile_gap_people(result)
+    if counts is not None:
+        most, most_people, least, least_people = counts
+        rows.append((f"Residents in decile {most} (gap, any time)", most_people, PEOPLE))
+        rows.append((f"Residents in decile {least} (gap, any time)", least_people, PEOPLE))
+    notes = result.equity.notes if result.equity is not None else ()
+    for label, value, fmt in rows:
+        if value is None and fmt is not None:
+            continue
+        ws.append([label] if value is None else [label, value])
+        ws.cell(ws.max_row, 1).font = Font(bold=True)
+        if fmt is not None:
+            ws.cell(ws.max_row, 2).number_format = fmt
+    for note in notes:  # built by the study from decile numbers, never from an input's text
+        ws.append([note])
+    _finish(ws)
+
+
+def _set_covering_sheet(
+    wb: Workbook,
+    result: StudyResult,
+    neutralise: Any,  # noqa: ANN401 - defibmap.outputs.tables.neutralise_formulas
+) -> None:
+    """Add "Fewest sites for a target": per target share the fewest new sites, or why none."""
+    found = result.set_covering
+    if found is None or not found.targets:
+        return
+    names: dict[str, str] = {}
+    if "name" in result.candidates.columns:
+        names = {str(k): str(v) for k, v in result.candidates["name"].items()}
+    rows = [
+        {
+            "target": float(target),
+            "sites": data.sites if data.reachable else "not reachable with these candidates",
+            "names": ", ".join(names.get(s, s) for s in data.site_ids),
+            "share": data.covered_share if data.reachable else data.max_share,
+            "best": "" if data.reachable else "best possible with every candidate",
+        }
+        for target, data in found.targets.items()
+    ]
+    of = "residents any site could reach" if found.of == "reachable" else "all residents"
+    columns = {
+        "target": (f"Target share of {of}", PERCENT),
+        "sites": ("Fewest new sites", "0"),
+        "names": ("Sites", None),
+        "share": ("Share reached", PERCENT),
+        "best": ("", None),
+    }
+    _sheet(wb, "Fewest sites for a target", pd.DataFrame(rows), columns, neutralise)
 
 
 def _sheet(

@@ -19,10 +19,13 @@ from defibmap._errors import ConfigError
 from defibmap.analysis import availability as av
 from defibmap.analysis import equity, optimise, reach
 from defibmap.analysis.scenarios import YearCoverage, week_coverage, year_coverage
+from defibmap.defaults import SMALL_GROUP_SHARE
 from defibmap.io.hours import HOURS_PER_WEEK
 from defibmap.network.snapping import Snapped
 from defibmap.study import names
 from defibmap.study.parts import (
+    EQUITY_BASES,
+    BasisEquity,
     CoverTarget,
     DecileGap,
     Equity,
@@ -33,6 +36,8 @@ from defibmap.study.parts import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import geopandas as gpd
     import scipy.sparse as sp
     from numpy.typing import NDArray
@@ -285,35 +290,45 @@ def set_covering(
     candidate_ids: NDArray[np.object_],
     config: StudyConfig,
 ) -> SetCovering:
-    """Fewest candidate buildings for each target share, solved exactly."""
+    """Fewest candidate buildings for each target share, solved exactly.
+
+    A target is a share of everyone (``targets_of = "all"``, the default: the whole demand
+    weight, residents or what the ranking counts) or of those any site could reach
+    (``"reachable"``). A target no set of candidates reaches is reported unreachable with
+    ``max_share``, the best share possible with every candidate.
+    """
     total = float(weights.sum())
     base = float(weights[already].sum())
     all_sites = optimise.covered_weight(
         cover, weights, np.arange(cover.shape[0]), already_covered=already
     )
     reachable = base + all_sites
-    denominator = reachable if config.targets_of == "reachable" else total
+    # "total" is the old name of "all": every resident (or the whole demand weight) counts
+    of = "reachable" if config.targets_of == "reachable" else "all"
+    denominator = reachable if of == "reachable" else total
+    best = reachable / denominator if denominator else 0.0
     targets: dict[str, CoverTarget] = {}
     for share in config.targets:
         goal = share * denominator
         res = optimise.set_cover(cover, weights, max(goal - base, 0.0), already_covered=already)
-        covered_share = (base + res.covered) / denominator if denominator else 0.0
         if not res.reachable or res.sites is None:
-            targets[f"{share:g}"] = CoverTarget(reachable=False, max_share=covered_share)
+            targets[f"{share:g}"] = CoverTarget(reachable=False, max_share=best)
             continue
         targets[f"{share:g}"] = CoverTarget(
             reachable=True,
             sites=len(res.sites),
             site_ids=tuple(sorted(str(s) for s in candidate_ids[res.sites])),
-            covered_share=covered_share,
+            covered_share=(base + res.covered) / denominator if denominator else 0.0,
+            max_share=best,
         )
     return SetCovering(
-        of=config.targets_of,
+        of=of,
         threshold_m=round(config.rank_threshold_m),
         population_total=total,
         population_reachable=reachable,
         population_covered_before=base,
         targets=targets,
+        max_share=best,
     )
 
 
@@ -361,11 +376,15 @@ def curve_table(
 def _groups(
     groups: pd.Series[float] | pd.Series[str],
     population: NDArray[np.float64],
-    covered_now: NDArray[np.bool_],
-    covered_after: NDArray[np.bool_],
+    covered_now: NDArray[np.bool_] | NDArray[np.float64],
+    covered_after: NDArray[np.bool_] | NDArray[np.float64],
     name: str,
 ) -> tuple[GroupShare, ...]:
-    """Coverage by group now, with the share once the recommended sites are added."""
+    """Coverage by group now, with the share once the recommended sites are added.
+
+    ``covered_now`` and ``covered_after`` are per point: covered or not, or the covered
+    share 0-1 (of the year's hours).
+    """
     now = equity.coverage_by_group(groups, population, covered_now, name=name)
     after = equity.coverage_by_group(groups, population, covered_after, name=name)
     return tuple(
@@ -375,13 +394,17 @@ def _groups(
             covered_population=float(row["covered_population"]),
             share=float(row["share"]),
             share_with_recommended=float(later["share"]),
+            covered_population_with_recommended=float(later["covered_population"]),
         )
         for row, later in zip(now, after, strict=True)
     )
 
 
 def _gap(rows: tuple[GroupShare, ...], *, after: bool) -> DecileGap | None:
-    """Least- minus most-deprived decile share (now, or with the recommended sites)."""
+    """Least- minus most-deprived decile share (now, or with the recommended sites).
+
+    The two deciles' people are kept beside the gap: a decile of few people makes it fragile.
+    """
     shares = [
         {"imd_decile": r.group, "share": r.share_with_recommended if after else r.share}
         for r in rows
@@ -389,11 +412,62 @@ def _gap(rows: tuple[GroupShare, ...], *, after: bool) -> DecileGap | None:
     found = equity.decile_gap(shares)
     if found is None:
         return None
+    people = {r.group: r.population for r in rows}
     return DecileGap(
         most_deprived_decile=found["most_deprived_decile"],
         least_deprived_decile=found["least_deprived_decile"],
         gap_share=float(found["gap_share"]),
+        most_deprived_population=people[found["most_deprived_decile"]],
+        least_deprived_population=people[found["least_deprived_decile"]],
     )
+
+
+def _slope(rows: tuple[GroupShare, ...], *, after: bool) -> float | None:
+    """Slope index of inequality over groups ordered from the most deprived, points."""
+    ordered = sorted(rows, key=lambda r: float(r.group))
+    shares = np.array([r.share_with_recommended if after else r.share for r in ordered])
+    people = np.array([r.population for r in ordered], dtype=np.float64)
+    return equity.slope_index(shares, people)
+
+
+def coverage_bases(
+    demand: gpd.GeoDataFrame,
+    covered_after_any: NDArray[np.bool_],
+    year_after: YearCoverage,
+    threshold_key: str,
+) -> tuple[dict[str, NDArray[np.float64]], dict[str, NDArray[np.float64]], str]:
+    """Each point's covered share on each basis, now and with the recommended sites.
+
+    Parameters
+    ----------
+    demand
+        The demand with ``covered`` (any time), ``covered_night`` and
+        ``covered_available_share`` at the headline walk.
+    covered_after_any
+        Covered at any time with the recommended sites.
+    year_after
+        Year-round available and night coverage with the recommended sites.
+    threshold_key
+        The headline walk, metres, as text (``"500"``).
+
+    Returns
+    -------
+    tuple of (dict, dict, str)
+        Now and after, keyed ``"night"``, ``"available"``, ``"any"``: 0-1 per point; and how
+        night and year-round coverage were measured.
+    """
+    now = {
+        "any": demand["covered"].to_numpy(dtype=np.float64),
+        "night": demand["covered_night"].to_numpy(dtype=np.float64),
+        "available": demand["covered_available_share"].to_numpy(dtype=np.float64),
+    }
+    after = {
+        "any": np.asarray(covered_after_any, dtype=np.float64),
+        "night": year_after.point_night[threshold_key].astype(np.float64),
+        "available": year_after.point_share[threshold_key],
+    }
+    measured = "from each point's hours of usable defibs over a typical year"
+    return {k: now[k] for k in EQUITY_BASES}, {k: after[k] for k in EQUITY_BASES}, measured
 
 
 def _ward_names(
@@ -416,31 +490,101 @@ def _ward_names(
     return found
 
 
+def _basis_equity(
+    demand: gpd.GeoDataFrame,
+    deciles: pd.Series[float],
+    now: NDArray[np.float64],
+    after: NDArray[np.float64],
+) -> BasisEquity:
+    """Deciles, quintiles, slope index and need on one coverage basis."""
+    population = demand["population"].to_numpy(dtype=np.float64)
+    by_decile = _groups(deciles, population, now, after, "imd_decile")
+    quintiles = equity.quintile_of_decile(deciles)
+    need = None
+    if "expected_arrests" in demand.columns:
+        arrests = pd.to_numeric(demand["expected_arrests"], errors="coerce")
+        need = _groups(deciles, arrests.fillna(0.0).to_numpy(np.float64), now, after, "imd_decile")
+    return BasisEquity(
+        by_imd_decile=by_decile,
+        by_imd_quintile=_groups(quintiles, population, now, after, "imd_quintile"),
+        slope_index=_slope(by_decile, after=False),
+        slope_index_with_recommended=_slope(by_decile, after=True),
+        need_by_imd_decile=need,
+    )
+
+
+def _small_deciles(rows: tuple[GroupShare, ...]) -> tuple[tuple[GroupShare, ...], list[str]]:
+    """Return the deciles holding few of the people, and a note for each."""
+    people = np.array([r.population for r in rows], dtype=np.float64)
+    small = equity.small_groups(people)
+    total = float(people.sum())
+    found = tuple(r for r, s in zip(rows, small, strict=True) if s)
+    notes = [
+        f"IMD decile {r.group} holds {r.population:,.0f} people "
+        f"({100 * r.population / total:.1f} % of those with a decile, under "
+        f"{100 * SMALL_GROUP_SHARE:g} %): its coverage share rests on few people."
+        for r in found
+    ]
+    return found, notes
+
+
 def equity_tables(
     demand: gpd.GeoDataFrame,
-    covered_now: NDArray[np.bool_],
-    covered_after: NDArray[np.bool_],
+    covered_now: Mapping[str, NDArray[np.float64]],
+    covered_after: Mapping[str, NDArray[np.float64]],
     config: StudyConfig,
     wards: gpd.GeoDataFrame | None,
+    *,
+    bases_measured: str = "",
 ) -> Equity:
-    """Coverage by IMD decile and ward, now and with the recommended sites."""
+    """Coverage by IMD decile, quintile and ward, now and with the recommended sites.
+
+    Parameters
+    ----------
+    demand
+        The demand points: ``population``, the IMD decile column when there is one, and
+        ``expected_arrests`` when the demand carries them.
+    covered_now, covered_after
+        Each point's covered share (0-1, or 0/1) today and with the recommended sites, keyed
+        by basis (:data:`~defibmap.study.parts.EQUITY_BASES`: ``"night"``, ``"available"``,
+        ``"any"``). ``by_imd_decile``, the gaps and the wards count ``"any"``.
+    config
+        The study: the headline walk, the decile and ward columns.
+    wards
+        Ward polygons, or None.
+    bases_measured
+        How the night and year-round coverage were measured, for the summary.
+    """
     population = demand["population"].to_numpy(dtype=np.float64)
+    any_now, any_after = covered_now["any"], covered_after["any"]
     by_decile = gap_now = gap_after = by_ward = None
+    by_basis: dict[str, BasisEquity] = {}
+    small: tuple[GroupShare, ...] = ()
+    notes: list[str] = []
     decile_col = names.decile_column(config, demand)  # values checked when loaded
     if decile_col is not None:
         deciles = pd.to_numeric(demand[decile_col], errors="coerce")
-        by_decile = _groups(deciles, population, covered_now, covered_after, "imd_decile")
+        by_decile = _groups(deciles, population, any_now, any_after, "imd_decile")
         gap_now = _gap(by_decile, after=False)
         gap_after = _gap(by_decile, after=True)
+        by_basis = {
+            basis: _basis_equity(demand, deciles, covered_now[basis], covered_after[basis])
+            for basis in EQUITY_BASES
+        }
+        small, notes = _small_deciles(by_decile)
     ward_names = _ward_names(demand, config, wards)
     if ward_names is not None:
-        by_ward = _groups(ward_names, population, covered_now, covered_after, "ward")
+        by_ward = _groups(ward_names, population, any_now, any_after, "ward")
     return Equity(
         threshold_m=round(config.headline_threshold_m),
         by_imd_decile=by_decile,
         decile_gap=gap_now,
         decile_gap_with_recommended=gap_after,
         by_ward=by_ward,
+        by_basis=by_basis,
+        small_deciles=small,
+        notes=tuple(notes),
+        bases_measured=bases_measured,
     )
 
 

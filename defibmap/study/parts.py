@@ -88,13 +88,17 @@ class SetCovering:
     Attributes
     ----------
     of
-        The targets' denominator: ``"reachable"`` or ``"total"`` population.
+        The targets' denominator: ``"all"`` (every resident, or the ranking's whole demand
+        weight; the default) or ``"reachable"`` (those within reach of a defib today or of
+        some candidate).
     threshold_m
         The ranking walk, metres.
     population_total, population_reachable, population_covered_before
         People (or weights) in the study, within reach of any candidate, covered today.
     targets
         Per target share (text, ``"0.9"``).
+    max_share
+        The best share any set of candidates reaches (with today's defibs), 0-1 of ``of``.
     """
 
     of: str
@@ -103,34 +107,81 @@ class SetCovering:
     population_reachable: float
     population_covered_before: float
     targets: Mapping[str, CoverTarget]
+    max_share: float = 0.0
 
 
 @dataclass(frozen=True)
 class GroupShare:
-    """Coverage of one group (deprivation decile or ward): people, covered people, share 0-1."""
+    """Coverage of one group (deprivation decile or quintile, or ward).
+
+    ``population`` people (or expected arrests, for a table of need), ``covered_population``
+    of them covered, ``share`` (0-1) covered; the same with the recommended sites added.
+    """
 
     group: str | int | float
     population: float
     covered_population: float
     share: float
     share_with_recommended: float
+    covered_population_with_recommended: float | None = None
 
 
 @dataclass(frozen=True)
 class DecileGap:
-    """Least- minus most-deprived decile share (positive: deprived areas worse off)."""
+    """Least- minus most-deprived decile share (positive: deprived areas worse off).
+
+    The two deciles compared are those present; ``*_population`` are their people, since a
+    decile of few people makes the gap fragile.
+    """
 
     most_deprived_decile: str | int | float
     least_deprived_decile: str | int | float
     gap_share: float
+    most_deprived_population: float | None = None
+    least_deprived_population: float | None = None
+
+
+#: The coverage bases equity is measured on: a defib usable through the night (00:00-06:00,
+#: in practice 24/7); the share of a typical year's hours a defib is usable; any time.
+EQUITY_BASES = ("night", "available", "any")
+#: The basis of the headline slope index of inequality.
+EQUITY_HEADLINE_BASIS = "night"
+
+
+@dataclass(frozen=True)
+class BasisEquity:
+    """Equity on one coverage basis (``"night"``, ``"available"`` or ``"any"``).
+
+    Attributes
+    ----------
+    by_imd_decile, by_imd_quintile
+        Coverage by IMD decile and quintile (1 = most deprived), with the people in each.
+    slope_index, slope_index_with_recommended
+        Slope index of inequality, percentage points (positive: the least deprived better
+        covered), now and with the recommended sites; None with fewer than two deciles.
+    need_by_imd_decile
+        Expected cardiac arrests a year by decile and the share of them covered, when the
+        demand carries them; else None.
+    """
+
+    by_imd_decile: tuple[GroupShare, ...]
+    by_imd_quintile: tuple[GroupShare, ...]
+    slope_index: float | None
+    slope_index_with_recommended: float | None
+    need_by_imd_decile: tuple[GroupShare, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Equity:
     """Coverage at the headline walk by deprivation decile and ward, now and with new sites.
 
-    ``by_imd_decile`` is None without deciles (then both gaps are None too); ``by_ward``
-    None without wards.
+    ``by_imd_decile``, the gaps and ``by_ward`` count a defib usable at any time (as before);
+    ``by_basis`` holds the deciles, quintiles and slope index on each basis of
+    :data:`EQUITY_BASES`, the night one the headline. ``by_imd_decile`` is None without
+    deciles (then both gaps are None and ``by_basis`` is empty); ``by_ward`` None without
+    wards. ``small_deciles`` are the deciles holding under
+    :data:`~defibmap.defaults.SMALL_GROUP_SHARE` of the people; ``notes`` say so in words,
+    and say how the night and year-round coverage were measured (``bases_measured``).
     """
 
     threshold_m: int
@@ -138,6 +189,15 @@ class Equity:
     decile_gap: DecileGap | None = None
     decile_gap_with_recommended: DecileGap | None = None
     by_ward: tuple[GroupShare, ...] | None = None
+    by_basis: Mapping[str, BasisEquity] = field(default_factory=dict)
+    small_deciles: tuple[GroupShare, ...] = ()
+    notes: tuple[str, ...] = ()
+    bases_measured: str = ""
+
+    @property
+    def slope_index(self) -> dict[str, float | None]:
+        """Slope index of inequality per basis, percentage points (empty without deciles)."""
+        return {k: v.slope_index for k, v in self.by_basis.items()}
 
 
 @dataclass(frozen=True)

@@ -482,7 +482,12 @@ def board(ranked: Ranked) -> Boarded:
         day_people = snapped.layers["day_demand"]["population"].to_numpy(np.float64)
         day = (snapped.snapped["day_demand"], day_people)
     _progress.step("Scenarios by hour of the week, set covering, equity")
-    year = {"current": ranked.available.year}
+    year = {
+        "current": ranked.available.year,
+        WITH_RECOMMENDED: analysis.site_year_coverage(
+            net, dem_snap, reached.population, ranked.scenario_sets[WITH_RECOMMENDED], config
+        ),
+    }
     scenarios = {
         name: analysis.scenario_summary(
             net, dem_snap, reached.population, sset, config, day_demand=day, year=year.get(name)
@@ -499,13 +504,15 @@ def board(ranked: Ranked) -> Boarded:
         net, dem_snap, ranked.scenario_sets[WITH_RECOMMENDED].snapped, limit_m=reached.limit_m
     ).walk_m
     wards = _inputs.read_wards(config, net.crs)
-    demand = ranked.available.demand
+    headline = config.headline_threshold_m
+    now, after, measured = analysis.coverage_bases(
+        ranked.available.demand,
+        _reach.covered(after_walk, headline),
+        year[WITH_RECOMMENDED],
+        str(round(headline)),
+    )
     equity_out = analysis.equity_tables(
-        demand,
-        demand["covered"].to_numpy(dtype=bool),
-        _reach.covered(after_walk, config.headline_threshold_m),
-        config,
-        wards,
+        ranked.available.demand, now, after, config, wards, bases_measured=measured
     )
     return Boarded(ranked, scenarios, set_cover, curve, after_walk, equity_out)
 

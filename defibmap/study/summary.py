@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from defibmap.study.parts import EQUITY_HEADLINE_BASIS
+
 if TYPE_CHECKING:
     from defibmap.analysis.ranking import Ranking
     from defibmap.analysis.risk import DemandWeight
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from defibmap.study.parts import (
         JSON,
         Assumptions,
+        BasisEquity,
         CoverTarget,
         DecileGap,
         Equity,
@@ -116,39 +119,76 @@ def set_covering(found: SetCovering) -> dict[str, JSON]:
         "population_reachable": found.population_reachable,
         "population_covered_before": found.population_covered_before,
         "targets": {share: _target(t) for share, t in found.targets.items()},
+        "max_share": found.max_share,
     }
 
 
 def _groups(rows: tuple[GroupShare, ...], key: str) -> list[JSON]:
-    return [
-        {
+    out: list[JSON] = []
+    for r in rows:
+        row: dict[str, JSON] = {
             key: r.group,
             "population": r.population,
             "covered_population": r.covered_population,
             "share": r.share,
             "share_with_recommended": r.share_with_recommended,
         }
-        for r in rows
-    ]
+        if r.covered_population_with_recommended is not None:
+            row["covered_population_with_recommended"] = r.covered_population_with_recommended
+        out.append(row)
+    return out
 
 
 def _gap(found: DecileGap | None) -> JSON:
     if found is None:
         return None
-    return {
+    out: dict[str, JSON] = {
         "most_deprived_decile": found.most_deprived_decile,
         "least_deprived_decile": found.least_deprived_decile,
         "gap_share": found.gap_share,
     }
+    if found.most_deprived_population is not None:
+        out["most_deprived_population"] = found.most_deprived_population
+        out["least_deprived_population"] = found.least_deprived_population
+    return out
+
+
+def _basis(found: BasisEquity) -> dict[str, JSON]:
+    out: dict[str, JSON] = {
+        "by_imd_decile": _groups(found.by_imd_decile, "imd_decile"),
+        "by_imd_quintile": _groups(found.by_imd_quintile, "imd_quintile"),
+        "slope_index": found.slope_index,
+        "slope_index_with_recommended": found.slope_index_with_recommended,
+    }
+    if found.need_by_imd_decile is not None:
+        out["need_by_imd_decile"] = _groups(found.need_by_imd_decile, "imd_decile")
+    return out
 
 
 def equity(found: Equity) -> dict[str, JSON]:
-    """Return ``summary.json``'s ``equity``: by decile (with the gaps) and by ward."""
+    """Return ``summary.json``'s ``equity``: by decile and quintile per basis, and by ward.
+
+    ``slope_index`` is ``{"night": ..., "available": ..., "any": ...}`` in percentage points,
+    ``slope_index_headline`` names the headline basis; ``by_imd_decile`` and the gaps count
+    any-time coverage, as before.
+    """
     out: dict[str, JSON] = {"threshold_m": found.threshold_m}
     if found.by_imd_decile is not None:
         out["by_imd_decile"] = _groups(found.by_imd_decile, "imd_decile")
         out["decile_gap"] = _gap(found.decile_gap)
         out["decile_gap_with_recommended"] = _gap(found.decile_gap_with_recommended)
+    if found.by_basis:
+        out["slope_index"] = dict(found.slope_index)
+        out["slope_index_with_recommended"] = {
+            k: v.slope_index_with_recommended for k, v in found.by_basis.items()
+        }
+        out["slope_index_headline"] = EQUITY_HEADLINE_BASIS
+        out["slope_index_unit"] = "percentage points"
+        out["by_basis"] = {k: _basis(v) for k, v in found.by_basis.items()}
+        out["small_deciles"] = _groups(found.small_deciles, "imd_decile")
+        out["coverage_bases"] = found.bases_measured
+    if found.notes:
+        out["notes"] = list(found.notes)
     if found.by_ward is not None:
         out["by_ward"] = _groups(found.by_ward, "ward")
     return out

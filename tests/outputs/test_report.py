@@ -95,6 +95,17 @@ def test_sections(page: str, leeds: StudyResult) -> None:
     assert "ODbL 1.0" in page
     assert "2014-01" in page
     assert "percentage points" in page
+    # equity leads with the slope index and residents per decile, the bare gap after
+    assert page.index("Slope index of inequality") < page.index("the bare gap between")
+    assert leeds.equity is not None
+    assert leeds.equity.by_imd_decile is not None
+    first = leeds.equity.by_imd_decile[0]
+    assert f">{first.population:,.0f}</td>" in page
+    # Leeds' five candidates cannot bring 90 % of all residents within 500 m
+    assert leeds.set_covering is not None
+    assert not leeds.set_covering.targets["0.9"].reachable
+    assert "Share of all residents" in page
+    assert "not reachable with these candidates" in page
 
 
 def test_without_scenarios_or_equity(leeds: StudyResult, tmp_path: Path) -> None:

@@ -67,9 +67,40 @@ def test_sheets(book: Any) -> None:
         "Time to first defib",
         "Scenarios",
         "Coverage curve",
+        "Fewest sites for a target",
         "By deprivation decile",
+        "By deprivation quintile",
         "Method and sources",
     ]
+
+
+def test_set_covering_and_equity_sheets(book: Any, leeds: StudyResult) -> None:
+    """Targets count all residents; an unreachable one says so with the best share; the
+    decile sheet leads with residents per decile and the slope index, the gap after."""
+    covering = book["Fewest sites for a target"]
+    assert _header(covering)[0] == "Target share of all residents"
+    found = leeds.set_covering
+    assert found is not None
+    unreachable = [t for t, d in found.targets.items() if not d.reachable]
+    assert unreachable  # Leeds' five candidates cannot bring 90 % of everyone within 500 m
+    rows = list(covering.iter_rows(min_row=2, values_only=True))
+    out = [r for r in rows if r[1] == "not reachable with these candidates"]
+    assert len(out) == len(unreachable)
+    assert out[0][3] == pytest.approx(found.max_share)
+    decile = book["By deprivation decile"]
+    header = _header(decile)
+    assert header[:3] == ["IMD decile (1 = most deprived)", "Residents", "Share of residents"]
+    assert "Share covered, at night / 24/7" in header
+    people = [c.value for c in _column(decile, "Residents")]
+    assert leeds.equity is not None
+    assert leeds.equity.by_imd_decile is not None
+    assert people[: len(leeds.equity.by_imd_decile)] == [
+        r.population for r in sorted(leeds.equity.by_imd_decile, key=lambda r: r.group)
+    ]
+    labels = [c.value for c in decile["A"]]
+    first_slope = labels.index("Slope index of inequality, at night / 24/7 (percentage points)")
+    assert first_slope < labels.index("Gap now: least minus most deprived decile share")
+    assert decile.cell(first_slope + 1, 2).value == pytest.approx(leeds.equity.slope_index["night"])
 
 
 def test_headers_bold_and_frozen(book: Any) -> None:

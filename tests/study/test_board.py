@@ -214,6 +214,8 @@ def test_shipped_studies_report_everything(study, leeds_network):
     assert full >= s["scenarios"]["current+stations"]["any"]["500"]
     assert s["scenarios"]["current+stations"]["any"]["500"] >= current["any"]["500"]
     assert s["set_covering"]["targets"]
+    assert s["set_covering"]["of"] == "all"
+    assert set(s["equity"]["slope_index"]) == {"night", "available", "any"}
     assert s["curve"][0]["k"] == 0
     assert "by_imd_decile" in s["equity"]
     assert s["equity"]["decile_gap"] is not None
