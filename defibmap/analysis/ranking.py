@@ -266,6 +266,8 @@ def _costs(candidates: gpd.GeoDataFrame, budget: float | None) -> NDArray[np.flo
         dtype=np.float64
     )
     bad = ~np.isfinite(costs) | (costs < 0)
+    if budget is None and np.isnan(costs).all():
+        return None
     if budget is not None and bad.any():
         first = int(np.flatnonzero(bad)[0])
         msg = (
@@ -369,6 +371,9 @@ def rank_sites(
     table = _table(candidates, steps, exact, sets, budget=rules.budget)
     greedy_sites = np.array([s.site for s in steps], dtype=np.int64)
     greedy_objective = steps[-1].cumulative if steps else 0.0
+    gap = exact.objective - greedy_objective
+    if abs(gap) <= 1e-9 * max(1.0, abs(exact.objective)):
+        gap = 0.0  # the same set summed in another order
     method = (
         METHOD_BUDGET
         if rules.budget is not None
@@ -387,10 +392,8 @@ def rank_sites(
         optimal_population_added=sets.people(exact.sites),
         greedy_objective=greedy_objective,
         optimal_objective=exact.objective,
-        gap_objective=exact.objective - greedy_objective,
-        gap_share=(exact.objective - greedy_objective) / exact.objective
-        if exact.objective > 0
-        else 0.0,
+        gap_objective=gap,
+        gap_share=gap / exact.objective if exact.objective > 0 else 0.0,
         optimal_site_ids=tuple(sorted(str(s) for s in candidates.index[exact.sites])),
         solver_status=exact.status,
         population_covered_before=float(population[covered_now].sum()),
