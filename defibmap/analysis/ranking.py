@@ -270,8 +270,13 @@ def _costs(candidates: gpd.GeoDataFrame, budget: float | None) -> NDArray[np.flo
         return None
     if budget is not None and bad.any():
         first = int(np.flatnonzero(bad)[0])
+        row = (
+            f"candidates row {candidates['source_row'].iloc[first]} "
+            if "source_row" in candidates.columns
+            else ""
+        )
         msg = (
-            f"candidate {candidates.index[first]!r}: column 'cost' must be a finite number "
+            f"{row}(site {candidates.index[first]!r}): column 'cost' must be a finite number "
             f">= 0 when a budget is set, got {candidates['cost'].iloc[first]!r}"
         )
         raise InputError(msg)
