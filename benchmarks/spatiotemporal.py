@@ -25,10 +25,10 @@ import platform
 import time
 from pathlib import Path
 
+import cases
 import numpy as np
 import scipy.sparse as sp
 
-import cases
 from defibmap.analysis import optimise, reach, time_slices
 from defibmap.analysis.time_slices import Week
 
