@@ -66,14 +66,15 @@ UPGRADE_PREFIX = "upgrade:"
 
 @dataclass(frozen=True, eq=False)
 class Ranking:
-    """Candidate buildings ranked for new 24/7 outside defibs: greedy order and exact optimum.
+    """Options ranked for new defibs: greedy order and exact optimum.
 
     Attributes
     ----------
     recommendations
         The ``recommendations.csv`` rows, greedy order, ``min(new_sites, candidates)`` rows.
     cover
-        Candidates x demand cover matrix (sparse, boolean) at ``threshold_m``.
+        Options x demand cover matrix (sparse, boolean) at ``threshold_m``, every site
+        counted at every hour.
     method
         How the ranking was found (text).
     new_sites
@@ -81,11 +82,12 @@ class Ranking:
     threshold_m
         The ranking walk, metres (rounded).
     candidates
-        Number of candidate buildings.
+        Number of options weighed (candidate buildings and upgrades).
     greedy_population_added, optimal_population_added
         People newly within ``threshold_m`` with the greedy and the optimal set.
     greedy_objective, optimal_objective
-        The maximised weight (people, or deprivation-weighted people) of each set.
+        The maximised weight (people, or deprivation-weighted people; times the share of
+        the year for ``"available"``) of each set.
     gap_objective, gap_share
         Optimum minus greedy objective, absolute and as a share (0-1) of the optimum.
     optimal_site_ids
