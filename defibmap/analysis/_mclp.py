@@ -214,3 +214,32 @@ def solve_milp(
         bounds=Bounds(0.0, 1.0),
         options={"time_limit": time_limit_s, "mip_rel_gap": 0.0},
     )
+
+
+def solve_budget_milp(
+    a: sp.csr_matrix,
+    w: NDArray[np.float64],
+    costs: NDArray[np.float64],
+    budget: float,
+    *,
+    time_limit_s: float,
+) -> OptimizeResult:
+    """HiGHS on the budgeted MCLP: a knapsack row ``sum_j c_j x_j <= budget`` for the count.
+
+    The Lagrangian reductions of :func:`lagrangian` assume a cardinality row, so a budget
+    run solves this direct model (on merged demand rows).
+    """
+    m, n = a.shape
+    link = sp.hstack([-a, sp.identity(m, format="csr")], format="csr")
+    knapsack = sp.csr_matrix(np.r_[np.asarray(costs, dtype=np.float64), np.zeros(m)][None, :])
+    upper = np.r_[(np.asarray(costs) <= budget).astype(np.float64), np.ones(m)]
+    return milp(
+        np.r_[np.zeros(n), -w],
+        constraints=[
+            LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(knapsack, -np.inf, float(budget)),
+        ],
+        integrality=np.r_[np.ones(n), np.zeros(m)],
+        bounds=Bounds(0.0, upper),
+        options={"time_limit": time_limit_s, "mip_rel_gap": 0.0},
+    )

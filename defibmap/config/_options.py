@@ -266,6 +266,43 @@ def _as_of(hours: dict[str, Any], where: Path) -> dt.date:
     raise _values.type_error(where, "availability", "as_of", expected, value)
 
 
+#: What a ranking may maximise (:data:`defibmap.analysis.time_slices.OBJECTIVES`).
+OBJECTIVES = ("available", "night", "any")
+
+
+def _upgrades(ranking: dict[str, Any], data: dict[str, Any], where: Path) -> tuple[str, ...]:
+    """Read ``[ranking] upgrades``: defib layers of the study whose indoor defibs may move out."""
+    value = ranking.get("upgrades", [])
+    allowed = layers.defib_source_names()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        expected = f"a list of defib layer names ({', '.join(allowed)})"
+        raise _values.type_error(where, "ranking", "upgrades", expected, value)
+    for name in value:
+        if name not in allowed:
+            msg = (
+                f"{where}: [ranking] upgrades = {value!r}: {name!r} is not a defib layer; "
+                f"known: {', '.join(allowed)}"
+            )
+            raise ConfigError(msg)
+        if name not in data:
+            msg = f"{where}: [ranking] upgrades names [{name}], which the study does not have"
+            raise ConfigError(msg)
+    return tuple(dict.fromkeys(value))
+
+
+def _budget(ranking: dict[str, Any], upgrades: tuple[str, ...], where: Path) -> dict[str, Any]:
+    """Read ``[ranking] budget`` and ``upgrade_cost``; a budget with upgrades needs their cost."""
+    budget = _values.numeric(ranking, "ranking", "budget", where)
+    upgrade_cost = _values.numeric(ranking, "ranking", "upgrade_cost", where)
+    if budget is not None and upgrades and upgrade_cost is None:
+        msg = (
+            f"{where}: [ranking] budget with upgrades needs upgrade_cost (what moving one "
+            "defib to an outside cabinet costs, in the unit of the candidates' cost column)"
+        )
+        raise ConfigError(msg)
+    return {"budget": budget, "upgrade_cost": upgrade_cost}
+
+
 def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
     """Read and check the analysis options (ranking, hours, finer demand, scenarios)."""
     ranking = data.get("ranking", {})
@@ -280,7 +317,13 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     finer = _finer_demand(data, base, where)
     scenarios = _scenarios(data, where)
     resp = _response(data, where)
+    upgrades = _upgrades(ranking, data, where)
     return {
+        "objective": _values.choice(
+            ranking, "objective", OBJECTIVES, "available", where, "ranking"
+        ),
+        "upgrades": upgrades,
+        **_budget(ranking, upgrades, where),
         "response": resp,
         "baseline": _values.choice(
             ranking, "baseline", ("current", "current+stations"), "current", where, "ranking"

@@ -228,6 +228,10 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("ranking", "new_sites"): Range("sites", minimum=0, maximum=10_000, integer=True),
     ("ranking", "threshold_m"): Range("metres", above=0, maximum=10_000),
     ("ranking", "targets"): Range("shares", above=0, maximum=1),
+    ("ranking", "budget"): Range("money (the unit of the candidates' cost column)", above=0),
+    ("ranking", "upgrade_cost"): Range(
+        "money (the unit of the candidates' cost column)", minimum=0
+    ),
     ("availability", "school_term_weeks"): Range("weeks", minimum=0, maximum=52, integer=True),
     ("availability", "walking_speed_m_s"): Range("metres per second", above=0, maximum=10),
     ("availability", "max_days_unchecked"): Range("days", minimum=0, maximum=36_500, integer=True),

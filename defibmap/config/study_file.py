@@ -70,7 +70,18 @@ _OPTION_KEYS: dict[str, frozenset[str]] = {
     ),
     "coverage": frozenset({"thresholds_m"}),
     "ranking": frozenset(
-        {"new_sites", "threshold_m", "baseline", "weight", "targets", "targets_of"}
+        {
+            "new_sites",
+            "threshold_m",
+            "baseline",
+            "weight",
+            "targets",
+            "targets_of",
+            "objective",
+            "upgrades",
+            "budget",
+            "upgrade_cost",
+        }
     ),
     "availability": frozenset(
         {
@@ -161,6 +172,10 @@ class StudyConfig:
     weight: str = "population"
     targets: tuple[float, ...] = DEFAULT_TARGETS
     targets_of: str = "all"
+    objective: str = "available"
+    upgrades: tuple[str, ...] = ()
+    budget: float | None = None
+    upgrade_cost: float | None = None
     unknown_hours: str = "available"
     school_hours: str = DEFAULT_SCHOOL_HOURS
     school_term_weeks: int = DEFAULT_SCHOOL_TERM_WEEKS

@@ -237,6 +237,38 @@ def _readiness_lines(result: StudyResult) -> list[str]:
     ]
 
 
+#: What each ranking objective counts, in words.
+_OBJECTIVE_WORDS = {
+    "available": "year-round available coverage (people x share of the year)",
+    "night": "coverage at night (24/7 defibs)",
+    "any": "coverage any time (every defib counted usable)",
+}
+
+
+def _ranking_lines(result: StudyResult) -> list[str]:
+    """Return the ranked options: what the ranking counts, then each pick with its gains."""
+    ranking = result.ranking
+    info = ranking.info()
+    objective = str(info.get("objective", "any"))
+    walk = ranking.threshold_m
+    lines = [
+        (
+            f"Ranking ({ranking.new_sites} new sites within {walk} m, by "
+            f"{_OBJECTIVE_WORDS.get(objective, objective)}): greedy adds "
+            f"{ranking.greedy_objective:,.0f}, optimum {ranking.optimal_objective:,.0f}"
+        )
+    ]
+    table = result.recommendations
+    for row in table.itertuples():
+        option = getattr(row, "option", "new cabinet")
+        gains = f"+{row.added_population:,.0f} people within {walk} m any time"
+        available = getattr(row, "added_people_available", None)
+        if available is not None and np.isfinite(available):
+            gains = f"+{available:,.0f} year-round, " + gains
+        lines.append(f"  {row.rank}. {row.name} ({option}): {gains}")
+    return lines
+
+
 def format_summary(result: StudyResult) -> str:
     """Return a short plain-text summary for the command line, naming the data sources."""
     lines = []
@@ -248,22 +280,17 @@ def format_summary(result: StudyResult) -> str:
         f"Network: {result.network.n_nodes:,} nodes, {result.network.n_edges:,} edges "
         f"({result.network.source}, {result.network.crs})"
     )
+    upgrades = int(result.candidates.index.astype(str).str.startswith("upgrade:").sum())
+    options = f"{len(result.candidates) - upgrades:,} candidates"
+    if upgrades:
+        options += f" and {upgrades:,} defibs that could move to an outside 24/7 cabinet"
     lines.append(
         f"Population: {result.population_total:,.0f} in {len(result.demand):,} demand points; "
-        f"{len(result.defibs):,} existing defibs; {len(result.candidates):,} candidates"
+        f"{len(result.defibs):,} existing defibs; {options}"
     )
     lines.extend(_coverage_lines(result))
     lines.extend(_readiness_lines(result))
-    ranking = result.ranking
-    lines.append(
-        f"Ranking ({ranking.new_sites} new sites within {ranking.threshold_m} m): greedy "
-        f"adds {ranking.greedy_population_added:,.0f} people, optimum "
-        f"{ranking.optimal_population_added:,.0f}"
-    )
-    lines.extend(
-        f"  {row.rank}. {row.name} (+{row.added_population:,.0f})"
-        for row in result.recommendations.itertuples()
-    )
+    lines.extend(_ranking_lines(result))
     timing = result.time_to_defib.scenarios if result.time_to_defib is not None else {}
     if timing:
         parts = [

@@ -107,6 +107,7 @@ class SetCovering:
     population_reachable: float
     population_covered_before: float
     targets: Mapping[str, CoverTarget]
+    basis: str = "any"
     max_share: float = 0.0
 
 

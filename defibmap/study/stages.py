@@ -22,9 +22,20 @@ from defibmap import _progress
 from defibmap import layers as layer_kinds
 from defibmap._crs import check_scale
 from defibmap._errors import ConfigError, InputError
+from defibmap.analysis import availability as av
 from defibmap.analysis import equity
 from defibmap.analysis import reach as _reach
-from defibmap.analysis.ranking import Ranking, RankingDemand, rank_sites
+from defibmap.analysis.ranking import (
+    NEW_CABINET,
+    UPGRADE,
+    UPGRADE_PREFIX,
+    Ranking,
+    RankingDemand,
+    RankingRules,
+    rank_sites,
+)
+from defibmap.analysis.time_slices import Week
+from defibmap.io.hours import HOURS_PER_WEEK
 from defibmap.io.sites import check_demand_total
 from defibmap.network import faults as _netcheck
 from defibmap.network.snapping import Snapped, snap_points
@@ -164,7 +175,8 @@ class Ranked:
     Attributes
     ----------
     candidates
-        Candidate buildings sorted by ``site_id``.
+        Every option weighed, sorted by ``site_id``: the candidate buildings and the upgrades
+        (``upgrade:<defib id>``), with an ``option`` column (new cabinet or upgrade).
     ranking
         The greedy order and the exact optimum (with the study's baseline and weight).
     weights
@@ -388,17 +400,135 @@ def _readiness(reached: Reached, year: YearCoverage) -> Readiness:
     )
 
 
-def _candidates(snapped: OnNetwork) -> tuple[gpd.GeoDataFrame, Snapped]:
-    """Return the candidate buildings sorted by ``site_id`` (greedy ties: lowest id first)."""
+def _outside(value: object, where: str) -> bool:
+    """Read one ``outside_defib`` cell of a candidate: blank means an outside cabinet."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return True
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in layer_kinds.YES_WORDS:
+        return True
+    if text in {"no", "false", "0"}:
+        return False
+    if not text:
+        return True
+    msg = f"{where}: expected yes or no (blank: an outside cabinet), got {value!r}"
+    raise InputError(msg)
+
+
+def _candidate_hours(
+    candidates: gpd.GeoDataFrame, config: StudyConfig
+) -> tuple[Week, NDArray[np.bool_]]:
+    """Each candidate's usability: 24/7 outside unless ``outside_defib`` says no.
+
+    An indoor candidate is usable in its ``opening_hours`` (a school's in school hours in term
+    only, as for defibs). Returns the term and holiday weeks, and the term week with unknown
+    hours read as unusable.
+    """
+    n = len(candidates)
+    week = Week.always(n)
+    strict = np.ones((n, HOURS_PER_WEEK), dtype=bool)
+    if "outside_defib" not in candidates.columns:
+        return week, strict
+    rows = candidates["source_row"].to_numpy() if "source_row" in candidates.columns else None
+    hours = candidates.get("opening_hours", pd.Series([None] * n, index=candidates.index))
+    kinds = candidates.get("kind", pd.Series([None] * n, index=candidates.index))
+    for i, value in enumerate(candidates["outside_defib"].astype(object)):
+        row = (
+            f"candidates row {rows[i]}" if rows is not None else f"candidate {candidates.index[i]}"
+        )
+        if _outside(value, f"{row}, column 'outside_defib'"):
+            continue
+        text = hours.iloc[i] if isinstance(hours.iloc[i], str) else None
+        kind = kinds.iloc[i] if isinstance(kinds.iloc[i], str) else None
+        common = {
+            "kind": kind,
+            "school_hours": config.school_hours,
+            "school_term_weeks": config.school_term_weeks,
+            "where": f"{row}, column 'opening_hours'",
+        }
+        found = av.site_availability(text, unknown_hours=config.unknown_hours, **common)  # type: ignore[arg-type]
+        off = av.site_availability(text, unknown_hours="unavailable", **common)  # type: ignore[arg-type]
+        week.term[i] = found.term
+        is_school = (kind or "").strip().lower() == "school"
+        week.holiday[i] = found.term if not is_school or found.label == "24/7" else False
+        strict[i] = off.term
+    return week, strict
+
+
+@dataclass(frozen=True, eq=False)
+class _Options:
+    """Every option the ranking weighs, sorted by ``site_id``, with where and when usable."""
+
+    frame: gpd.GeoDataFrame
+    snapped: Snapped
+    hours: Week
+    strict: NDArray[np.bool_]
+
+    def sites(self, positions: NDArray[np.int64]) -> analysis.SiteSet:
+        """Return the options at ``positions`` as scenario sites, with their own hours."""
+        return analysis.SiteSet(
+            self.frame.index.to_numpy(dtype=object)[positions],
+            self.snapped.subset(positions),
+            self.hours.term[positions],
+            self.hours.holiday[positions],
+            self.strict[positions],
+        )
+
+
+def _upgrades(
+    available: Available, config: StudyConfig
+) -> tuple[gpd.GeoDataFrame, NDArray[np.bool_]]:
+    """Return the defibs of the ``upgrades`` layers not usable 24/7, as upgrade options."""
+    defibs = available.defibs
+    current = available.current
+    layer = defibs["layer"].astype(str).to_numpy() if "layer" in defibs.columns else None
+    if layer is None or not config.upgrades:
+        return defibs.iloc[:0], np.zeros(len(defibs), dtype=bool)
+    always = current.term.all(axis=1) & current.holiday.all(axis=1)
+    pick = np.isin(layer, list(config.upgrades)) & ~always
+    columns = [c for c in ("name", "kind", "lon", "lat") if c in defibs.columns]
+    found = gpd.GeoDataFrame(defibs.loc[pick, columns], geometry=defibs.geometry[pick])
+    found.index = [f"{UPGRADE_PREFIX}{i}" for i in defibs.index[pick]]
+    found["option"] = UPGRADE
+    if config.upgrade_cost is not None:
+        found["cost"] = float(config.upgrade_cost)
+    return found, pick
+
+
+def _candidates(snapped: OnNetwork, available: Available) -> _Options:
+    """Return every option sorted by ``site_id`` (greedy ties: lowest id first).
+
+    The candidate buildings (new cabinets) and, for the ``[ranking] upgrades`` layers, each
+    existing defib not usable 24/7 moved to an outside 24/7 cabinet (``upgrade:<id>``).
+    """
     net = snapped.networked.network
+    config = snapped.networked.loaded.config
     candidates = snapped.layers.get("candidates")
     if candidates is None:
-        empty = gpd.GeoDataFrame(
+        candidates = gpd.GeoDataFrame(
             {"name": pd.Series(dtype=object)}, geometry=gpd.GeoSeries([], crs=net.crs)
         )
-        return empty, snap_points(net, np.array([]), np.array([]))
-    order = np.argsort(candidates.index.to_numpy(dtype=str), kind="stable")
-    return candidates.iloc[order], snapped.snapped["candidates"].subset(order)
+        cand_snap = snap_points(net, np.array([]), np.array([]))
+    else:
+        cand_snap = snapped.snapped["candidates"]
+    hours, strict = _candidate_hours(candidates, config)
+    candidates = candidates.assign(option=NEW_CABINET)
+    upgrades, pick = _upgrades(available, config)
+    frame = candidates
+    if len(upgrades):
+        frame = gpd.GeoDataFrame(pd.concat([candidates, upgrades]), crs=candidates.crs)
+        n_up = len(upgrades)
+        hours = hours.then(Week.always(n_up))
+        strict = np.vstack([strict, np.ones((n_up, HOURS_PER_WEEK), dtype=bool)])
+        cand_snap = Snapped.concat([cand_snap, available.current.snapped.subset(pick)])
+    order = np.argsort(frame.index.to_numpy(dtype=str), kind="stable")
+    frame = frame.iloc[order]
+    frame.index.name = "site_id"
+    return _Options(
+        frame, cand_snap.subset(order), Week(hours.term[order], hours.holiday[order]), strict[order]
+    )
 
 
 def _weights(
@@ -425,19 +555,24 @@ def _weights(
 
 
 def rank(available: Available) -> Ranked:
-    """Rank the candidate buildings; build the scenarios' site sets with the chosen ones."""
+    """Rank the options (candidate buildings, upgrades); build the scenarios' site sets."""
     reached = available.reached
     snapped = reached.snapped
     config = snapped.networked.loaded.config
     net = snapped.networked.network
-    candidates, cand_snap = _candidates(snapped)
+    options = _candidates(snapped, available)
+    candidates = options.frame
     baseline_walk = reached.walk_m
+    baseline = available.current
     if config.baseline == "current+stations":
+        baseline = available.with_stations
         baseline_walk = _reach.nearest_facility(
             net, snapped.snapped["demand"], available.with_stations.snapped, limit_m=reached.limit_m
         ).walk_m
     weights = _weights(config, reached.demand, snapped.as_read.get(layer_kinds.INCIDENTS))
-    _progress.step(f"Ranking {len(candidates):,} candidate buildings (greedy and exact)")
+    _progress.step(
+        f"Ranking {len(candidates):,} options by {config.objective} coverage (greedy and exact)"
+    )
     ranking = rank_sites(
         net,
         RankingDemand(
@@ -447,22 +582,29 @@ def rank(available: Available) -> Ranked:
             weights=weights,
         ),
         candidates=candidates,
-        candidates_snapped=cand_snap,
+        candidates_snapped=options.snapped,
         new_sites=config.new_sites,
         threshold_m=config.rank_threshold_m,
+        hours=options.hours,
+        rules=RankingRules(
+            objective=config.objective,  # type: ignore[arg-type]
+            baseline_sites=baseline.snapped,
+            baseline_hours=Week(baseline.term, baseline.holiday),
+            term_weeks=config.school_term_weeks,
+            budget=config.budget,
+        ),
     )
     ranking = replace(ranking, baseline=config.baseline, weight=config.weight)
     already = _reach.covered(baseline_walk, config.rank_threshold_m)
     cand_ids = candidates.index.to_numpy(dtype=object)
     chosen = ranking.recommendations["site_id"].to_numpy()
-    recommended_pos = np.flatnonzero(np.isin(cand_ids, chosen))
-    recommended = analysis.always(cand_ids[recommended_pos], cand_snap.subset(recommended_pos))
+    recommended = options.sites(np.flatnonzero(np.isin(cand_ids, chosen)))
     scenario_sets = {
         "current": available.current,
         "current+stations": available.with_stations,
         WITH_RECOMMENDED: available.with_stations.plus(recommended),
     }
-    all_candidates = analysis.always(cand_ids, cand_snap)
+    all_candidates = options.sites(np.arange(len(candidates)))
     for name, listed in config.scenarios.items():
         scenario_sets[name] = analysis.named_scenario(
             listed, [available.current, available.stations, all_candidates], name
@@ -494,12 +636,20 @@ def board(ranked: Ranked) -> Boarded:
         )
         for name, sset in ranked.scenario_sets.items()
     }
-    cover = ranked.ranking.cover
+    # the curve keeps its any-time meaning (coverage_curve.csv); the fewest sites for a
+    # target count what the ranking counts: its objective's (point, pattern) rows
     curve = analysis.curve_table(
-        cover, ranked.weights, reached.population, ranked.already, config.new_sites
+        ranked.ranking.cover, ranked.weights, reached.population, ranked.already, config.new_sites
     )
+    cover, weights, already = ranked.ranking.cover, ranked.weights, ranked.already
+    model = ranked.ranking.model
+    if model is not None:
+        cover, weights, already = model.cover, model.weights, model.already
     cand_ids = ranked.candidates.index.to_numpy(dtype=object)
-    set_cover = analysis.set_covering(cover, ranked.weights, ranked.already, cand_ids, config)
+    set_cover = replace(
+        analysis.set_covering(cover, weights, already, cand_ids, config),
+        basis=config.objective if model is not None else "any",
+    )
     after_walk = _reach.nearest_facility(
         net, dem_snap, ranked.scenario_sets[WITH_RECOMMENDED].snapped, limit_m=reached.limit_m
     ).walk_m

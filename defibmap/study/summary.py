@@ -52,6 +52,15 @@ def ranking(found: Ranking) -> dict[str, JSON]:
         "solver_status": found.solver_status,
         "population_covered_before": found.population_covered_before,
     }
+    out["objective"] = found.objective
+    out["patterns"] = found.patterns
+    out["upgrades"] = found.upgrades
+    out["budget"] = found.budget
+    out["greedy_people_available_added"] = found.greedy_people_available_added
+    out["optimal_people_available_added"] = found.optimal_people_available_added
+    if found.greedy_cost is not None:
+        out["greedy_cost"] = found.greedy_cost
+        out["optimal_cost"] = found.optimal_cost
     if found.baseline is not None:
         out["baseline"] = found.baseline
     if found.weight is not None:
@@ -114,6 +123,7 @@ def set_covering(found: SetCovering) -> dict[str, JSON]:
     """Return ``summary.json``'s ``set_covering``."""
     return {
         "of": found.of,
+        "basis": found.basis,
         "threshold_m": found.threshold_m,
         "population_total": found.population_total,
         "population_reachable": found.population_reachable,
