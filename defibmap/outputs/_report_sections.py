@@ -258,16 +258,29 @@ def ranked(result: StudyResult) -> str:
             "name": ("Site", None),
             "kind": ("Kind", None),
             "site_id": ("Id", None),
-            "added_population": (f"People newly within {rank_m} m", people),
-            "cumulative_population_covered": ("Cumulative people", people),
-            "cumulative_coverage_share": ("Cumulative share", pct),
+            "option": ("Option", None),
+            "added_people_available": (
+                f"Year-round gain within {rank_m} m (people x share of the year)",
+                people,
+            ),
+            "added_population": (f"People newly within {rank_m} m (any time)", people),
+            "cost": ("Cost", people),
+            "cumulative_population_covered": ("Cumulative people (any time)", people),
+            "cumulative_coverage_share": ("Cumulative share (any time)", pct),
             "in_optimal_set": ("In exact optimum", lambda v: "yes" if v else "no"),
         },
     )
+    objective = str(result.ranking.info().get("objective", "any"))
+    counts = {
+        "available": "the most year-round coverage: people newly within reach of a usable "
+        "defib, times the share of the year it is usable",
+        "night": "the most people newly within reach of a defib usable all night",
+        "any": "the most people newly within reach, every defib counted usable at every hour",
+    }.get(objective, objective)
     return (
-        "<h2>Ranked sites</h2><p>Each site is a new 24/7 outside cabinet on a council "
-        "building, added in greedy order: each brings the most people newly within reach "
-        f"given the ones above it.</p>{table}"
+        "<h2>Ranked sites</h2><p>Each option is a new 24/7 outside cabinet on a council "
+        "building, or an existing indoor defib moved to an outside 24/7 cabinet, added in "
+        f"greedy order: each brings {counts}, given the ones above it.</p>{table}"
     )
 
 

@@ -263,17 +263,35 @@ def candidate_layers(
     added = recs["added_population"].to_numpy(dtype=float)
     cumulative = recs["cumulative_population_covered"].to_numpy(dtype=float)
     shares = recs["cumulative_coverage_share"].to_numpy(dtype=float) * 100.0
+    options = recs.get("option", pd.Series("new cabinet", index=recs.index)).astype(str)
+    year_round = (
+        recs["added_people_available"].to_numpy(dtype=float)
+        if "added_people_available" in recs.columns
+        else np.full(len(recs), np.nan)
+    )
     for j, site_id in enumerate(recs["site_id"].astype(str)):
         i = position[site_id]
         rank = esc(int(ranks[j]))
         name = text(rec_names.iloc[j], text(names.iloc[i], site_id))
         kind = text(kinds.iloc[i])
+        option = options.iloc[j]
+        what = (
+            "Move this defib to an outside 24/7 cabinet."
+            if option == "upgrade to outside 24/7"
+            else "New 24/7 outside cabinet assumed."
+        )
+        year = (
+            f"Year-round gain (people x share of the year): {year_round[j]:,.0f}<br>"
+            if np.isfinite(year_round[j])
+            else ""
+        )
         popup = (
             f"<b>#{rank} {name}</b>{f' ({kind})' if kind else ''}<br>Rank: {rank}<br>"
-            f"People newly within {fmt_m(headline_m)} m walk: {added[j]:,.0f}<br>"
-            f"Cumulative people covered: {cumulative[j]:,.0f}<br>"
-            f"Cumulative coverage share: {shares[j]:.1f}%<br>"
-            f"Method: {text(methods.iloc[j])}<br><i>New 24/7 outside cabinet assumed.</i>"
+            f"{year}"
+            f"People newly within {fmt_m(headline_m)} m walk (any time): {added[j]:,.0f}<br>"
+            f"Cumulative people covered (any time): {cumulative[j]:,.0f}<br>"
+            f"Cumulative coverage share (any time): {shares[j]:.1f}%<br>"
+            f"Method: {text(methods.iloc[j])}<br><i>{esc(what)}</i>"
         )
         folium.Marker(
             location=(float(lat[i]), float(lon[i])),
