@@ -297,7 +297,7 @@ def test_ranked_candidates_are_numbered_div_icons(page: str) -> None:
     assert re.search(r"\\u003e2\\u003c/div", htmls)
     assert "New 24/7 outside cabinet assumed" in page
     assert "97.9%" in page
-    assert "People newly within 500 m walk: 50" in page
+    assert "People newly within 500 m walk (any time): 50" in page
 
 
 def test_payloads_are_escaped_everywhere(page: str) -> None:

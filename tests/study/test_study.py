@@ -168,6 +168,7 @@ def test_rerun_replaces_outputs_and_leaves_no_temp_files(tmp_path):
         "report.html",
         "scenarios.csv",
         "summary.json",
+        "warnings.csv",
     ]
 
 
