@@ -72,6 +72,18 @@ def headline(result: StudyResult) -> str:
         cards.append(
             (pct(now["any_time"]), f"within {headline} m walk (every defib counted usable)")
         )
+    weight = result.demand_weight
+    if weight is not None and weight.basis != "residents" and weight.covered:
+        share = weight.covered.get("available", weight.covered["any_time"]) / weight.total
+        cards.append(
+            (
+                pct(share) if weight.total else "\u2014",
+                (
+                    f"of {weight.unit} ({weight.total:,.1f}) within {headline} m of a usable "
+                    "defib, year-round"
+                ),
+            )
+        )
     cards += [
         (f"+{people(greedy)}", f"people brought within reach by the {k} ranked sites"),
         (people(optimal), f"the exact optimum for {k} sites (gap {people(gap)})"),

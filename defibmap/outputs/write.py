@@ -221,6 +221,30 @@ def _coverage_lines(result: StudyResult) -> list[str]:
     return lines
 
 
+def _weight_lines(result: StudyResult) -> list[str]:
+    """Return the demand weight's coverage beside the residents' (risk or past incidents)."""
+    weight = result.demand_weight
+    if weight is None or weight.basis == "residents" or not weight.covered:
+        return []
+    walk = round(max(result.config.thresholds_m))
+    covered = weight.covered
+    parts = [
+        f"{covered[key]:,.1f} {label}"
+        for key, label in (
+            ("available", "year-round"),
+            ("night", "at night (24/7)"),
+            ("any_time", "any time"),
+        )
+        if key in covered
+    ]
+    return [
+        (
+            f"{weight.unit.capitalize()} within {walk} m walk of a usable defib: "
+            f"{'; '.join(parts)} (of {weight.total:,.1f})"
+        )
+    ]
+
+
 def _readiness_lines(result: StudyResult) -> list[str]:
     """Return the defibs not ready and the coverage they would give back, when there are any."""
     found = result.readiness
@@ -289,6 +313,7 @@ def format_summary(result: StudyResult) -> str:
         f"{len(result.defibs):,} existing defibs; {options}"
     )
     lines.extend(_coverage_lines(result))
+    lines.extend(_weight_lines(result))
     lines.extend(_readiness_lines(result))
     lines.extend(_ranking_lines(result))
     timing = result.time_to_defib.scenarios if result.time_to_defib is not None else {}

@@ -22,7 +22,7 @@ from scipy.spatial.distance import pdist, squareform
 
 import defibmap
 from defibmap.network import walk
-from defibmap.outputs.write import write_outputs
+from defibmap.outputs.write import format_summary, write_outputs
 
 LSOAS = "lsoa21_trafford_pop2021_pwc_imd2019.csv"
 AGES = "population_mid_year_2024_mid-year_2024_population_estimates_lsoa.csv"
@@ -136,6 +136,10 @@ def test_expected_arrests_run_end_to_end_on_traffords_ons_ages(place, tmp_path):
     assert weight["source"]["incidence"] == "test-only rates, not a published table"
     assert weight["source"]["deprivation_ratio"] == "test-only ratios"
     assert weight["age_bands"] == len(BANDS)
+    # the terminal says it beside the residents, in the weight's own unit
+    line = next(x for x in format_summary(result).splitlines() if x.startswith("Expected cardiac"))
+    assert f"{weight['covered']['any_time']:,.1f} any time" in line
+    assert f"(of {hand.sum():,.1f})" in line
     # the ranking maximises expected arrests, not residents
     best, gain = _best_single_site(place, hand)
     assert result.ranking.optimal_site_ids == (best,)
