@@ -235,6 +235,15 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("response", "fire_turnout_s"): Range("seconds", minimum=0, maximum=86_400),
     ("response", "ambulance_s"): Range("seconds", minimum=0, maximum=86_400),
     ("response", "ambulance_turnout_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "ambulance_mean_s"): Range("seconds", above=0, maximum=86_400),
+    ("response", "ambulance_p90_s"): Range("seconds", above=0, maximum=86_400),
+    ("response", "recognition_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "second_bystander"): Range("probability", minimum=0, maximum=1),
+    ("response", "fire_available"): Range("probability", minimum=0, maximum=1),
+    ("response", "fire_turnout_on_call_s"): Range("seconds", minimum=0, maximum=86_400),
+    ("response", "walking_speed_sigma"): Range("log-scale spread", minimum=0, maximum=3),
+    ("response", "draws"): Range("draws", minimum=1, maximum=100_000, integer=True),
+    ("response", "seed"): Range("seed", minimum=0, maximum=2**63 - 1, integer=True),
     ("response", "speeds_kph"): Range("km/h", above=0, maximum=200),
 }
 

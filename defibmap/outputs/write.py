@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from defibmap.outputs import folder
+from defibmap.outputs import tables as _tables
 from defibmap.outputs.tables import neutralise_formulas
 
 if TYPE_CHECKING:
@@ -61,6 +62,11 @@ def demand_table(result: StudyResult) -> pd.DataFrame:
         ("fire_drive_s", 1),
         ("time_to_defib_s", 1),
         ("first_route", None),
+        ("time_to_defib_p90_s", 1),
+        ("p_defib_before_ambulance", 4),
+        ("expected_min_saved", 3),
+        ("time_to_defib_with_recommended_s", 1),
+        ("p_defib_before_ambulance_with_recommended", 4),
     )
     for extra, digits in extras:
         if extra in demand.columns:
@@ -210,14 +216,10 @@ def format_summary(result: StudyResult) -> str:
         f"  {row.rank}. {row.name} (+{row.added_population:,.0f})"
         for row in result.recommendations.itertuples()
     )
-    timing = result.time_to_defib.scenarios if result.time_to_defib is not None else {}
+    timing = _tables.time_headline(result)
     if timing:
-        parts = [
-            f"{name}: {data.median_s / 60:.1f} min"
-            for name, data in timing.items()
-            if data.median_s is not None
-        ]
-        lines.append("Time to first defib, population median: " + "; ".join(parts))
+        lines.append("Time to first defib, population median over draws:")
+        lines.extend(f"  {line}" for line in timing)
     lines.extend(f"Note: {note}" for note in result.notes)
     lines.append("Data sources:")
     lines.extend(
