@@ -125,6 +125,53 @@ class Lognormal:
 
 
 @dataclass(frozen=True)
+class AreaLognormal:
+    """A lognormal per demand point: each point's area's own mean and 90th centile.
+
+    Attributes
+    ----------
+    mu, sigma
+        Per point, the lognormal's parameters (see :class:`Lognormal`).
+    fixed
+        Per point, the one fixed time where the area's 90th centile equals its mean, else NaN.
+    """
+
+    mu: NDArray[np.float64]
+    sigma: NDArray[np.float64]
+    fixed: NDArray[np.float64]
+
+    @classmethod
+    def from_mean_p90(cls, means: ArrayLike, p90s: ArrayLike) -> AreaLognormal:
+        """Return the per-point lognormals (each as :meth:`Lognormal.from_mean_p90`)."""
+        mean = np.asarray(means, dtype=np.float64)
+        p90 = np.asarray(p90s, dtype=np.float64)
+        mu, sigma, fixed = np.zeros(mean.size), np.zeros(mean.size), np.full(mean.size, np.nan)
+        pairs = np.column_stack([mean, p90])
+        for pair in np.unique(pairs, axis=0):
+            one = Lognormal.from_mean_p90(float(pair[0]), float(pair[1]))
+            at = (pairs == pair).all(axis=1)
+            mu[at], sigma[at] = one.mu, one.sigma
+            fixed[at] = np.nan if one.fixed is None else one.fixed
+        return cls(mu=mu, sigma=sigma, fixed=fixed)
+
+    @property
+    def mean(self) -> float:
+        """The mean over points of each point's mean."""
+        if self.mu.size == 0:
+            return float("nan")
+        each = np.where(
+            np.isnan(self.fixed), np.exp(self.mu + self.sigma * self.sigma / 2.0), self.fixed
+        )
+        return float(np.mean(each))
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, int]) -> NDArray[np.float64]:
+        """Draw an array of ``shape`` (points, draws)."""
+        z = rng.standard_normal(shape)
+        drawn = np.exp(self.mu[:, None] + self.sigma[:, None] * z)
+        return np.where(np.isnan(self.fixed)[:, None], drawn, self.fixed[:, None])
+
+
+@dataclass(frozen=True)
 class Empirical:
     """Observed values resampled with replacement (e.g. a trust's response times, seconds)."""
 
@@ -147,7 +194,8 @@ class DrawAssumptions:
     Attributes
     ----------
     ambulance
-        Area-wide ambulance response time, seconds from the call.
+        Ambulance response time, seconds from the call: area-wide, per point (each
+        area's own), or observed times resampled.
     walking_speed
         Bystander speed, m/s.
     recognition_s
@@ -167,7 +215,7 @@ class DrawAssumptions:
         Seed of the random numbers.
     """
 
-    ambulance: Lognormal | Empirical
+    ambulance: Lognormal | AreaLognormal | Empirical
     walking_speed: Lognormal
     recognition_s: float
     second_bystander: float

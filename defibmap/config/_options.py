@@ -41,6 +41,8 @@ RESPONSE_KEYS = {
     "ambulance_mean_s",
     "ambulance_p90_s",
     "ambulance_times_file",
+    "ambulance_areas_file",
+    "ambulance_area_column",
     "ambulance_turnout_s",
     "recognition_s",
     "second_bystander",
@@ -84,8 +86,12 @@ def _response(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
     """
     resp = dict(data.get("response", {}))
     for key, value in resp.items():
-        if key == "ambulance_times_file":
+        if key in ("ambulance_times_file", "ambulance_areas_file"):
             resp[key] = _values.file(base, value, where, "response", key)
+            continue
+        if key == "ambulance_area_column":
+            if not isinstance(value, str) or not value.strip():
+                raise _values.type_error(where, "response", key, "a demand column name", value)
             continue
         if key != "speeds_kph":
             _values.numeric(resp, "response", key, where)
@@ -126,6 +132,12 @@ def _ambulance_distribution(resp: dict[str, Any], where: Path) -> None:
         msg = (
             f"{where}: [response] ambulance_times_file gives the ambulance times; leave out "
             f"{', '.join(given)}"
+        )
+        raise ConfigError(msg)
+    if "ambulance_times_file" in resp and "ambulance_areas_file" in resp:
+        msg = (
+            f"{where}: [response] ambulance_times_file and ambulance_areas_file both give the "
+            "ambulance times: give one"
         )
         raise ConfigError(msg)
     mean_s = float(mean if mean is not None else old if old is not None else AMBULANCE_MEAN_S)

@@ -280,16 +280,116 @@ def read_ambulance_times(path: Path) -> NDArray[np.float64]:
     return np.asarray(values, dtype=np.float64)
 
 
-def draw_assumptions(config: StudyConfig) -> draws_.DrawAssumptions:
-    """Return the distributions of the three routes from the study's ``[response]``."""
+#: The demand column naming each point's ambulance area when ``ambulance_area_column`` is unset.
+DEFAULT_AMBULANCE_AREA_COLUMN = "ambulance_area"
+
+
+def read_ambulance_areas(path: Path) -> dict[str, tuple[float, float]]:
+    """Read a table of each area's ambulance mean and 90th centile, seconds.
+
+    A CSV with columns ``area``, ``mean_s`` and ``p90_s``: one row per area, the 90th centile
+    from the mean to about 2.27 times the mean (a lognormal must have both).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column, for a missing column, a repeated or empty area, or
+        a value that is not seconds a lognormal can have.
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = f"{path}: cannot read the ambulance areas: {exc}"
+        raise InputError(msg) from exc
+    missing = [c for c in ("area", "mean_s", "p90_s") if c not in frame.columns]
+    if missing:
+        msg = (
+            f"{path}: needs columns 'area', 'mean_s' and 'p90_s'; columns are {list(frame.columns)}"
+        )
+        raise InputError(msg)
+    out: dict[str, tuple[float, float]] = {}
+    for row, (area, mean, p90) in enumerate(
+        frame[["area", "mean_s", "p90_s"]].itertuples(index=False), start=2
+    ):
+        name = str(area).strip()
+        if not name or name in out:
+            what = "is empty" if not name else f"repeats {name!r}"
+            msg = f"{path}: row {row}, column 'area' {what}"
+            raise InputError(msg)
+        values = []
+        for column, cell in (("mean_s", mean), ("p90_s", p90)):
+            try:
+                value = float(str(cell).strip())
+            except ValueError:
+                value = float("nan")
+            if not (np.isfinite(value) and 0 < value <= 86_400):
+                msg = (
+                    f"{path}: row {row}, column {column!r}: must be seconds above 0 and at "
+                    f"most 86400, got {cell!r}"
+                )
+                raise InputError(msg)
+            values.append(value)
+        try:
+            draws_.Lognormal.from_mean_p90(values[0], values[1])
+        except ValueError as exc:
+            msg = f"{path}: row {row}, column 'p90_s': {exc}"
+            raise InputError(msg) from exc
+        out[name] = (values[0], values[1])
+    if not out:
+        msg = f"{path}: no ambulance areas (the table is empty)"
+        raise InputError(msg)
+    return out
+
+
+def _area_ambulance(
+    config: StudyConfig, demand: pd.DataFrame | None, mean: float, p90: float
+) -> tuple[draws_.AreaLognormal, str]:
+    """Each demand point's area's lognormal; points in no listed area take the study's."""
+    opts = config.response
+    table = read_ambulance_areas(opts["ambulance_areas_file"])
+    column = str(opts.get("ambulance_area_column", DEFAULT_AMBULANCE_AREA_COLUMN))
+    if demand is None or column not in demand.columns:
+        msg = (
+            f"{opts['ambulance_areas_file']}: [response] ambulance_areas_file needs the demand "
+            f"column {column!r} naming each point's area (set ambulance_area_column)"
+        )
+        raise InputError(msg)
+    areas = demand[column].astype(str).str.strip().to_numpy()
+    means = np.array([table.get(a, (mean, p90))[0] for a in areas], dtype=np.float64)
+    p90s = np.array([table.get(a, (mean, p90))[1] for a in areas], dtype=np.float64)
+    listed = np.isin(areas, list(table))
+    note = ""
+    if not listed.all():
+        people = demand["population"].to_numpy(dtype=np.float64)
+        note = (
+            f"Ambulance times: {int((~listed).sum()):,} demand points "
+            f"({float(people[~listed].sum()):,.0f} people) are in no area of "
+            f"{opts['ambulance_areas_file']}; they take the study-wide mean {mean:g} s and "
+            f"90th centile {p90:g} s."
+        )
+    return draws_.AreaLognormal.from_mean_p90(means, p90s), note
+
+
+def draw_assumptions(
+    config: StudyConfig, demand: pd.DataFrame | None = None, notes: list[str] | None = None
+) -> draws_.DrawAssumptions:
+    """Return the distributions of the three routes from the study's ``[response]``.
+
+    ``demand`` is needed with ``ambulance_areas_file`` (each point's area); a note on points
+    in no listed area is appended to ``notes``.
+    """
     opts = config.response
     times_file = opts.get("ambulance_times_file")
-    ambulance: draws_.Lognormal | draws_.Empirical
+    ambulance: draws_.Lognormal | draws_.AreaLognormal | draws_.Empirical
+    mean = float(opts.get("ambulance_mean_s", opts.get("ambulance_s", AMBULANCE_MEAN_S)))
+    p90 = float(opts.get("ambulance_p90_s", mean * AMBULANCE_P90_S / AMBULANCE_MEAN_S))
     if times_file is not None:
         ambulance = draws_.Empirical(read_ambulance_times(times_file))
+    elif opts.get("ambulance_areas_file") is not None:
+        ambulance, note = _area_ambulance(config, demand, mean, p90)
+        if note and notes is not None:
+            notes.append(note)
     else:
-        mean = float(opts.get("ambulance_mean_s", opts.get("ambulance_s", AMBULANCE_MEAN_S)))
-        p90 = float(opts.get("ambulance_p90_s", mean * AMBULANCE_P90_S / AMBULANCE_MEAN_S))
         ambulance = draws_.Lognormal.from_mean_p90(mean, p90)
     return draws_.DrawAssumptions(
         ambulance=ambulance,
@@ -428,7 +528,7 @@ def time_analysis(
             dy,
         )
         amb_drive = amb.fire_drive_s
-    drawn_with = draw_assumptions(config)
+    drawn_with = draw_assumptions(config, demand, notes)
     amb_turnout = float(opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S))
     amb_fixed = None if amb_drive is None else amb_turnout + amb_drive
     usable = inputs.usable or {}
@@ -526,6 +626,11 @@ def _assumptions(
         ambulance = "drive from [ambulance_bases] plus turnout"
     elif isinstance(amb, draws_.Empirical):
         ambulance = f"observed response times resampled ({amb.observed.size} calls)"
+    elif isinstance(amb, draws_.AreaLognormal):
+        ambulance = (
+            f"lognormal per area (each area's mean and 90th centile, "
+            f"{opts.get('ambulance_areas_file')}); mean over points {amb.mean / 60:.1f} min"
+        )
     elif amb.fixed is not None:
         ambulance = f"one area-wide response time, {amb.fixed:g} s"
     else:

@@ -267,3 +267,23 @@ def test_draws_are_capped_to_bound_the_memory(monkeypatch):
     assert rd.draws_within_memory(1_000, 3, 1_000) == 100
     assert rd.draws_within_memory(100_000, 3, 1_000) == 100  # never under 100
     assert rd.draws_within_memory(100_000, 3, 50) == 50
+
+
+def test_each_area_draws_its_own_lognormal():
+    means = np.array([420.0, 420.0, 600.0, 300.0])
+    p90s = np.array([900.0, 900.0, 1200.0, 300.0])  # the last area: one fixed time
+    amb = rd.AreaLognormal.from_mean_p90(means, p90s)
+    walk = np.full(4, (240.0 - 30.0) * 1.79 / 2.0)  # a 240 s fetch everywhere
+    draws = 40_000
+    drawn = rd.draw_scenarios(
+        {"s": rd.ScenarioInputs(walk, np.zeros(4, bool), np.ones(4))},
+        assumptions=_assume(ambulance=amb, draws=draws, seed=21),
+    )["s"]
+    before = rd.per_point_before(drawn)
+    for i in range(3):
+        one = rd.Lognormal.from_mean_p90(means[i], p90s[i])
+        exact = stats.lognorm(s=one.sigma, scale=math.exp(one.mu)).sf(240.0)
+        assert abs(before[i] - exact) < 4.0 * math.sqrt(exact * (1 - exact) / draws)
+    assert before[3] == 1.0  # 300 s every time, after the 240 s fetch: always beaten
+    np.testing.assert_array_equal(drawn.ambulance[3], 300.0)
+    assert amb.mean == pytest.approx((420 + 420 + 600 + 300) / 4)

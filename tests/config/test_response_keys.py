@@ -59,6 +59,13 @@ def _study(**response: Any) -> dict[str, Any]:
             "ambulance_times_file gives the ambulance times; leave out ambulance_p90_s",
         ),
         ({"second_bystandr": 0.5}, "second_bystandr"),
+        ({"ambulance_areas_file": "nowhere.csv"}, "[response] ambulance_areas_file = "),
+        ({"ambulance_area_column": ""}, "[response] ambulance_area_column must be a demand"),
+        ({"ambulance_area_column": 3}, "[response] ambulance_area_column must be a demand"),
+        (
+            {"ambulance_areas_file": "demand.csv", "ambulance_times_file": "demand.csv"},
+            "ambulance_times_file and ambulance_areas_file both give the ambulance times",
+        ),
     ],
 )
 def test_bad_response_keys_are_refused_naming_the_key(response, message):

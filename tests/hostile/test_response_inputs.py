@@ -77,3 +77,62 @@ def test_bad_observed_times_name_file_row_and_column(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         read_ambulance_times(path)
+
+
+def test_ambulance_areas_are_read(tmp_path):
+    from defibmap.study.timing import read_ambulance_areas
+
+    path = tmp_path / "areas.csv"
+    path.write_text("area,mean_s,p90_s\nLeeds,480,960\nBradford, 420 ,900\n", encoding="utf-8")
+    assert read_ambulance_areas(path) == {"Leeds": (480.0, 960.0), "Bradford": (420.0, 900.0)}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("area,mean_s\nLeeds,480\n", "needs columns 'area', 'mean_s' and 'p90_s'"),
+        ("area,mean_s,p90_s\n", "no ambulance areas"),
+        ("area,mean_s,p90_s\nLeeds,480,960\nLeeds,400,900\n", "row 3, column 'area' repeats"),
+        ("area,mean_s,p90_s\n,480,960\n", "row 2, column 'area' is empty"),
+        ("area,mean_s,p90_s\nLeeds,soon,960\n", "row 2, column 'mean_s'"),
+        ("area,mean_s,p90_s\nLeeds,0,960\n", "row 2, column 'mean_s'"),
+        ("area,mean_s,p90_s\nLeeds,480,inf\n", "row 2, column 'p90_s'"),
+        ("area,mean_s,p90_s\nLeeds,480,300\n", "row 2, column 'p90_s': no lognormal"),
+        ("area,mean_s,p90_s\nLeeds,480,5000\n", "row 2, column 'p90_s': no lognormal"),
+    ],
+)
+def test_bad_ambulance_areas_name_file_row_and_column(tmp_path, text, message):
+    from defibmap.study.timing import read_ambulance_areas
+
+    path = tmp_path / "areas.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        read_ambulance_areas(path)
+
+
+def test_demand_points_take_their_areas_times_and_the_rest_the_study_wide(tmp_path):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from defibmap.study.timing import draw_assumptions
+
+    path = tmp_path / "areas.csv"
+    path.write_text("area,mean_s,p90_s\nA,600,600\n", encoding="utf-8")
+    config = SimpleNamespace(
+        walking_speed_m_s=1.79,
+        response={
+            "ambulance_areas_file": path,
+            "ambulance_area_column": "trust_area",
+            "ambulance_mean_s": 420.0,
+            "ambulance_p90_s": 420.0,
+        },
+    )
+    demand = pd.DataFrame({"population": [10.0, 5.0], "trust_area": ["A", "B"]})
+    notes: list[str] = []
+    found = draw_assumptions(config, demand, notes)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(found.ambulance.fixed, [600.0, 420.0])  # type: ignore[union-attr]
+    assert notes
+    assert "1 demand points (5 people) are in no area" in notes[0]
+    with pytest.raises(InputError, match="needs the demand column 'trust_area'"):
+        draw_assumptions(config, demand.drop(columns="trust_area"), [])  # type: ignore[arg-type]
