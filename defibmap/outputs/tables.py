@@ -30,7 +30,15 @@ SCENARIO_LABELS = {
 
 
 def scenario_label(name: str) -> str:
-    """Readable name of a scenario key (unknown keys are returned as they are)."""
+    """Readable name of a scenario key (unknown keys are returned as they are).
+
+    A time-to-defib scenario with fire co-responders (``current+fire``) reads as its base
+    scenario's name ``+ fire co-responders``.
+    """
+    if name not in SCENARIO_LABELS and name.endswith("+fire"):
+        base = name.removesuffix("+fire")
+        if base in SCENARIO_LABELS:
+            return f"{SCENARIO_LABELS[base]} + fire co-responders"
     return SCENARIO_LABELS.get(name, name)
 
 

@@ -74,3 +74,9 @@ def test_terminal_line_gives_the_median_and_its_range_across_draws():
             "57.2% within 5 min (55.2%-59.4%)"
         )
     ]
+
+
+def test_fire_scenarios_read_as_their_base_plus_fire_co_responders():
+    assert tables.scenario_label("current+fire") == "Current defibs + fire co-responders"
+    assert tables.scenario_label("current") == "Current defibs"
+    assert tables.scenario_label("my+fire") == "my+fire"  # unknown base: as it is
