@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
+    "AMBULANCE_MEAN_S",
+    "AMBULANCE_P90_S",
     "AMBULANCE_S",
     "AMBULANCE_TURNOUT_S",
     "CABINET_S",
@@ -34,12 +36,19 @@ __all__ = [
     "DEFAULT_TARGETS",
     "DEFAULT_THRESHOLDS_M",
     "DEPRIVATION_WEIGHT_MAX",
+    "FIRE_AVAILABLE",
+    "FIRE_TURNOUT_ON_CALL_S",
     "FIRE_TURNOUT_S",
     "LOCKED_CABINET_EXTRA_S",
     "NIGHT_WINDOW_H",
+    "RECOGNITION_S",
+    "RESPONSE_DRAWS",
+    "RESPONSE_SEED",
     "RESPONSE_WITHIN_MIN",
+    "SECOND_BYSTANDER",
     "SMALL_GROUP_SHARE",
     "WALKING_SPEED_M_S",
+    "WALKING_SPEED_SIGMA",
 ]
 
 # --- Walking reach -------------------------------------------------------------------------
@@ -158,3 +167,42 @@ DEFAULT_FALLBACK_KPH = 32.0
 #: Default search limit of a drive, seconds; farther patients count as unreachable by that
 #: route. Assumption: an hour, far beyond any response standard.
 DEFAULT_DRIVE_LIMIT_S = 3600.0
+
+# --- Time to the first defib as a distribution (defibmap.analysis.response_draws) ---
+
+#: Ambulance Category 1 mean response, seconds: the NHS England standard of a 7-minute mean
+#: (NHS England, Ambulance Response Programme, July 2017; the Handbook to the NHS Constitution).
+#: Achieved means are published monthly in NHS England's Ambulance Quality Indicators and have
+#: often been longer; a study should use its trust's figure.
+AMBULANCE_MEAN_S = AMBULANCE_S
+#: Ambulance Category 1 90th centile, seconds: the NHS England standard of 15 minutes for 9
+#: calls in 10 (NHS England, Ambulance Response Programme, July 2017).
+AMBULANCE_P90_S = 900.0
+#: Seconds from the 999 call until the arrest is recognised and a bystander is sent for the
+#: defib (or a fire crew alerted). Assumption: confirm with the ambulance service's call
+#: audit. For comparison, a Swedish study of 2,631 suspected arrests (PubMed 36162614, 2022)
+#: measured a median of 1.8 min from call to ambulance dispatch and 3.0 min from call to
+#: volunteer-responder dispatch.
+RECOGNITION_S = 60.0
+#: Probability that a second person is there to fetch the defib while the first does CPR
+#: (UK call handlers send one if they can). Assumption: no UK figure found; confirm locally.
+SECOND_BYSTANDER = 0.5
+#: Spread of the bystander's speed, the standard deviation of its logarithm, around the median
+#: walking speed: log(4.0 / 1.4) / (2 x 0.6745), from the interquartile range 1.4-4.0 m/s of
+#: dispatched lay responders' travelling speed (median 2.3 m/s) in Jonsson M, Berglund E,
+#: Djarv T, et al., "A brisk walk - real-life travelling speed of lay responders in
+#: out-of-hospital cardiac arrest", Resuscitation 2020;151:197-204. Their responders
+#: travelled by any mode; the spread is used, the median stays the walking speed. 0 gives
+#: the fixed speed.
+WALKING_SPEED_SIGMA = 0.7782
+#: Probability that the co-responding fire crew is free when called. Assumption: confirm with
+#: the fire and rescue service (on-call appliance availability is often reported by them).
+FIRE_AVAILABLE = 0.9
+#: Turnout of an on-call (retained) crew, seconds from the alert to the appliance leaving:
+#: on-call firefighters come from home or work to the station. Assumption (UK on-call
+#: contracts commonly ask for about 5 minutes to reach the station): confirm with the fire
+#: and rescue service. Wholetime crews use ``FIRE_TURNOUT_S``.
+FIRE_TURNOUT_ON_CALL_S = 300.0
+#: Monte Carlo draws of the time to the first defib, and their seed (same seed, same figures).
+RESPONSE_DRAWS = 1000
+RESPONSE_SEED = 20_170_701

@@ -12,6 +12,7 @@ Private to the package: :func:`defibmap.config.study_file.study_from_dict` calls
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path  # noqa: TC003 - a dataclass field's type
 from typing import Any
@@ -20,6 +21,8 @@ from defibmap import layers
 from defibmap._errors import ConfigError
 from defibmap.config import _values
 from defibmap.defaults import (
+    AMBULANCE_MEAN_S,
+    AMBULANCE_P90_S,
     DEFAULT_MAX_DAYS_UNCHECKED,
     DEFAULT_SCHOOL_HOURS,
     DEFAULT_SCHOOL_TERM_WEEKS,
@@ -28,13 +31,26 @@ from defibmap.defaults import (
     WALKING_SPEED_M_S,
 )
 
-#: The keys of the ``[response]`` section (seconds, and ``speeds_kph`` by road type).
+#: The keys of the ``[response]`` section (seconds, probabilities, the draws, a file of
+#: observed ambulance times, and ``speeds_kph`` by road type).
 RESPONSE_KEYS = {
     "cabinet_s",
     "locked_cabinet_extra_s",
     "fire_turnout_s",
+    "fire_turnout_on_call_s",
+    "fire_available",
     "ambulance_s",
+    "ambulance_mean_s",
+    "ambulance_p90_s",
+    "ambulance_times_file",
+    "ambulance_areas_file",
+    "ambulance_area_column",
     "ambulance_turnout_s",
+    "recognition_s",
+    "second_bystander",
+    "walking_speed_sigma",
+    "draws",
+    "seed",
     "speeds_kph",
 }
 
@@ -63,10 +79,22 @@ def _finer_demand(data: dict[str, Any], base: Path, where: Path) -> dict[str, An
     return finer
 
 
-def _response(data: dict[str, Any], where: Path) -> dict[str, Any]:
-    """Read ``[response]``: seconds >= 0, and ``speeds_kph`` as road type = km/h."""
+def _response(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
+    """Read ``[response]``: numbers in range, a times file, ``speeds_kph`` as road = km/h.
+
+    ``ambulance_s`` (the older name) is the mean when ``ambulance_mean_s`` is absent; giving
+    both with different values, or a times file with a mean or 90th centile, is refused, and
+    so is a mean and 90th centile no lognormal has.
+    """
     resp = dict(data.get("response", {}))
     for key, value in resp.items():
+        if key in ("ambulance_times_file", "ambulance_areas_file"):
+            resp[key] = _values.file(base, value, where, "response", key)
+            continue
+        if key == "ambulance_area_column":
+            if not isinstance(value, str) or not value.strip():
+                raise _values.type_error(where, "response", key, "a demand column name", value)
+            continue
         if key != "speeds_kph":
             _values.numeric(resp, "response", key, where)
             continue
@@ -83,7 +111,48 @@ def _response(data: dict[str, Any], where: Path) -> dict[str, Any]:
             _values.checked_number(
                 kph, where, "response", f"speeds_kph.{road}", _values.NUMERIC_KEYS["response", key]
             )
+    _ambulance_distribution(resp, where)
     return resp
+
+
+#: The standard normal 90th centile (as ``defibmap.analysis.response_draws.Z90``; config may
+#: not import analysis).
+_Z90 = 1.2815515655
+
+
+def _ambulance_distribution(resp: dict[str, Any], where: Path) -> None:
+    """Refuse conflicting ambulance keys and a mean / 90th centile no lognormal has."""
+    old, mean = resp.get("ambulance_s"), resp.get("ambulance_mean_s")
+    if old is not None and mean is not None and float(old) != float(mean):
+        msg = (
+            f"{where}: [response] ambulance_s ({old}) and ambulance_mean_s ({mean}) disagree; "
+            "ambulance_s is the older name of ambulance_mean_s: give one"
+        )
+        raise ConfigError(msg)
+    given = [k for k in ("ambulance_s", "ambulance_mean_s", "ambulance_p90_s") if k in resp]
+    if "ambulance_times_file" in resp and given:
+        msg = (
+            f"{where}: [response] ambulance_times_file gives the ambulance times; leave out "
+            f"{', '.join(given)}"
+        )
+        raise ConfigError(msg)
+    if "ambulance_times_file" in resp and "ambulance_areas_file" in resp:
+        msg = (
+            f"{where}: [response] ambulance_times_file and ambulance_areas_file both give the "
+            "ambulance times: give one"
+        )
+        raise ConfigError(msg)
+    mean_s = float(mean if mean is not None else old if old is not None else AMBULANCE_MEAN_S)
+    p90 = resp.get("ambulance_p90_s")
+    # an old study file with only ambulance_s keeps the standard's ratio of 90th centile to mean
+    p90_s = float(p90) if p90 is not None else mean_s * AMBULANCE_P90_S / AMBULANCE_MEAN_S
+    top = mean_s * math.exp(_Z90 * _Z90 / 2.0)
+    if not mean_s <= p90_s <= top:
+        msg = (
+            f"{where}: [response] ambulance_p90_s must lie from the mean ({mean_s:g} s) to "
+            f"{top:,.0f} s for a lognormal to have both, got {p90_s:g}"
+        )
+        raise ConfigError(msg)
 
 
 #: The scenarios every study reports; a study's own [scenarios.NAME] may not take these names.
@@ -316,7 +385,7 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     unchecked = _values.numeric(hours, "availability", "max_days_unchecked", where)
     finer = _finer_demand(data, base, where)
     scenarios = _scenarios(data, where)
-    resp = _response(data, where)
+    resp = _response(data, base, where)
     upgrades = _upgrades(ranking, data, where)
     return {
         "objective": _values.choice(

@@ -347,14 +347,20 @@ def time_to_defib(result: StudyResult) -> str:
     if frame is None:
         return ""
     frame["scenario"] = frame["scenario"].map(_tables.scenario_label).fillna(frame["scenario"])
+    frame["median_range"] = [
+        "-" if lo is None or hi is None or lo != lo or hi != hi else f"{lo:.1f}-{hi:.1f} min"  # noqa: PLR0124
+        for lo, hi in zip(frame["median_min_p10"], frame["median_min_p90"], strict=True)
+    ]
     table = html_table(
         frame,
         {
             "scenario": ("Scenario", None),
             "median_min": ("Median minutes", lambda v: f"{v:.1f}" if v == v else "-"),  # noqa: PLR0124
+            "median_range": ("10th-90th percentile across draws", None),
             "within_3_min_share": ("Within 3 min", pct),
             "within_5_min_share": ("Within 5 min", pct),
             "within_8_min_share": ("Within 8 min", pct),
+            "p_defib_before_ambulance": ("Defib before the ambulance", pct),
             "bystander_first_share": ("Bystander first", pct),
             "fire_first_share": ("Fire crew first", pct),
             "ambulance_first_share": ("Ambulance first", pct),
@@ -363,11 +369,16 @@ def time_to_defib(result: StudyResult) -> str:
     items = "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _tables.time_assumptions(result)
     )
+    draws = int(frame["draws"].max()) if len(frame) else 0
     return (
         "<h2>Minutes to the first defibrillator</h2><p>Survival falls by roughly a tenth for "
         "every minute without defibrillation. The smallest of three routes: a bystander "
         "fetches the nearest defib (walk there and back), a fire crew co-responds, or the "
-        f"ambulance arrives. Shares are of residents.</p>{table}<table>{items}</table>"
+        "ambulance arrives. Response times vary from call to call, so each figure is over "
+        f"{draws} random draws (each draw is one arrest at every resident's home): the median "
+        "is over residents and draws, with the range of the median across draws beside it. "
+        "Shares are of residents, rounded down, so 100 % means every resident in every draw."
+        f"</p>{table}<table>{items}</table>"
     )
 
 

@@ -9,6 +9,7 @@ floats; formatting is the writer's job.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -61,7 +62,15 @@ def coverage_bases(result: StudyResult) -> pd.DataFrame:
 
 
 def scenario_label(name: str) -> str:
-    """Readable name of a scenario key (unknown keys are returned as they are)."""
+    """Readable name of a scenario key (unknown keys are returned as they are).
+
+    A time-to-defib scenario with fire co-responders (``current+fire``) reads as its base
+    scenario's name ``+ fire co-responders``.
+    """
+    if name not in SCENARIO_LABELS and name.endswith("+fire"):
+        base = name.removesuffix("+fire")
+        if base in SCENARIO_LABELS:
+            return f"{SCENARIO_LABELS[base]} + fire co-responders"
     return SCENARIO_LABELS.get(name, name)
 
 
@@ -380,29 +389,84 @@ def ranked(result: StudyResult) -> pd.DataFrame:
     return recs
 
 
+def _share_floor(value: float | None) -> float | None:
+    """Return a share rounded down to 0.1 %, so no share under 1 ever shows as 100 %."""
+    if value is None:
+        return None
+    # the 1e-9 keeps 0.572 (571.99999... after the product) from dropping to 0.571
+    return math.floor(float(value) * 1000.0 + 1e-9) / 1000.0
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else float(seconds) / 60.0
+
+
 def time_to_defib(result: StudyResult) -> pd.DataFrame | None:
     """Return one row per time-to-defib scenario, or None without the analysis.
 
-    Columns: median minutes, shares within 3/5/8 min, and the share of people for whom each
-    route comes first.
+    Columns: median minutes (over people and draws) with its 10th and 90th percentiles
+    across draws, shares within 3/5/8 min (each with its 10th-90th percentile across draws),
+    the probability that a defib comes before the ambulance, the mean minutes saved, and the
+    share of people for whom each route comes first. Shares are rounded down to 0.1 %, so a
+    share shows as 100 % only when it is 1 (true in every draw).
     """
     block = result.time_to_defib
     if block is None:
         return None
-    rows = [
-        {
+    rows = []
+    for name, data in block.scenarios.items():
+        row: dict[str, str | float | int | None] = {
             "scenario": name,
-            "median_min": None if data.median_s is None else float(data.median_s) / 60.0,
-            "within_3_min_share": data.within_min_share.get("3"),
-            "within_5_min_share": data.within_min_share.get("5"),
-            "within_8_min_share": data.within_min_share.get("8"),
-            "bystander_first_share": data.first_route_share.get("bystander"),
-            "fire_first_share": data.first_route_share.get("fire"),
-            "ambulance_first_share": data.first_route_share.get("ambulance"),
+            "median_min": _minutes(data.median_s),
+            "median_min_p10": _minutes(data.median_s_p10),
+            "median_min_p90": _minutes(data.median_s_p90),
         }
-        for name, data in block.scenarios.items()
-    ]
+        for minutes in ("3", "5", "8"):
+            row[f"within_{minutes}_min_share"] = _share_floor(data.within_min_share.get(minutes))
+            row[f"within_{minutes}_min_share_p10"] = _share_floor(
+                data.within_min_share_p10.get(minutes)
+            )
+            row[f"within_{minutes}_min_share_p90"] = _share_floor(
+                data.within_min_share_p90.get(minutes)
+            )
+        row["p_defib_before_ambulance"] = _share_floor(data.p_defib_before_ambulance)
+        row["expected_min_saved"] = data.expected_min_saved
+        row["bystander_first_share"] = data.first_route_share.get("bystander")
+        row["fire_first_share"] = data.first_route_share.get("fire")
+        row["ambulance_first_share"] = data.first_route_share.get("ambulance")
+        row["draws"] = data.draws
+        rows.append(row)
     return pd.DataFrame(rows) if rows else None
+
+
+def time_headline(result: StudyResult) -> list[str]:
+    """Return one plain sentence per scenario: median minutes and its range across draws.
+
+    ``"current: median 4.3 min (10th-90th percentile across draws 4.1-4.5); 57.2 % within
+    5 min (55.2-59.4 %)"``; a share shows as 100 % only when it is 1 in every draw.
+    """
+    frame = time_to_defib(result)
+    if frame is None:
+        return []
+    lines = []
+    for row in frame.to_dict("records"):
+        label = scenario_label(str(row["scenario"])) or str(row["scenario"])
+        median = row["median_min"]
+        if median is None or median != median:  # noqa: PLR0124 - NaN
+            text = f"{label}: median not reached"
+        else:
+            text = f"{label}: median {median:.1f} min"
+            lo, hi = row["median_min_p10"], row["median_min_p90"]
+            if lo is not None and hi is not None and lo == lo and hi == hi:  # noqa: PLR0124
+                text += f" (10th-90th percentile across draws {lo:.1f}-{hi:.1f})"
+        five = row["within_5_min_share"]
+        if five is not None:
+            text += f"; {five:.1%} within 5 min"
+            lo5, hi5 = row["within_5_min_share_p10"], row["within_5_min_share_p90"]
+            if lo5 is not None and hi5 is not None:
+                text += f" ({lo5:.1%}-{hi5:.1%})"
+        lines.append(text)
+    return lines
 
 
 def time_assumptions(result: StudyResult) -> list[tuple[str, str]]:
@@ -423,7 +487,40 @@ def time_assumptions(result: StudyResult) -> list[tuple[str, str]]:
             f"{values.locked_cabinet_extra_s} s; {sources.get('locked_cabinet_extra_s', '')}",
         ),
         ("Fire turnout", f"{values.fire_turnout_s} s; {sources.get('fire_turnout_s', '')}"),
+        (
+            "Fire turnout, on-call crews",
+            f"{values.fire_turnout_on_call_s} s; {sources.get('fire_turnout_on_call_s', '')}",
+        ),
+        (
+            "Fire crew free to go",
+            f"{values.fire_available:.0%} of calls; {sources.get('fire_available', '')}",
+        ),
         ("Ambulance", f"{values.ambulance}; {sources.get('ambulance_s', '')}"),
+        (
+            "Recognising the arrest",
+            (
+                f"{values.recognition_s:g} s after the call before anyone is sent; "
+                f"{sources.get('recognition_s', '')}"
+            ),
+        ),
+        (
+            "A second person can fetch the defib",
+            f"{values.second_bystander:.0%} of arrests; {sources.get('second_bystander', '')}",
+        ),
+        (
+            "Spread of walking speed",
+            (
+                f"{values.walking_speed_sigma:g} (log scale; 0 = one speed); "
+                f"{sources.get('walking_speed_sigma', '')}"
+            ),
+        ),
+        (
+            "Draws",
+            (
+                f"{values.draws} random draws, seed {values.seed}: each draw is one arrest at "
+                "every resident's home; the same seed gives the same figures"
+            ),
+        ),
         ("Driving speeds", str(sources.get("drive_speeds", ""))),
         ("Fire co-responding", block.co_responding),
     ]

@@ -67,6 +67,11 @@ def demand_table(result: StudyResult) -> pd.DataFrame:
         ("incidents", 4),
         ("incidents_day", 4),
         ("incidents_night", 4),
+        ("time_to_defib_p90_s", 1),
+        ("p_defib_before_ambulance", 4),
+        ("expected_min_saved", 3),
+        ("time_to_defib_with_recommended_s", 1),
+        ("p_defib_before_ambulance_with_recommended", 4),
     )
     for extra, digits in extras:
         if extra in demand.columns:
@@ -316,14 +321,10 @@ def format_summary(result: StudyResult) -> str:
     lines.extend(_weight_lines(result))
     lines.extend(_readiness_lines(result))
     lines.extend(_ranking_lines(result))
-    timing = result.time_to_defib.scenarios if result.time_to_defib is not None else {}
+    timing = tables.time_headline(result)
     if timing:
-        parts = [
-            f"{name}: {data.median_s / 60:.1f} min"
-            for name, data in timing.items()
-            if data.median_s is not None
-        ]
-        lines.append("Time to first defib, population median: " + "; ".join(parts))
+        lines.append("Time to first defib, population median over draws:")
+        lines.extend(f"  {line}" for line in timing)
     lines.extend(f"Note: {note}" for note in result.notes)
     lines.append("Data sources:")
     lines.extend(

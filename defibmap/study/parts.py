@@ -237,12 +237,31 @@ class TimeSummary:
         Share reached within each number of minutes (text, ``"5"``).
     first_route_share
         Share for whom each route (``bystander``, ``fire``, ``ambulance``, ``none``) is first.
+    draws
+        Monte Carlo draws behind the figures (each draw is one arrest at every point); the
+        figures above are pooled over people and draws.
+    median_s_p10, median_s_p90
+        10th and 90th percentiles across draws of the per-draw median, seconds.
+    within_min_share_p10, within_min_share_p90
+        10th and 90th percentiles across draws of the per-draw shares.
+    p_defib_before_ambulance
+        Population-weighted probability that a bystander or fire crew brings a defib
+        before the ambulance.
+    expected_min_saved
+        Population-weighted mean minutes by which the first defib beats the ambulance.
     """
 
     population: float
     median_s: float | None
     within_min_share: Shares
     first_route_share: Shares
+    draws: int = 1
+    median_s_p10: float | None = None
+    median_s_p90: float | None = None
+    within_min_share_p10: Shares = field(default_factory=dict)
+    within_min_share_p90: Shares = field(default_factory=dict)
+    p_defib_before_ambulance: float | None = None
+    expected_min_saved: float | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +275,14 @@ class TimeAssumptions:
     ambulance_s: float
     ambulance: str
     sources: Mapping[str, str]
+    ambulance_p90_s: float | None = None
+    recognition_s: float = 0.0
+    second_bystander: float = 1.0
+    walking_speed_sigma: float = 0.0
+    fire_available: float = 1.0
+    fire_turnout_on_call_s: float | None = None
+    draws: int = 1
+    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -672,6 +672,29 @@ def _locked(demand: gpd.GeoDataFrame, defibs: gpd.GeoDataFrame) -> NDArray[np.bo
     return _inputs.locked_nearest(defibs, demand["nearest_defib_id"])
 
 
+def _nearest_usable(
+    available: Available, after_walk_m: NDArray[np.float64]
+) -> dict[str, NDArray[np.float64]]:
+    """Per scenario, the chance each resident's nearest defib is usable at the arrest's hour.
+
+    An arrest's hour is any hour of a typical year alike, so the chance is the share of the
+    year's hours the nearest defib is usable (term and holiday weeks weighted by their
+    number). With the recommended sites, a resident whose walk got shorter has a new 24/7
+    site (a station or a new cabinet) as the nearest defib.
+    """
+    config = available.reached.snapped.networked.loaded.config
+    current = available.current
+    weeks = config.school_term_weeks
+    share = (weeks * current.term.mean(axis=1) + (52 - weeks) * current.holiday.mean(axis=1)) / 52
+    by_id = dict(zip(current.ids.astype(str), share.tolist(), strict=True))
+    nearest = available.demand["nearest_defib_id"]
+    now = np.array([by_id.get(str(i), 1.0) if i is not None else 1.0 for i in nearest])
+    walk = available.reached.walk_m
+    with np.errstate(invalid="ignore"):
+        closer = np.isfinite(after_walk_m) & ~(after_walk_m >= walk)
+    return {"current": now, WITH_RECOMMENDED: np.where(closer, 1.0, now)}
+
+
 def response(boarded: Boarded, *, refresh: bool) -> Responded:
     """Time to the first defib by bystander, fire co-responder or ambulance, per resident."""
     available = boarded.ranked.available
@@ -694,6 +717,7 @@ def response(boarded: Boarded, *, refresh: bool) -> Responded:
             locked=_locked(available.demand, available.defibs),
             fire=snapped.as_read.get(layer_kinds.FIRE_STATIONS),
             ambulance_bases=snapped.ambulance_bases,
+            usable=_nearest_usable(available, boarded.after_walk_m),
         ),
         crs=snapped.networked.network.crs,
         cache=loaded.cache,

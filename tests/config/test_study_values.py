@@ -42,6 +42,8 @@ def _with(section: str, key: str, value: object) -> dict[str, Any]:
     if section == "incidents":  # read only with the incidents weight, and a kernel
         incidents = {"file": str(DEMO / "demand.csv"), "method": "kernel", key: value}
         return _study(demand={**DEMAND, "weight": "incidents"}, incidents=incidents)
+    if key == "ambulance_p90_s":  # a 90th centile needs a mean it can go with
+        return _study(response={key: value, "ambulance_mean_s": value})
     if key in ("thresholds_m", "targets"):
         return _study(**{section: {key: [value]}})
     return _study(**{section: {key: value}})
@@ -93,7 +95,7 @@ def _documented_numeric_keys() -> set[str]:
         if len(cells) < 4 or not cells[0].startswith("`"):
             continue
         if numeric.search(cells[1]) and not re.search("path|text", cells[1]):
-            found |= set(re.findall(r"`([a-z_]+)`", cells[0]))
+            found |= set(re.findall(r"`([a-z0-9_]+)`", cells[0]))
     return found
 
 

@@ -250,11 +250,12 @@ def test_time_to_defib_in_both_shipped_studies(tmp_path, leeds_network):
     cols = demo.demand
     fire_first = cols["first_route"] == "fire"
     assert fire_first.any()
-    # where fire is first, its time is turnout + drive and beats the other two routes
+    # where fire is most often first, the median over draws is at most recognition + turnout
+    # + drive: the crew is free in 90 % of draws, so at least 90 % of times are that or less
     t = cols.loc[fire_first]
-    np.testing.assert_allclose(t["time_to_defib_s"], 120.0 + t["fire_drive_s"])
-    assert (t["time_to_defib_s"] <= t["walk_fetch_s"].fillna(np.inf)).all()
-    assert (t["time_to_defib_s"] <= 420.0).all()
+    assert (t["time_to_defib_s"] <= 60.0 + 120.0 + t["fire_drive_s"] + 1e-9).all()
+    assert (t["time_to_defib_p90_s"] >= t["time_to_defib_s"]).all()
+    assert ((t["p_defib_before_ambulance"] > 0) & (t["p_defib_before_ambulance"] <= 1)).all()
     leeds = defibmap.run_study("leeds", network=leeds_network)
     lt = leeds.summary()["time_to_defib"]
     assert lt["co_responding"] == "not assessed"
