@@ -155,3 +155,24 @@ def test_time_to_defib_over_draws_on_leeds(leeds: StudyResult) -> None:
     text = format_summary(leeds)
     assert "100.0%" not in text
     assert "10th-90th percentile across draws" in text
+
+
+def test_a_bystander_fetches_only_a_defib_usable_at_the_hour(leeds_network: object) -> None:
+    """The fetch's chance is the nearest defib's share of the year (Leeds: school hours).
+
+    Every Leeds defib is a school's, usable 40 hours of a term week in 39 of 52 weeks; with
+    the recommended 24/7 sites, a resident whose walk got shorter has one as the nearest.
+    """
+    config = defibmap.load_study("leeds")
+    loaded = stages.load(config, given=leeds_network, refresh=False)  # type: ignore[arg-type]
+    networked = stages.network(loaded, given=leeds_network, refresh=False)  # type: ignore[arg-type]
+    boarded = stages.board(stages.rank(stages.availability(stages.reach(stages.snap(networked)))))
+    available = boarded.ranked.available
+    found = stages._nearest_usable(available, boarded.after_walk_m)
+    school = 40 / 168 * 39 / 52
+    has_defib = available.demand["nearest_defib_id"].notna().to_numpy()
+    np.testing.assert_allclose(found["current"][has_defib], school)
+    closer = boarded.after_walk_m < available.reached.walk_m
+    assert closer.any()
+    np.testing.assert_allclose(found[stages.WITH_RECOMMENDED][closer], 1.0)
+    np.testing.assert_allclose(found[stages.WITH_RECOMMENDED][has_defib & ~closer], school)
