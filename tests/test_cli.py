@@ -193,6 +193,10 @@ def test_rejected_rows_are_broken_down_by_layer_and_reason() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _rows(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines()) - 1
+
+
 def _shipped() -> dict[str, dict]:
     found = {}
     for path in sorted((data_root() / "studies").glob("*.toml")):
@@ -285,9 +289,21 @@ def test_init_blank_writes_a_commented_template(
     assert {"study", "network", "demand", "defibs", "candidates"} <= set(document)
     assert sum(line.startswith("#") for line in text.splitlines()) >= 10
     assert (tmp_path / "new" / "data").is_dir()
-    # it reads as a study once its files exist: the first missing one is named
+    # until its files are there, the first missing one is named
     with pytest.raises(ConfigError, match="no such file"):
         read_study(study)
+    # filled in as a user would (files in data/, names and columns set), it runs
+    import shutil
+
+    town = data_root() / "demo-town"
+    for name in ("demand.csv", "defibs.csv", "candidates.csv", "town.osm.bz2"):
+        shutil.copy(town / name, tmp_path / "new" / "data" / name)
+    text = text.replace('"data/area.osm.pbf"', '"data/town.osm.bz2"')
+    study.write_text(text.replace('id = "area_code"', 'id = "demand_id"'), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(study), "-q", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["inputs"]["candidates"]["rows_used"] == _rows(town / "candidates.csv")
 
 
 def test_offline_place_study_says_init_first_one_download_a_line(
