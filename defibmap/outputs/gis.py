@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -25,6 +26,7 @@ import shapely
 from defibmap._files import atomic_path, write_text_atomic
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from defibmap.study.pipeline import StudyResult
@@ -285,7 +287,7 @@ def write_gis(result: StudyResult, folder: Path, *, demand_table: pd.DataFrame) 
     import pyogrio
 
     layers = gis_layers(result, demand_table)
-    with atomic_path(folder / GPKG_NAME) as tmp:
+    with atomic_path(folder / GPKG_NAME) as tmp, _fixed_gpkg_date():
         tmp.unlink()  # GDAL creates the GeoPackage; an empty file is not one
         for name, layer in layers.items():
             kind = "MultiPolygon" if name == "reach_areas" or _polygons(layer) else "Point"
@@ -299,6 +301,25 @@ def write_gis(result: StudyResult, folder: Path, *, demand_table: pd.DataFrame) 
             )
     write_text_atomic(folder / GEOJSON_NAME, recommendations_geojson(result.recommendations) + "\n")
     return [GPKG_NAME, GEOJSON_NAME]
+
+
+#: The GeoPackage's ``last_change`` dates (GDAL's ``OGR_CURRENT_DATE``): fixed, so that the
+#: same study writes the same bytes every time, as it does for the CSVs (a re-run can be
+#: compared file by file, and the manifest's hashes repeat).
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+@contextmanager
+def _fixed_gpkg_date() -> Iterator[None]:
+    """Set GDAL's ``OGR_CURRENT_DATE`` to :data:`GPKG_DATE` for the block, then restore it."""
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
 def _polygons(layer: gpd.GeoDataFrame) -> bool:

@@ -253,3 +253,15 @@ def test_wards_layer_points_when_only_ward_names_exist(demo: StudyResult, tmp_pa
 
 def test_no_wards_layer_without_wards(out: Path) -> None:
     assert "wards" not in _layers(out / "defibmap.gpkg")
+
+
+def test_the_same_study_writes_the_same_bytes(demo: StudyResult, tmp_path: Path) -> None:
+    import pyogrio
+
+    table = pd.DataFrame({"demand_id": demo.demand.index})
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        gis.write_gis(demo, tmp_path / name, demand_table=table)
+    for name in ("defibmap.gpkg", "recommendations.geojson"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None  # restored
