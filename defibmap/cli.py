@@ -217,7 +217,7 @@ _DESCRIBE = {
     "rejected.csv": "input rows not used, with the reason",
     "summary.json": "every headline figure, machine-readable",
     "figures": "the report's figures as PNG",
-    "defibmap.gpkg": "GIS layers for QGIS/ArcGIS (GeoPackage, British National Grid)",
+    "defibmap.gpkg": "GIS layers for QGIS/ArcGIS (GeoPackage; British National Grid in GB)",
     "recommendations.geojson": "ranked sites as GIS points (GeoJSON, WGS84)",
 }
 
