@@ -21,7 +21,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="defibmap",
         description="Walking reach of public-access defibrillators and where new ones help most.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also log what each step did (not with -q)"
+    )
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback when something fails"
     )
@@ -39,8 +41,33 @@ def _parser() -> argparse.ArgumentParser:
         "--refresh", action="store_true", help="rebuild the network cache and re-download"
     )
     run.add_argument("--open", action="store_true", help="open the map in a web browser when done")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
-    sub.add_parser("studies", help="list the shipped studies")
+    run.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress messages (not with -v)"
+    )
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,  # keeps a -v given before the command
+        help="also log what each step did (not with -q)",
+    )
+    sub.add_parser(
+        "studies", help="list the shipped studies: what each is, synthetic, needs internet"
+    )
+    init = sub.add_parser(
+        "init",
+        help="copy a shipped study and its data (or a blank template) into a folder of yours",
+        description=(
+            "Copy a shipped study file and its data files into a folder of your own (default "
+            "./NAME), with its paths rewritten so the copy finds its data; edit the copy and "
+            "run it with: defibmap run --config DIR/NAME.toml. NAME 'blank' writes a commented "
+            "template study instead. An existing folder that is not empty is never overwritten."
+        ),
+    )
+    init.add_argument(
+        "name", metavar="NAME", help="a shipped study (see: defibmap studies) or blank"
+    )
+    init.add_argument("folder", nargs="?", type=Path, metavar="DIR", help="default: ./NAME")
     batch = sub.add_parser(
         "batch",
         help="run many studies as tasks on Dask distributed",
@@ -73,13 +100,16 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.verbose and getattr(args, "quiet", False):
+        # the two contradict each other; refusing beats guessing which one was meant
+        parser.error("-q (quiet: no progress) and -v (verbose: more detail) contradict; give one")
     if __name__ == "__main__" or argv is None:  # the program itself, not a library call
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # -v: defibmap's own details, not every library's chatter
+    logging.getLogger("defibmap").setLevel(logging.INFO if args.verbose else logging.NOTSET)
     try:
         return _dispatch(args)
     except (DefibmapError, KeyboardInterrupt, OSError) as exc:
@@ -93,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; return its exit status."""
     if args.command == "studies":
-        from defibmap._resources import shipped_studies
-
-        sys.stdout.write("\n".join(shipped_studies()) + "\n")
+        sys.stdout.write(_studies_text())
         return 0
+    if args.command == "init":
+        return _init(args.name, args.folder)
     if args.command == "batch":
         from defibmap.batch import run_batch
 
@@ -188,7 +218,49 @@ _DESCRIBE = {
     "warnings.csv": "input cells kept but not understood (e.g. opening hours)",
     "summary.json": "every headline figure, machine-readable",
     "figures": "the report's figures as PNG",
+    "defibmap.gpkg": "GIS layers for QGIS/ArcGIS (GeoPackage; British National Grid in GB)",
+    "recommendations.geojson": "ranked sites as GIS points (GeoJSON, WGS84)",
 }
+
+
+def _studies_text() -> str:
+    """Return ``defibmap studies``: each shipped study, what it is and what it needs."""
+    from defibmap._resources import study_info
+
+    blocks = []
+    for info in study_info():
+        tags = ["synthetic" if info.synthetic else "real data"]
+        tags.append("needs internet the first time" if info.needs_internet else "offline")
+        blocks.append(f"{info.name}  ({', '.join(tags)})\n  {info.title}")
+        if info.description:
+            blocks[-1] += f": {info.description}"
+    text = "\n\n".join(blocks)
+    return f"{text}\n\nRun one: defibmap run NAME. Copy one to edit: defibmap init NAME [DIR].\n"
+
+
+def _init(name: str, folder: Path | None) -> int:
+    """``defibmap init``: copy a shipped study (or the blank template) into a folder of yours."""
+    from defibmap._resources import copy_study, write_blank_study
+
+    target = folder if folder is not None else Path(name)
+    if name == "blank":
+        study = write_blank_study(target)
+        sys.stdout.write(
+            f"Wrote a template study: {study}\n"
+            "Fill in the file names and columns, put your data beside it, then run:\n"
+            f"  defibmap run --config {study}\n"
+        )
+        return 0
+    from defibmap.config.study_file import read_study
+
+    study, copied = copy_study(name, target)
+    read_study(study)  # the copy finds every file it names, or says which it does not
+    sys.stdout.write(
+        f"Copied the study {name!r} to {study} with its {len(copied)} data files.\n"
+        "Edit the copy (paths in it are relative to it), then run:\n"
+        f"  defibmap run --config {study}\n"
+    )
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

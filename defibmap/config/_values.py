@@ -36,11 +36,25 @@ def get(
     if value is None:
         return None
     if isinstance(value, bool) and kind in (int, float, (int, float)):
-        raise type_error(path, section, key, "a number", value)
+        raise type_error(path, section, key, "a whole number" if kind is int else "a number", value)
     if not isinstance(value, kind):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise type_error(path, section, key, f"a {name}", value)
+        kinds = (kind,) if isinstance(kind, type) else kind
+        if float in kinds:  # "a number" already takes in whole numbers
+            kinds = tuple(k for k in kinds if k is not int)
+        names = dict.fromkeys(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        raise type_error(path, section, key, " or ".join(names), value)
     return value
+
+
+#: How a study file's value types are named in messages (a TOML user's words, not Python's).
+_TYPE_NAMES: dict[type, str] = {
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def file(

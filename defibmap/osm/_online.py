@@ -12,6 +12,7 @@ Private to the package: :mod:`defibmap.osm.features` re-exports the public names
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -250,8 +251,10 @@ def preflight(
 
     Raises
     ------
-    NetworkError
-        Listing what is missing, what to download, where to put it and the study keys to set.
+    MissingDownloadsError
+        A :class:`~defibmap.NetworkError` listing, one line each, what is missing, then the
+        steps: what to download, where to put it and the study key to set; its ``advice``
+        holds those facts, to word the message again (:meth:`OfflineAdvice.message`).
     """
     folder = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
     place = place_or_polygon if isinstance(place_or_polygon, str) else None
@@ -282,22 +285,120 @@ def preflight(
                 timeout_s=timeout_s,
             )
     except NetworkError as exc:
-        where = Path(download_dir) if download_dir is not None else Path("<study data folder>")
-        url = extract_url or f"a county .osm.pbf from {GEOFABRIK_ENGLAND}"
-        name = extract_url.rsplit("/", 1)[-1] if extract_url else "<county>-latest.osm.pbf"
-        key = f'[network] osm_file = "{osm_file_value or (where / name).as_posix()}"'
-        layers_too = [k for k in missing if k not in {"network", "drive network"}]
-        also = ["the driving network is then built from it"] if "drive network" in missing else []
+        advice = OfflineAdvice(
+            reason=str(exc),
+            missing=tuple(missing),
+            cache_folder=folder,
+            area=place if place is not None else "the study boundary",
+            buffer_m=buffer_m,
+            download_dir=Path(download_dir) if download_dir is not None else None,
+            extract_url=extract_url,
+            osm_file_value=osm_file_value,
+        )
+        raise MissingDownloadsError(advice) from exc
+
+
+#: What each missing download is, in the offline message.
+_WHAT = {"network": "the walking network", "drive network": "the driving network"}
+
+
+@dataclass(frozen=True)
+class OfflineAdvice:
+    """What :func:`preflight` found offline: the facts its message is worded from.
+
+    Attributes
+    ----------
+    reason
+        Why no server answered (the probe's message).
+    missing
+        The layers not in the cache, in the order asked for.
+    cache_folder
+        The cache folder looked in.
+    area
+        The study area in words (a place name, or "the study boundary").
+    buffer_m
+        How far the downloads reach beyond the area, metres.
+    download_dir, extract_url, osm_file_value
+        As given to :func:`preflight`.
+    """
+
+    reason: str
+    missing: tuple[str, ...]
+    cache_folder: Path
+    area: str
+    buffer_m: float
+    download_dir: Path | None
+    extract_url: str | None
+    osm_file_value: str | None
+
+    def message(self, *, copy_first: tuple[str, str] | None = None) -> str:
+        """Return the message: what is missing, one line each, then numbered steps.
+
+        Parameters
+        ----------
+        copy_first
+            For a study shipped inside the package: the command that copies it into a
+            folder of the user's (``"defibmap init coventry"``) and the copy's study file
+            (``"coventry/coventry.toml"``), made the first step; ``download_dir`` and
+            ``osm_file_value`` should then name the copy's folder and value. Files edited
+            inside an installed package are lost when it is reinstalled.
+        """
+        where = self.download_dir if self.download_dir is not None else Path("<study data folder>")
+        url = self.extract_url or f"a county .osm.pbf from {GEOFABRIK_ENGLAND}"
+        name = (
+            self.extract_url.rsplit("/", 1)[-1] if self.extract_url else "<county>-latest.osm.pbf"
+        )
+        key = f'[network] osm_file = "{self.osm_file_value or (where / name).as_posix()}"'
+        reason = self.reason.removeprefix("could not fetch OpenStreetMap: ").rstrip(". ")
+        lines = [
+            f"OpenStreetMap cannot be reached ({reason}). Nothing was run.",
+            (
+                f"These layers are not in the cache ({self.cache_folder}) and must be "
+                "downloaded (sizes are not known before the download):"
+            ),
+            *(f"  - {layer} ({_WHAT.get(layer, 'OpenStreetMap layer')})" for layer in self.missing),
+            "To run offline:",
+        ]
+        steps = []
+        study = "the study file"
+        if copy_first is not None:
+            command, study = copy_first
+            steps.append(
+                f"Copy the study into a folder of your own: {command} (it makes "
+                f"./{Path(study).parent.as_posix()}; files edited inside the installed package "
+                "are lost when it is reinstalled)"
+            )
+        steps.append(
+            f"Download {url} (the extract covering {self.area} and {self.buffer_m / 1000:g} km "
+            f"around it) into {where.as_posix()}"
+        )
+        steps.append(f"In {study} set {key} instead of place{self._also()}")
+        if copy_first is not None:
+            steps.append(f"Run: defibmap run --config {study}")
+        lines.extend(f"  {i}. {step}" for i, step in enumerate(steps, start=1))
+        lines.append("Or run once online: downloads are cached and later runs work offline.")
+        return "\n".join(lines)
+
+    def _also(self) -> str:
+        """Return what else the extract provides, in brackets, or ``""``."""
+        layers_too = [k for k in self.missing if k not in _WHAT]
+        also = (
+            ["the driving network is then built from it"] if "drive network" in self.missing else []
+        )
         if layers_too:
             also.append(f"the OpenStreetMap layers {', '.join(layers_too)} are then read from it")
-        also_text = f" ({'; '.join(also)} too)" if also else ""
-        area = place if place is not None else "the study boundary"
-        reason = str(exc).removeprefix("could not fetch OpenStreetMap: ").rstrip(". ")
-        msg = (
-            f"OpenStreetMap cannot be reached ({reason}); these layers are not in the cache "
-            f"({folder}): {', '.join(missing)}. Nothing was run. To run offline: download "
-            f"{url} (covering {area} and {buffer_m / 1000:g} km around it) into {where}, "
-            f"then set in the study file {key} instead of place{also_text}. Or run once online: "
-            "downloads are cached and later runs work offline."
-        )
-        raise NetworkError(msg) from exc
+        return f" ({'; '.join(also)} too)" if also else ""
+
+
+class MissingDownloadsError(NetworkError):
+    """Offline, with downloads a study needs missing from the cache (:func:`preflight`).
+
+    Attributes
+    ----------
+    advice
+        The facts the message is worded from.
+    """
+
+    def __init__(self, advice: OfflineAdvice) -> None:
+        super().__init__(advice.message())
+        self.advice = advice

@@ -47,6 +47,8 @@ from defibmap.osm._extract import clip_extract, read_extract
 from defibmap.osm._online import (
     GEOFABRIK_ENGLAND,
     NETWORK_HINT,
+    MissingDownloadsError,
+    OfflineAdvice,
     layer_query,
     online_features,
     preflight,
@@ -73,6 +75,8 @@ __all__ = [
     "NETWORK_HINT",
     "STUDY_SECTION",
     "TAGS",
+    "MissingDownloadsError",
+    "OfflineAdvice",
     "boundary_polygon",
     "buffered",
     "clip_extract",

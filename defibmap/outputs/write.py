@@ -130,8 +130,9 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
 
     The outputs are ``summary.json``, ``demand_coverage.csv``, ``recommendations.csv``,
     ``rejected.csv``, ``warnings.csv``, ``scenarios.csv``, ``coverage_curve.csv``,
-    ``recommendations.xlsx``, ``report.html`` with its ``figures/`` and ``map.html`` (which
-    works offline).
+    ``recommendations.xlsx``, ``report.html`` with its ``figures/``, ``map.html`` (which works
+    offline), and the GIS files ``defibmap.gpkg`` and ``recommendations.geojson``
+    (:mod:`defibmap.outputs.gis`).
 
     Everything is written into a hidden staging folder beside ``out_dir`` (same filesystem)
     and then exchanged with ``out_dir`` in one atomic step (Linux ``renameat2`` with
@@ -169,11 +170,13 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> dict[str, Path]:
 
 def _write_all(result: StudyResult, folder: Path) -> list[str]:
     """Write every output into the empty ``folder``; return their names."""
+    from defibmap.outputs.gis import write_gis
     from defibmap.outputs.map.render import result_map, write_map
     from defibmap.outputs.report import write_report
     from defibmap.outputs.workbook import write_workbook
 
-    neutralise_formulas(demand_table(result)).to_csv(folder / "demand_coverage.csv", index=False)
+    demand = demand_table(result)
+    neutralise_formulas(demand).to_csv(folder / "demand_coverage.csv", index=False)
     neutralise_formulas(result.recommendations).to_csv(folder / "recommendations.csv", index=False)
     neutralise_formulas(result.rejected).to_csv(folder / "rejected.csv", index=False)
     names = ["demand_coverage.csv", "recommendations.csv", "rejected.csv"]
@@ -197,7 +200,16 @@ def _write_all(result: StudyResult, folder: Path) -> list[str]:
         json.dumps(summary, indent=2, default=_json_default, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )
-    return [*names, "recommendations.xlsx", "report.html", "map.html", "figures", "summary.json"]
+    gis = write_gis(result, folder, demand_table=demand)
+    return [
+        *names,
+        "recommendations.xlsx",
+        "report.html",
+        "map.html",
+        "figures",
+        "summary.json",
+        *gis,
+    ]
 
 
 def _coverage_lines(result: StudyResult) -> list[str]:
@@ -298,6 +310,24 @@ def _ranking_lines(result: StudyResult) -> list[str]:
     return lines
 
 
+def _rejected_lines(result: StudyResult) -> list[str]:
+    """Return the rejected-rows line and one line per layer and reason, most rows first."""
+    rejected = sum(r.rows_rejected for r in result.input_reports.values())
+    if not rejected:
+        return []
+    counts = [
+        (count, layer.replace("_", " "), reason)
+        for layer, report in result.input_reports.items()
+        for reason, count in report.rejected_reasons.items()
+        if count
+    ]
+    counts.sort(key=lambda item: (-item[0], item[1], item[2]))
+    return [
+        f"Rejected rows: {rejected:,} (see rejected.csv)",
+        *(f"  {count:,} {layer}: {reason}" for count, layer, reason in counts),
+    ]
+
+
 def format_summary(result: StudyResult) -> str:
     """Return a short plain-text summary for the command line, naming the data sources."""
     lines = []
@@ -333,9 +363,7 @@ def format_summary(result: StudyResult) -> str:
         + (f", {s['date']}" if s.get("date") else "")
         for s in result.sources
     )
-    rejected = sum(r.rows_rejected for r in result.input_reports.values())
-    if rejected:
-        lines.append(f"Rejected rows: {rejected} (see rejected.csv)")
+    lines.extend(_rejected_lines(result))
     lost = sum(
         r.population_in - r.population_used
         for r in result.input_reports.values()

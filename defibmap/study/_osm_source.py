@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from defibmap._errors import ConfigError, NetworkError
 from defibmap._files import atomic_path
+from defibmap._resources import COPY_DATA_FOLDER, data_root
 from defibmap.network import walk as _network
 from defibmap.osm import features as osm_features
 
@@ -182,12 +184,36 @@ def preflight(
         else "<county>-latest.osm.pbf"
     )
     value = Path(os.path.relpath(folder.resolve() / name, study_dir.resolve())).as_posix()
-    osm_features.preflight(
-        place if place is not None else area,
-        layers=layers,
-        buffer_m=net.boundary_buffer_m,
-        cache_dir=cache,
-        download_dir=folder.resolve(),
-        extract_url=net.extract_url,
-        osm_file_value=value,
-    )
+    download_dir = folder.resolve()
+    shipped = _shipped_name(config)
+    copy_first = None
+    if shipped is not None:  # never edit inside the installed package: copy it first
+        download_dir = Path(shipped) / COPY_DATA_FOLDER
+        value = f"{COPY_DATA_FOLDER}/{name}"
+        copy_first = (f"defibmap init {shipped}", f"{shipped}/{shipped}.toml")
+    try:
+        osm_features.preflight(
+            place if place is not None else area,
+            layers=layers,
+            buffer_m=net.boundary_buffer_m,
+            cache_dir=cache,
+            download_dir=download_dir,
+            extract_url=net.extract_url,
+            osm_file_value=value,
+        )
+    except osm_features.MissingDownloadsError as exc:
+        if copy_first is None:
+            raise
+        raise NetworkError(exc.advice.message(copy_first=copy_first)) from exc.__cause__
+
+
+def _shipped_name(config: StudyConfig) -> str | None:
+    """Return the name of a study shipped with the package, or None for a user's own study."""
+    if config.path is None:
+        return None
+    try:
+        shipped = data_root().resolve() / "studies"
+    except ConfigError:
+        return None
+    path = config.path.resolve()
+    return path.stem if path.parent == shipped else None

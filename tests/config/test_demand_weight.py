@@ -82,11 +82,11 @@ HOSTILE = [
     (_study({**ARRESTS, "incidence_file": ""}), "[demand] incidence_file must be a file path"),
     (
         _study({"weight": "incidents"}, incidents={**INCIDENTS, "datetime": 5}),
-        "[incidents] datetime must be a str",
+        "[incidents] datetime must be text",
     ),
     (
         _study({"weight": "incidents"}, incidents={**INCIDENTS, "location_type": True}),
-        "[incidents] location_type must be a str",
+        "[incidents] location_type must be text",
     ),
     (
         _study(

@@ -106,7 +106,7 @@ def _study(**sections: Any) -> dict[str, Any]:
             _study(finer_demand={"file": str(DEMO / "demand.csv"), "method": "boundary"}),
             "[finer_demand] method = 'boundary' needs boundary_file",
         ),
-        (_study(demand={**DEMAND, "name": 3}), "[demand] name must be a str, got 3"),
+        (_study(demand={**DEMAND, "name": 3}), "[demand] name must be text, got 3"),
     ],
 )
 def test_bad_sections_are_refused_with_the_section_and_key(data, message):

@@ -33,12 +33,16 @@ def _tree(folder: Path) -> dict[str, bytes]:
 def _check_message(message: str) -> None:
     assert "Nothing was run" in message
     assert "cannot connect to the Overpass API" in message
-    # what is missing
-    assert "network, defibrillators, schools, police, council_buildings" in message
-    # what to download, where to put it, and the key to set
+    # what is missing, one line each
+    missing = [line.split()[1] for line in message.splitlines() if line.startswith("  - ")]
+    assert missing == ["network", "defibrillators", "schools", "police", "council_buildings"]
+    # copy the shipped study first (never edit inside the installed package), then what to
+    # download, where to put it in the copy, and the key to set there
+    assert "1. Copy the study into a folder of your own: defibmap init coventry" in message
     assert f"https://download.geofabrik.de/europe/united-kingdom/england/{EXTRACT}" in message
-    assert str(data_root() / "coventry") in message  # the installed copy when installed
-    assert f'[network] osm_file = "../coventry/{EXTRACT}"' in message
+    assert "into coventry/data" in message
+    assert str(data_root()) not in message
+    assert f'In coventry/coventry.toml set [network] osm_file = "data/{EXTRACT}"' in message
     assert "instead of place" in message
 
 

@@ -22,7 +22,8 @@ PAGES = [
     ROOT / "notebooks" / "README.md",
     ROOT / "benchmarks" / "README.md",
 ]
-DOTTED = re.compile(r"\bdefibmap(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+#: (``defibmap.gpkg`` is an output file's name, not a module)
+DOTTED = re.compile(r"\bdefibmap(?:\.(?!gpkg\b)[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 def _resolve(dotted: str) -> object:

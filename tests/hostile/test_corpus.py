@@ -274,22 +274,22 @@ CASES = [
     Case(
         "outside_defib_text",
         key("police_stations", "outside_defib", '"yes"'),
-        message=r"\[police_stations\] outside_defib must be a bool, got 'yes'",
+        message=r"\[police_stations\] outside_defib must be true or false, got 'yes'",
     ),
     Case(
         "co_responder_number",
         key("fire_stations", "co_responder", "1"),
-        message=r"\[fire_stations\] co_responder must be a bool, got 1",
+        message=r"\[fire_stations\] co_responder must be true or false, got 1",
     ),
     Case(
         "synthetic_text",
         key("study", "synthetic", '"true"'),
-        message=r"\[study\] synthetic must be a bool",
+        message=r"\[study\] synthetic must be true or false",
     ),
     Case(
         "study_name_number",
         key("study", "name", "3"),
-        message=r"\[study\] name must be a str, got 3",
+        message=r"\[study\] name must be text, got 3",
     ),
     Case(
         "defibs_not_table",

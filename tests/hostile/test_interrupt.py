@@ -98,6 +98,13 @@ def parses(path: Path) -> None:
         assert data.endswith(PNG_END), path
     elif path.suffix == ".xlsx":
         content(path)
+    elif path.suffix == ".geojson":
+        json.loads(data)
+    elif path.suffix == ".gpkg":
+        import pyogrio
+
+        for name, _kind in pyogrio.list_layers(path):
+            pyogrio.read_dataframe(path, layer=name)
     else:
         pytest.fail(f"unexpected output {path.name}")
 

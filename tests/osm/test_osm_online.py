@@ -339,7 +339,8 @@ def test_preflight_offline_lists_what_to_download(sleeps, tmp_path):
         )
     assert not sleeps  # no back-off pause: it failed at once
     message = str(info.value)
-    assert "network, defibrillators, schools" in message
+    missing = [line.split()[1] for line in message.splitlines() if line.startswith("  - ")]
+    assert missing == ["network", "defibrillators", "schools"]  # one line each
     assert "west-midlands-latest.osm.pbf" in message
     assert "data/coventry" in message
     assert '[network] osm_file = "data/coventry/west-midlands-latest.osm.pbf"' in message

@@ -96,7 +96,8 @@ def test_offline_place_study_stops_before_any_work_when_the_drive_network_is_not
         run_study(study)
     message = str(info.value)
     assert "not in the cache" in message
-    assert ": drive network." in message  # the only thing missing
+    missing = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert missing == ["  - drive network (the driving network)"]  # the only thing missing
     assert "(the driving network is then built from it too)" in message
     assert sorted(p.name for p in cache.iterdir()) == cached_before  # nothing written
 

@@ -159,10 +159,12 @@ def test_rerun_replaces_outputs_and_leaves_no_temp_files(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         ".defibmap-manifest.json",  # what defibmap wrote, with hashes
         "coverage_curve.csv",
+        "defibmap.gpkg",  # the GIS layers
         "demand_coverage.csv",
         "figures",
         "map.html",
         "recommendations.csv",
+        "recommendations.geojson",
         "recommendations.xlsx",
         "rejected.csv",
         "report.html",
@@ -313,7 +315,7 @@ def _toml(tmp_path: Path, network: str, layers: str) -> Path:
         ('place = "X"\nmax_snap_m = -5', "", r"max_snap_m must be finite metres >= 0"),
         ('place = "X"\nmax_snap_m = nan', "", r"max_snap_m must be finite metres >= 0"),
         ('place = "X"\nmax_snap_m = inf', "", r"max_snap_m must be finite metres >= 0"),
-        ('place = "X"\ncache_dir = 3', "", r"\[network\] cache_dir must be a str"),
+        ('place = "X"\ncache_dir = 3', "", r"\[network\] cache_dir must be text"),
         (
             'graph_file = "net.npz"',
             '[defibs]\nosm = "defibrillators"',
