@@ -62,6 +62,19 @@ def test_no_helper_is_longer_than_15_lines(name):
                 assert lines <= MAX_HELPER_LINES, f"{name} cell {i}: {lines}-line helper"
 
 
+def _code(name: str) -> str:
+    return "\n".join(c.source for c in _read(name).cells if c.cell_type == "code")
+
+
+def test_the_notebooks_teach_the_current_api():
+    council = _code("03_your_council.ipynb")
+    # postcodes are placed by the study, not looked up by hand
+    assert "postcode_file = " in council
+    assert "register = " in council
+    assert ".map(lookup" not in council
+    assert "defibmap.compare(" in _code("04_what_if.ipynb")
+
+
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_every_figure_has_a_title_axis_labels_and_a_reading(name):
     cells = _read(name).cells
