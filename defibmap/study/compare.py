@@ -10,9 +10,11 @@ A *plan* is a list of site ids changed against today's defibs:
 - ``-<defib id>`` (:data:`REMOVE`): an existing defib taken away (removed, or locked so no one
   can use it), to see what it gives today.
 
-Each plan is measured with the study's own code (:func:`defibmap.study.board.
-site_year_coverage` and the same walking search): an empty plan gives the study's current
-figures exactly, and the ranking's picks give what the ranking says they add.
+Each plan is measured with the study's own code: the defibs' hours as
+:func:`defibmap.study.board.defib_availability` reads them, the candidates' as the ranking
+does, :func:`defibmap.analysis.scenarios.year_coverage` and the same walking search, on the
+study's points snapped again. An empty plan gives the study's current figures exactly, and
+the ranking's picks give what the ranking says they add.
 """
 
 from __future__ import annotations
