@@ -8,7 +8,8 @@ The pipeline, one function per stage::
 
 or stage by stage: :func:`build_network` / :func:`network_from_osm` / :func:`network_from_graph`,
 :func:`snap_points`, :func:`nearest_facility`, :func:`coverage_shares`, :func:`pair_distances`,
-:func:`rank_sites`, :func:`greedy`, :func:`mclp`.
+:func:`rank_sites`, :func:`greedy`, :func:`mclp`. What if? :func:`compare` measures plans of
+sites (candidates added, defibs taken away) on a finished study without running it again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from defibmap.network.walk import from_graph as network_from_graph
 from defibmap.network.walk import from_osm_file as network_from_osm
 from defibmap.network.walk import from_place as network_from_place
 from defibmap.outputs.write import write_outputs
+from defibmap.study.compare import compare
 from defibmap.study.pipeline import StudyResult, build_network, load_study, run_study
 
 try:
@@ -51,6 +53,7 @@ __all__ = [
     "StudyResult",
     "__version__",
     "build_network",
+    "compare",
     "coverage_shares",
     "greedy",
     "load_study",

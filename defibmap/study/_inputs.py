@@ -11,6 +11,7 @@ Private to the package: :mod:`defibmap.study.pipeline` calls these while running
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -504,10 +505,43 @@ def all_schools(gdf: gpd.GeoDataFrame | None) -> bool:
     return bool((gdf["kind"].astype(str) == "school").all())
 
 
+#: ONS (GSS) codes of census areas: output areas (E00, W00, S00), LSOAs and data zones (E01,
+#: W01, S01), MSOAs and intermediate zones (E02, W02, S02).
+_AREA_CODE = re.compile(r"[EWS]0[0-2]\d{6}")
+
+
+def centroid_note(config: StudyConfig, demand: gpd.GeoDataFrame | None) -> str | None:
+    """Say so when the demand is census areas at one centroid each, without ``[finer_demand]``.
+
+    A whole area's residents at one point make the ranking all-or-nothing per area: a site a
+    few metres nearer wins the area, one a few metres farther loses it. The demand counts as
+    areas when every id is an ONS area code (``E01``...). Not said with ``[demand] weight =
+    "expected_arrests"``, which needs the area codes and so cannot take ``[finer_demand]``.
+    """
+    if demand is None or demand.empty or config.finer_demand:
+        return None
+    if config.demand_weight.basis == "expected_arrests":
+        return None
+    ids = pd.Series(demand.index.astype(str), dtype=object).str.strip()
+    if not ids.str.fullmatch(_AREA_CODE).all():
+        return None
+    people = pd.to_numeric(demand["population"], errors="coerce")
+    return (
+        f"Demand is {len(demand):,} census areas, each at one centroid (about "
+        f"{people.mean():,.0f} residents, up to {people.max():,.0f}), so the ranking is "
+        "all-or-nothing per area (a site a few metres nearer wins a whole area, one a few "
+        "metres farther loses it): give [finer_demand] postcode points (OS Code-Point Open) to "
+        "spread each area's residents."
+    )
+
+
 def notes(
     config: StudyConfig, layers: dict[str, gpd.GeoDataFrame], defibs: gpd.GeoDataFrame
 ) -> list[str]:
     notes = []
+    centroids = centroid_note(config, layers.get(layer_kinds.DEMAND))
+    if centroids is not None:
+        notes.append(centroids)
     defib_layer = config.layers.get(layer_kinds.DEFIBS)
     if defib_layer is not None and all_schools(layers.get(layer_kinds.DEFIBS)):
         notes.append(

@@ -1,0 +1,231 @@
+"""What if? Plans of sites compared on a finished study, without running it again.
+
+A *plan* is a list of site ids changed against today's defibs:
+
+- a candidate building's id (``result.candidates.index``): a new cabinet, usable in its own
+  hours (24/7 outside unless its row says ``outside_defib`` no, as in the ranking);
+- ``upgrade:<defib id>``, when the study weighs upgrades: that defib moved to an outside 24/7
+  cabinet;
+- a station's id (``result.stations.index``): a 24/7 outside defib at the station;
+- ``-<defib id>`` (:data:`REMOVE`): an existing defib taken away (removed, or locked so no one
+  can use it), to see what it gives today.
+
+Each plan is measured with the study's own code: the defibs' hours as
+:func:`defibmap.study.board.defib_availability` reads them, the candidates' as the ranking
+does, :func:`defibmap.analysis.scenarios.year_coverage` and the same walking search, on the
+study's points snapped again. An empty plan gives the study's current figures exactly, and
+the ranking's picks give what the ranking says they add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from defibmap._errors import InputError
+from defibmap.analysis import reach
+from defibmap.analysis.scenarios import year_coverage
+from defibmap.network.snapping import Snapped, snap_points
+from defibmap.study import board
+from defibmap.study.stages import _candidate_hours
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    import geopandas as gpd
+    from numpy.typing import NDArray
+
+    from defibmap.study.result import StudyResult
+
+#: Prefix of an existing defib's id in a plan: the plan takes that defib away.
+REMOVE = "-"
+
+#: The columns of :func:`compare`'s table, in order.
+COLUMNS = (
+    "sites_added",
+    "sites_removed",
+    "available",
+    "night",
+    "any_time",
+    "people_added_available",
+    "people_added_night",
+    "people_added_any_time",
+)
+
+
+@dataclass(frozen=True)
+class _Pools:
+    """Where every site of a plan comes from: today's defibs and what may be added."""
+
+    current: board.SiteSet
+    additions: board.SiteSet
+    demand: Snapped
+    population: NDArray[np.float64]
+
+
+def _snap(result: StudyResult, frame: gpd.GeoDataFrame) -> Snapped:
+    """Snap a finished study's points again (the same points give the same snap)."""
+    return snap_points(
+        result.network,
+        frame.geometry.x.to_numpy(dtype=np.float64),
+        frame.geometry.y.to_numpy(dtype=np.float64),
+        max_snap_m=result.config.network.max_snap_m,
+    )
+
+
+def _pools(result: StudyResult) -> _Pools:
+    """Today's defibs with their hours, and the candidates, upgrades and stations to add."""
+    config = result.config
+    term, holiday, strict, _ = board.defib_availability(result.defibs, config)
+    current = board.SiteSet(
+        result.defibs.index.to_numpy(dtype=object),
+        _snap(result, result.defibs),
+        term,
+        holiday,
+        strict,
+    )
+    week, strict_options = _candidate_hours(result.candidates, config)
+    options = board.SiteSet(
+        result.candidates.index.to_numpy(dtype=object),
+        _snap(result, result.candidates),
+        week.term,
+        week.holiday,
+        strict_options,
+    )
+    stations = board.always(
+        result.stations.index.to_numpy(dtype=object), _snap(result, result.stations)
+    )
+    return _Pools(
+        current=current,
+        additions=options.plus(stations),
+        demand=_snap(result, result.demand),
+        population=result.demand["population"].to_numpy(dtype=np.float64),
+    )
+
+
+def _subset(sites: board.SiteSet, keep: NDArray[np.bool_]) -> board.SiteSet:
+    return board.SiteSet(
+        sites.ids[keep],
+        sites.snapped.subset(keep),
+        sites.term[keep],
+        sites.holiday[keep],
+        sites.term_unknown_off[keep],
+    )
+
+
+def _plan_sites(pools: _Pools, name: str, plan: Iterable[str]) -> tuple[board.SiteSet, int, int]:
+    """Return a plan's sites (today's, less those removed, plus those added) and the counts."""
+    if isinstance(plan, str):
+        msg = f"compare(): plan {name!r} must be a list of site ids, got the text {plan!r}"
+        raise InputError(msg)
+    ids = [str(s) for s in plan]
+    removed = {s[len(REMOVE) :] for s in ids if s.startswith(REMOVE)}
+    added = {s for s in ids if not s.startswith(REMOVE)}
+    today = pools.current.ids.astype(str)
+    known = pools.additions.ids.astype(str)
+    unknown = sorted({REMOVE + s for s in removed - set(today)} | (added - set(known)))
+    if unknown:
+        msg = (
+            f"compare(): plan {name!r} names unknown site ids {unknown}: a plan lists candidate "
+            f"ids (result.candidates.index, upgrades as 'upgrade:<defib id>'), station ids "
+            f"(result.stations.index), or '{REMOVE}<defib id>' to take an existing defib away"
+        )
+        raise InputError(msg)
+    kept = _subset(pools.current, ~np.isin(today, list(removed)))
+    new = _subset(pools.additions, np.isin(known, list(added)))
+    return kept.plus(new), len(added), len(removed)
+
+
+def _measure(
+    result: StudyResult, pools: _Pools, sites: board.SiteSet, threshold_m: float
+) -> tuple[float, float, float]:
+    """Year-round available, night (24/7) and any-time coverage of a set of sites, 0-1."""
+    key = str(round(threshold_m))
+    year = year_coverage(
+        result.network,
+        pools.demand,
+        pools.population,
+        sites.snapped,
+        (sites.term, sites.holiday),
+        term_weeks=result.config.school_term_weeks,
+        thresholds_m=(threshold_m,),
+    )
+    walk = reach.nearest_facility(
+        result.network,
+        pools.demand,
+        sites.snapped,
+        limit_m=reach.search_limit_m((threshold_m,)),
+    ).walk_m
+    any_time = reach.coverage_shares(walk, pools.population, (threshold_m,))[key]
+    return year.available[key], year.night[key], any_time
+
+
+def compare(
+    result: StudyResult,
+    plans: Mapping[str, Iterable[str]],
+    *,
+    threshold_m: float | None = None,
+) -> pd.DataFrame:
+    """Compare plans of sites on a finished study: the three coverage figures and people added.
+
+    Parameters
+    ----------
+    result
+        A finished study (:func:`defibmap.run_study`).
+    plans
+        Plan name to the site ids it changes against today's defibs: candidate ids
+        (``result.candidates.index``, with ``upgrade:<defib id>`` options when the study
+        weighs upgrades) and station ids (a 24/7 outside defib there) are added;
+        ``-<defib id>`` takes an existing defib away (removed or locked).
+    threshold_m
+        The walk, metres (default: the study's headline walk).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plan (index ``plan``, in the order given): ``sites_added``,
+        ``sites_removed``; ``available`` (year-round available coverage, the headline: the
+        people-hours share within the walk of a defib usable in that hour over a typical
+        year), ``night`` (share of people within the walk of a defib usable all night, every
+        night) and ``any_time`` (every defib counted usable), each 0-1; and the change
+        against today's defibs in people: ``people_added_available`` (people x share of the
+        year), ``people_added_night`` and ``people_added_any_time``. Negative where a plan
+        takes defibs away.
+
+    Raises
+    ------
+    InputError
+        When a plan names a site the study does not have, or is a text rather than a list.
+
+    Examples
+    --------
+    >>> compare(result, {"top three": list(result.recommendations["site_id"][:3]),
+    ...                  "without the school": ["-school_12"]})  # doctest: +SKIP
+    """
+    walk_m = float(result.config.headline_threshold_m if threshold_m is None else threshold_m)
+    if not (np.isfinite(walk_m) and walk_m > 0):
+        msg = f"compare(): threshold_m must be a positive number of metres, got {threshold_m!r}"
+        raise InputError(msg)
+    pools = _pools(result)
+    total = float(pools.population.sum())
+    before = _measure(result, pools, pools.current, walk_m)
+    rows: list[dict[str, float | int]] = []
+    for name, plan in plans.items():
+        sites, n_added, n_removed = _plan_sites(pools, name, plan)
+        after = before if not n_added and not n_removed else _measure(result, pools, sites, walk_m)
+        rows.append(
+            {
+                "sites_added": n_added,
+                "sites_removed": n_removed,
+                "available": after[0],
+                "night": after[1],
+                "any_time": after[2],
+                "people_added_available": (after[0] - before[0]) * total,
+                "people_added_night": (after[1] - before[1]) * total,
+                "people_added_any_time": (after[2] - before[2]) * total,
+            }
+        )
+    return pd.DataFrame(rows, index=pd.Index(list(plans), name="plan"), columns=list(COLUMNS))
