@@ -69,6 +69,9 @@ __all__ = [
 #: 0-1), and the ranking's objective (the exact optimum, else the greedy set's).
 FIGURES = ("coverage_available", "coverage_night", "coverage_any", "objective")
 
+#: Weeks in the year the term and holiday weeks share (as :mod:`time_slices` counts them).
+_WEEKS = 52
+
 #: The ambulance's time distribution a draw scales.
 Ambulance = Lognormal | AreaLognormal | Empirical
 
@@ -289,6 +292,30 @@ def _baseline(inst: Instance, week: Week, walk_m: float) -> tuple[sp.csr_matrix,
     return sp.csr_matrix(sp.vstack([cover, extra])), week.then(Week.always(extra.shape[0]))
 
 
+def _patterns(week: Week, objective: time_slices.Objective, *, term_weeks: int) -> Patterns:
+    """Return :func:`~defibmap.analysis.time_slices.patterns`, the same, faster for a year.
+
+    Each slot's usable sites are packed into bytes (big-endian bits keep the order of the
+    boolean rows) and compared as one value: ``np.unique`` on 336 rows of hundreds of
+    booleans is the slowest step of a draw otherwise.
+    """
+    n = len(week)
+    if objective != "available" or n == 0:
+        return time_slices.patterns(week, objective, term_weeks=term_weeks)
+    hours = week.term.shape[1]
+    weight = np.r_[
+        np.full(hours, term_weeks / _WEEKS / hours),
+        np.full(hours, (_WEEKS - term_weeks) / _WEEKS / hours),
+    ]
+    keep = weight > 0
+    slots = np.hstack([week.term, week.holiday]).astype(bool)[:, keep].T
+    packed = np.ascontiguousarray(np.packbits(slots, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    share = np.bincount(inverse.ravel(), weights=weight[keep], minlength=first.size)
+    return Patterns(np.ascontiguousarray(slots[first].T), share.astype(np.float64))
+
+
 def _model(
     inst: Instance, week: Week, walk_m: float, w: NDArray[np.float64]
 ) -> time_slices.Expanded:
@@ -303,9 +330,7 @@ def _model(
         return time_slices.Expanded(
             model.cover, model.weights, now, model.point, model.share, model.patterns
         )
-    found = time_slices.patterns(
-        base_week.then(inst.option_hours), inst.objective, term_weeks=inst.term_weeks
-    )
+    found = _patterns(base_week.then(inst.option_hours), inst.objective, term_weeks=inst.term_weeks)
     return time_slices.expand(option_cover, base_cover, w, found)
 
 
@@ -318,7 +343,7 @@ def _coverage(inst: Instance, week: Week, walk_m: float) -> tuple[float, float, 
         return 0.0, 0.0, 0.0
     out = []
     for objective in ("available", "night"):
-        found = time_slices.patterns(week, objective, term_weeks=inst.term_weeks)  # type: ignore[arg-type]
+        found = _patterns(week, objective, term_weeks=inst.term_weeks)  # type: ignore[arg-type]
         hit = np.asarray((cover.T @ found.usable.astype(np.float64)) > 0)
         out.append(float(pop @ (hit.astype(np.float64) @ found.share)) / total)
     anytime = np.asarray(cover.sum(axis=0)).ravel() > 0

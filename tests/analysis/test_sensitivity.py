@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from defibmap.analysis import sensitivity as sens
+from defibmap.analysis import time_slices
 from defibmap.analysis.reach import PairDistances
 from defibmap.analysis.response_draws import AreaLognormal, Lognormal
 from defibmap.analysis.time_slices import Week
@@ -173,3 +174,25 @@ def test_per_area_ambulance_times_reweigh_the_areas() -> None:
 )
 def test_verdict(stable: list[bool], text: str) -> None:
     assert sens.verdict(stable) == text
+
+
+@pytest.mark.parametrize("n_sites", [1, 7, 8, 9, 40])
+def test_the_fast_patterns_are_the_model_s_patterns(n_sites: int) -> None:
+    rng = np.random.default_rng(n_sites)
+    kinds = rng.integers(0, 4, n_sites)
+    term = np.zeros((n_sites, HOURS_PER_WEEK), dtype=bool)
+    holiday = np.zeros((n_sites, HOURS_PER_WEEK), dtype=bool)
+    for i, kind in enumerate(kinds):
+        if kind == 0:
+            term[i] = holiday[i] = True
+        elif kind == 1:
+            term[i, rng.integers(0, 100) : 150] = True
+            holiday[i] = term[i]
+        elif kind == 2:
+            term[i, 8:16] = True
+    week = Week(term, holiday)
+    for weeks in (0, 39, 52):
+        want = time_slices.patterns(week, "available", term_weeks=weeks)
+        got = sens._patterns(week, "available", term_weeks=weeks)
+        np.testing.assert_array_equal(got.usable, want.usable)
+        np.testing.assert_allclose(got.share, want.share, rtol=1e-15)
