@@ -283,12 +283,54 @@ def _weights(inst: Instance, d: _Draw, rng: np.random.Generator, cv: float) -> N
     return np.asarray(w, dtype=np.float64)
 
 
-def _baseline(inst: Instance, week: Week, walk_m: float) -> tuple[sp.csr_matrix, Week]:
+class _Sorted:
+    """Pair walks sorted by site then demand point: a cover matrix is then a filter, no sort."""
+
+    def __init__(self, pairs: PairDistances) -> None:
+        order = np.lexsort((pairs.demand, pairs.site))
+        self.site = pairs.site[order]
+        self.demand = pairs.demand[order]
+        self.walk = pairs.walk_m[order]
+        self.shape = (pairs.n_sites, pairs.n_demand)
+        self._last: tuple[float, sp.csr_matrix] | None = None
+
+    def cover(self, walk_m: float) -> sp.csr_matrix:
+        """Return the sites x demand boolean matrix of pairs within ``walk_m``.
+
+        The same matrix as :meth:`~defibmap.analysis.reach.PairDistances.cover_matrix`.
+        """
+        if self._last is not None and self._last[0] == walk_m:
+            return self._last[1]
+        keep = self.walk <= walk_m  # NaN walks are never stored; <= is the covered rule
+        indptr = np.zeros(self.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.site[keep], minlength=self.shape[0]), out=indptr[1:])
+        found = sp.csr_matrix(
+            (np.ones(int(indptr[-1]), dtype=bool), self.demand[keep], indptr), shape=self.shape
+        )
+        self._last = (walk_m, found)
+        return found
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """The instance's pair walks, sorted once."""
+
+    options: _Sorted
+    current: _Sorted
+    stations: _Sorted | None
+
+    @classmethod
+    def of(cls, inst: Instance) -> _Prepared:
+        stations = None if inst.stations is None else _Sorted(inst.stations)
+        return cls(_Sorted(inst.options), _Sorted(inst.current), stations)
+
+
+def _baseline(prep: _Prepared, week: Week, walk_m: float) -> tuple[sp.csr_matrix, Week]:
     """Return the ranking baseline's cover at ``walk_m`` and its usability."""
-    cover = inst.current.cover_matrix(walk_m)
-    if inst.stations is None:
+    cover = prep.current.cover(walk_m)
+    if prep.stations is None:
         return cover, week
-    extra = inst.stations.cover_matrix(walk_m)
+    extra = prep.stations.cover(walk_m)
     return sp.csr_matrix(sp.vstack([cover, extra])), week.then(Week.always(extra.shape[0]))
 
 
@@ -316,27 +358,71 @@ def _patterns(week: Week, objective: time_slices.Objective, *, term_weeks: int) 
     return Patterns(np.ascontiguousarray(slots[first].T), share.astype(np.float64))
 
 
+def _expand(
+    option_cover: sp.csr_matrix,
+    base_cover: sp.csr_matrix,
+    weights: NDArray[np.float64],
+    found: Patterns,
+) -> time_slices.Expanded:
+    """Return :func:`~defibmap.analysis.time_slices.expand`'s model, built without products.
+
+    Each option's row holds, pattern by pattern where the option is usable, its demand
+    columns shifted by ``pattern x n_demand``: entries are taken by a mask and put in row
+    order by a stable sort, so a row's columns stay ascending.
+    """
+    n_base, n_demand = base_cover.shape
+    opt = sp.csr_matrix(option_cover)
+    n_opt = opt.shape[0]
+    n_patterns = found.share.size
+    base_usable = found.usable[:n_base]
+    opt_usable = found.usable[n_base : n_base + n_opt]
+    row = np.repeat(np.arange(n_opt, dtype=np.int64), np.diff(opt.indptr))
+    rows, cols = [], []
+    for p in range(n_patterns):
+        keep = opt_usable[row, p]
+        rows.append(row[keep])
+        cols.append(opt.indices[keep].astype(np.int64) + p * n_demand)
+    all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    all_cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    order = np.argsort(all_rows, kind="stable")
+    indptr = np.zeros(n_opt + 1, dtype=np.int64)
+    np.cumsum(np.bincount(all_rows, minlength=n_opt), out=indptr[1:])
+    cover = sp.csr_matrix(
+        (np.ones(all_cols.size, dtype=bool), all_cols[order], indptr),
+        shape=(n_opt, n_demand * n_patterns),
+    )
+    base = sp.csr_matrix(base_cover, dtype=np.float64)
+    usable = base_usable.astype(np.float64)
+    already = np.asarray((base.T @ usable) > 0).T.ravel() if n_patterns else np.zeros(0, bool)
+    point = np.tile(np.arange(n_demand, dtype=np.int64), n_patterns)
+    share = np.repeat(found.share, n_demand)
+    w = np.asarray(weights, dtype=np.float64)[point] * share
+    return time_slices.Expanded(cover, w, np.asarray(already, dtype=bool), point, share, n_patterns)
+
+
 def _model(
-    inst: Instance, week: Week, walk_m: float, w: NDArray[np.float64]
+    inst: Instance, prep: _Prepared, week: Week, walk_m: float, w: NDArray[np.float64]
 ) -> time_slices.Expanded:
     """Return a draw's covering model (as :func:`~defibmap.analysis.ranking.rank_sites`)."""
-    option_cover = inst.options.cover_matrix(walk_m)
-    base_cover, base_week = _baseline(inst, week, walk_m)
+    option_cover = prep.options.cover(walk_m)
+    base_cover, base_week = _baseline(prep, week, walk_m)
     if inst.objective == "any":
         now = np.asarray(base_cover.sum(axis=0)).ravel() > 0
         n_opt = option_cover.shape[0]
         found = Patterns(np.ones((n_opt + 1, 1), dtype=bool), np.ones(1))
-        model = time_slices.expand(option_cover, sp.csr_matrix(now[None, :]), w, found)
+        model = _expand(option_cover, sp.csr_matrix(now[None, :]), w, found)
         return time_slices.Expanded(
             model.cover, model.weights, now, model.point, model.share, model.patterns
         )
     found = _patterns(base_week.then(inst.option_hours), inst.objective, term_weeks=inst.term_weeks)
-    return time_slices.expand(option_cover, base_cover, w, found)
+    return _expand(option_cover, base_cover, w, found)
 
 
-def _coverage(inst: Instance, week: Week, walk_m: float) -> tuple[float, float, float]:
-    """Available, night and any-time coverage of today's defibs at ``walk_m`` (shares 0-1)."""
-    cover = sp.csr_matrix(inst.current.cover_matrix(walk_m), dtype=np.float64)
+def _coverage(
+    inst: Instance, prep: _Prepared, week: Week, walk_m: float
+) -> tuple[float, float, float]:
+    """Return available, night and any-time coverage of today's defibs at ``walk_m`` (0-1)."""
+    cover = sp.csr_matrix(prep.current.cover(walk_m), dtype=np.float64)
     pop = inst.population
     total = float(pop.sum())
     if total <= 0:
@@ -413,6 +499,7 @@ def run(
     opt_counts = np.zeros(n_opt, dtype=np.int64)
     figures = np.zeros((draws, len(FIGURES)), dtype=np.float64)
     start = time.perf_counter()
+    prep = _Prepared.of(inst)
     for i in range(draws):
         d = _Draw(
             speed=_uniform(rng, ranges.walking_speed_m_s),
@@ -424,12 +511,12 @@ def run(
         stretch = d.factor * (d.speed / inst.speed_m_s)
         week = _week_of(inst, d.unknown, rng)
         w = _weights(inst, d, rng, ranges.demand_weight_cv)
-        model = _model(inst, week, inst.rank_m * stretch, w)
+        model = _model(inst, prep, week, inst.rank_m * stretch, w)
         top, best, objective = _rank(model, inst, exact=exact)
         top_counts[top[:k]] += 1
         if best is not None:
             opt_counts[best] += 1
-        figures[i, :3] = _coverage(inst, week, inst.headline_m * stretch)
+        figures[i, :3] = _coverage(inst, prep, week, inst.headline_m * stretch)
         figures[i, 3] = objective
         if progress is not None:
             progress(i + 1, draws, time.perf_counter() - start)

@@ -255,12 +255,16 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("sensitivity", "seed"): Range("seed", minimum=0, maximum=2**63 - 1, integer=True),
     ("sensitivity", "top_k"): Range("options", minimum=1, maximum=10_000, integer=True),
     ("sensitivity", "stable_share"): Range("share", above=0, maximum=1),
+    ("sensitivity", "demand_weight_cv"): Range("coefficient of variation", minimum=0, maximum=3),
+}
+
+#: The ``[low, high]`` range keys of a study file (each bound checked against its range).
+RANGE_KEYS: dict[tuple[str, str], Range] = {
     ("sensitivity", "walking_speed_m_s"): Range("metres per second", above=0, maximum=10),
     ("sensitivity", "threshold_factor"): Range("factor", above=0, maximum=5),
     ("sensitivity", "unknown_hours"): Range("probability", minimum=0, maximum=1),
     ("sensitivity", "second_bystander"): Range("probability", minimum=0, maximum=1),
     ("sensitivity", "ambulance_factor"): Range("factor", above=0, maximum=10),
-    ("sensitivity", "demand_weight_cv"): Range("coefficient of variation", minimum=0, maximum=3),
 }
 
 
@@ -287,7 +291,7 @@ def low_high(
     if key not in table:
         return None
     value = table[key]
-    allowed = NUMERIC_KEYS[section, key]
+    allowed = RANGE_KEYS[section, key]
     expected = f"a list [low, high] of two {allowed.expected()}, low <= high"
     if (
         not isinstance(value, list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy import stats
 
 from defibmap.analysis import sensitivity as sens
@@ -196,3 +197,24 @@ def test_the_fast_patterns_are_the_model_s_patterns(n_sites: int) -> None:
         got = sens._patterns(week, "available", term_weeks=weeks)
         np.testing.assert_array_equal(got.usable, want.usable)
         np.testing.assert_allclose(got.share, want.share, rtol=1e-15)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_fast_expansion_is_the_model_s_expansion(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_opt, n_base, n_demand = 9, 4, 30
+    options = sp.random(n_opt, n_demand, density=0.2, random_state=seed, format="csr") > 0
+    base = sp.random(n_base, n_demand, density=0.1, random_state=seed + 9, format="csr") > 0
+    usable = rng.random((n_base + n_opt, 3)) < 0.6
+    found = time_slices.Patterns(usable, np.array([0.5, 0.3, 0.2]))
+    weights = rng.random(n_demand)
+    want = time_slices.expand(sp.csr_matrix(options), sp.csr_matrix(base), weights, found)
+    got = sens._expand(sp.csr_matrix(options), sp.csr_matrix(base), weights, found)
+    np.testing.assert_array_equal(got.cover.toarray(), want.cover.toarray())
+    c = got.cover
+    for i in range(n_opt):
+        assert np.all(np.diff(c.indices[c.indptr[i] : c.indptr[i + 1]]) > 0)  # ascending
+    np.testing.assert_array_equal(got.weights, want.weights)
+    np.testing.assert_array_equal(got.already, want.already)
+    np.testing.assert_array_equal(got.point, want.point)
+    np.testing.assert_array_equal(got.share, want.share)
