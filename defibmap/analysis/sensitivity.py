@@ -422,17 +422,24 @@ def _coverage(
     inst: Instance, prep: _Prepared, week: Week, walk_m: float
 ) -> tuple[float, float, float]:
     """Return available, night and any-time coverage of today's defibs at ``walk_m`` (0-1)."""
-    cover = sp.csr_matrix(prep.current.cover(walk_m), dtype=np.float64)
     pop = inst.population
     total = float(pop.sum())
     if total <= 0:
         return 0.0, 0.0, 0.0
+    pairs = prep.current
+    keep = pairs.walk <= walk_m
+    site, point = pairs.site[keep], pairs.demand[keep]
+    n = pop.size
     out = []
     for objective in ("available", "night"):
         found = _patterns(week, objective, term_weeks=inst.term_weeks)  # type: ignore[arg-type]
-        hit = np.asarray((cover.T @ found.usable.astype(np.float64)) > 0)
-        out.append(float(pop @ (hit.astype(np.float64) @ found.share)) / total)
-    anytime = np.asarray(cover.sum(axis=0)).ravel() > 0
+        share = np.zeros(n)
+        for p in range(found.share.size):
+            # a point is covered in pattern p when a pair within the walk has a usable site
+            hit = np.bincount(point, weights=found.usable[site, p], minlength=n) > 0
+            share += found.share[p] * hit
+        out.append(float(pop @ share) / total)
+    anytime = np.bincount(point, minlength=n) > 0
     return out[0], out[1], float(pop[anytime].sum()) / total
 
 
