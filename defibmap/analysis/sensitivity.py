@@ -438,7 +438,8 @@ def _coverage(
             # a point is covered in pattern p when a pair within the walk has a usable site
             hit = np.bincount(point, weights=found.usable[site, p], minlength=n) > 0
             share += found.share[p] * hit
-        out.append(float(pop @ share) / total)
+        # an elementwise sum, not a BLAS dot: BLAS threads stall on a busy machine
+        out.append(float(np.sum(pop * share)) / total)
     anytime = np.bincount(point, minlength=n) > 0
     return out[0], out[1], float(pop[anytime].sum()) / total
 
