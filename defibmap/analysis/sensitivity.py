@@ -278,7 +278,7 @@ def _weights(inst: Instance, d: _Draw, rng: np.random.Generator, cv: float) -> N
             ratio = np.where(base > 0, now / base, 1.0)
         total = float(w.sum())
         scaled = w * ratio
-        if total > 0 and float(scaled.sum()) > 0 and not np.all(ratio == ratio[0]):
+        if total > 0 and float(scaled.sum()) > 0 and np.ptp(ratio) > 0:
             w = scaled * (total / float(scaled.sum()))
     return np.asarray(w, dtype=np.float64)
 
