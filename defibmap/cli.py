@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,  # keeps a -v given before the command
         help="also log what each step did (not with -q)",
     )
+    run.add_argument(
+        "--sensitivity",
+        type=_draws,
+        metavar="N",
+        help="draw N times over the assumptions: how stable the picks and headline figures are",
+    )
     sub.add_parser(
         "studies", help="list the shipped studies: what each is, synthetic, needs internet"
     )
@@ -263,12 +269,25 @@ def _init(name: str, folder: Path | None) -> int:
     return 0
 
 
+def _draws(text: str) -> int:
+    """Read ``--sensitivity N``: a whole number of draws, 0 to 100,000 (0: none)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 100_000:
+        msg = f"expected a whole number of draws from 0 to 100000, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _run(args: argparse.Namespace) -> int:
     """``defibmap run``: run one study, write its outputs, print where they are."""
     from defibmap import _progress
     from defibmap.outputs.folder import check_output_folder
     from defibmap.outputs.write import format_summary, write_outputs
     from defibmap.study.pipeline import load_study, run_study
+    from defibmap.study.sensitivity import with_draws
 
     if args.config is not None and args.study is not None:
         sys.stderr.write("defibmap: give a study name or --config, not both\n")
@@ -286,6 +305,8 @@ def _run(args: argparse.Namespace) -> int:
         out = args.out if args.out is not None else Path("outputs") / slug
         check_output_folder(out)  # before the work, not after it
         _probe_writable(out)
+        if args.sensitivity is not None:
+            config = with_draws(config, args.sensitivity)
         _progress.step(f"Running the study {config.name!r}")
         result = run_study(config, refresh=args.refresh)
         _progress.step("Writing the map, workbook, report and tables")

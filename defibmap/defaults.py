@@ -46,6 +46,15 @@ __all__ = [
     "RESPONSE_SEED",
     "RESPONSE_WITHIN_MIN",
     "SECOND_BYSTANDER",
+    "SENSITIVITY_AMBULANCE_FACTOR",
+    "SENSITIVITY_DEMAND_WEIGHT_CV",
+    "SENSITIVITY_DRAWS",
+    "SENSITIVITY_SECOND_BYSTANDER",
+    "SENSITIVITY_SEED",
+    "SENSITIVITY_STABLE_SHARE",
+    "SENSITIVITY_THRESHOLD_FACTOR",
+    "SENSITIVITY_UNKNOWN_HOURS",
+    "SENSITIVITY_WALKING_SPEED_M_S",
     "SMALL_GROUP_SHARE",
     "WALKING_SPEED_M_S",
     "WALKING_SPEED_SIGMA",
@@ -206,3 +215,30 @@ FIRE_TURNOUT_ON_CALL_S = 300.0
 #: Monte Carlo draws of the time to the first defib, and their seed (same seed, same figures).
 RESPONSE_DRAWS = 1000
 RESPONSE_SEED = 20_170_701
+
+# --- Sensitivity and rank stability (defibmap.analysis.sensitivity) ---
+
+#: Draws when a study has a ``[sensitivity]`` section without ``draws``. Assumption: enough
+#: for a 10th-90th percentile interval and top-k shares to about +/- 3 points.
+SENSITIVITY_DRAWS = 200
+#: Seed of the sensitivity draws (same seed, same counts). Assumption: any fixed number.
+SENSITIVITY_SEED = 20_161_016
+#: Share (0-1) of draws an option must be in the top k to count as stable. Assumption: a
+#: stated choice (9 draws in 10), not a published threshold.
+SENSITIVITY_STABLE_SHARE = 0.9
+#: Range of the bystander's walking speed, m/s. Assumption informed by Jonsson et al.,
+#: Resuscitation 2020;151:197-204 (lay responders: lower quartile 1.4 m/s, median 2.3 m/s).
+SENSITIVITY_WALKING_SPEED_M_S = (1.4, 2.3)
+#: Range of the factor on the walking thresholds. Assumption: +/- 20 % around the study's.
+SENSITIVITY_THRESHOLD_FACTOR = (0.8, 1.2)
+#: Range of the probability that a defib of unknown hours is usable in them. Assumption:
+#: nothing is known, so anything from none to all.
+SENSITIVITY_UNKNOWN_HOURS = (0.0, 1.0)
+#: Range of the second-bystander probability. Assumption: around SECOND_BYSTANDER (0.5).
+SENSITIVITY_SECOND_BYSTANDER = (0.25, 0.75)
+#: Range of the factor on every ambulance time. Assumption: from a little faster than the
+#: standard to half as slow again (achieved Category 1 means have been longer than 7 min).
+SENSITIVITY_AMBULANCE_FACTOR = (0.9, 1.5)
+#: Coefficient of variation of each demand point's weight factor. Assumption: a 20 %
+#: spread on small-area counts and rates.
+SENSITIVITY_DEMAND_WEIGHT_CV = 0.2

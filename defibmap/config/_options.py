@@ -55,6 +55,50 @@ RESPONSE_KEYS = {
 }
 
 
+#: The keys of the ``[sensitivity]`` section: the draws, their seed, the top counted, what
+#: counts as stable, the exact optimum per draw, and the range of each assumption.
+SENSITIVITY_RANGES = (
+    "walking_speed_m_s",
+    "threshold_factor",
+    "unknown_hours",
+    "second_bystander",
+    "ambulance_factor",
+)
+SENSITIVITY_KEYS = {
+    "draws",
+    "seed",
+    "top_k",
+    "stable_share",
+    "exact",
+    "demand_weight_cv",
+    *SENSITIVITY_RANGES,
+}
+
+
+def _sensitivity(data: dict[str, Any], where: Path) -> dict[str, Any]:
+    """Read ``[sensitivity]``: numbers in range, ranges as ``[low, high]``, ``exact`` a bool.
+
+    Only the keys given are returned (the study fills in the defaults); an empty section
+    still asks for the draws (``{}`` is returned as ``{"draws": None}``).
+    """
+    if "sensitivity" not in data:
+        return {}
+    table = dict(data["sensitivity"])
+    out: dict[str, Any] = {"draws": None}
+    for key in ("draws", "seed", "top_k", "stable_share", "demand_weight_cv"):
+        value = _values.numeric(table, "sensitivity", key, where)
+        if value is not None:
+            out[key] = int(value) if key in ("draws", "seed", "top_k") else float(value)
+    exact = _values.get(table, "exact", bool, where, "sensitivity")
+    if exact is not None:
+        out["exact"] = bool(exact)
+    for key in SENSITIVITY_RANGES:
+        bounds = _values.low_high(table, "sensitivity", key, where)
+        if bounds is not None:
+            out[key] = bounds
+    return out
+
+
 def _finer_demand(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
     """Read ``[finer_demand]``: its files resolved, its ``method`` checked."""
     finer = dict(data.get("finer_demand", {}))
@@ -394,6 +438,7 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
         "upgrades": upgrades,
         **_budget(ranking, upgrades, where),
         "response": resp,
+        "sensitivity": _sensitivity(data, where),
         "baseline": _values.choice(
             ranking, "baseline", ("current", "current+stations"), "current", where, "ranking"
         ),

@@ -265,6 +265,20 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("response", "seed"): Range("seed", minimum=0, maximum=2**63 - 1, integer=True),
     ("response", "speeds_kph"): Range("km/h", above=0, maximum=200),
     ("incidents", "bandwidth_m"): Range("metres", above=0, maximum=10_000),
+    ("sensitivity", "draws"): Range("draws", minimum=0, maximum=100_000, integer=True),
+    ("sensitivity", "seed"): Range("seed", minimum=0, maximum=2**63 - 1, integer=True),
+    ("sensitivity", "top_k"): Range("options", minimum=1, maximum=10_000, integer=True),
+    ("sensitivity", "stable_share"): Range("share", above=0, maximum=1),
+    ("sensitivity", "demand_weight_cv"): Range("coefficient of variation", minimum=0, maximum=3),
+}
+
+#: The ``[low, high]`` range keys of a study file (each bound checked against its range).
+RANGE_KEYS: dict[tuple[str, str], Range] = {
+    ("sensitivity", "walking_speed_m_s"): Range("metres per second", above=0, maximum=10),
+    ("sensitivity", "threshold_factor"): Range("factor", above=0, maximum=5),
+    ("sensitivity", "unknown_hours"): Range("probability", minimum=0, maximum=1),
+    ("sensitivity", "second_bystander"): Range("probability", minimum=0, maximum=1),
+    ("sensitivity", "ambulance_factor"): Range("factor", above=0, maximum=10),
 }
 
 
@@ -282,3 +296,22 @@ def numbers(value: object, section: str, key: str, where: Path) -> tuple[float, 
         if not allowed.holds(item):
             raise type_error(where, section, key, f"a list of {allowed.expected()}", value)
     return tuple(float(v) for v in value)
+
+
+def low_high(
+    table: dict[str, Any], section: str, key: str, where: Path
+) -> tuple[float, float] | None:
+    """Return a ``[low, high]`` range key, each bound checked, low <= high; None when absent."""
+    if key not in table:
+        return None
+    value = table[key]
+    allowed = RANGE_KEYS[section, key]
+    expected = f"a list [low, high] of two {allowed.expected()}, low <= high"
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(allowed.holds(v) for v in value)
+        or float(value[0]) > float(value[1])
+    ):
+        raise type_error(where, section, key, expected, value)
+    return float(value[0]), float(value[1])

@@ -20,7 +20,13 @@ from defibmap import layers
 from defibmap._crs import check_projected
 from defibmap._errors import ConfigError
 from defibmap.config import _values
-from defibmap.config._options import RESPONSE_KEYS, DemandWeightConfig, read_options, today
+from defibmap.config._options import (
+    RESPONSE_KEYS,
+    SENSITIVITY_KEYS,
+    DemandWeightConfig,
+    read_options,
+    today,
+)
 from defibmap.defaults import (
     DEFAULT_BUFFER_M,
     DEFAULT_MAX_DAYS_UNCHECKED,
@@ -99,6 +105,7 @@ _OPTION_KEYS: dict[str, frozenset[str]] = {
     # scenario names are the user's own: any key
     "scenarios": frozenset(),
     "response": frozenset(RESPONSE_KEYS),
+    "sensitivity": frozenset(SENSITIVITY_KEYS),
 }
 
 
@@ -192,6 +199,8 @@ class StudyConfig:
     response: dict[str, Any] = field(default_factory=dict)
     #: ``[demand] weight`` (residents, expected arrests or incidents) and its inputs
     demand_weight: DemandWeightConfig = field(default_factory=DemandWeightConfig)
+    #: ``[sensitivity]`` as given (empty: no section; ``draws`` None: the default number)
+    sensitivity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def headline_threshold_m(self) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from defibmap.defaults import SMALL_GROUP_SHARE
+from defibmap.outputs import _sensitivity as _sens_tables
 from defibmap.outputs import tables as _tables
 from defibmap.outputs._html import esc, text
 
@@ -403,4 +404,55 @@ def method(result: StudyResult) -> str:
         f"<h2>Method and assumptions</h2><table>{items}</table>"
         + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
         + f"<h2>Data sources</h2>{sources}"
+    )
+
+
+def _rank_text(value: object) -> str:
+    return str(value) if isinstance(value, int | np.integer) else ""
+
+
+def sensitivity(result: StudyResult) -> str:
+    """Return the "How stable are the picks?" section, or "" when the study drew nothing."""
+    found = result.sensitivity
+    picks_frame = _sens_tables.picks(result)
+    bands = _sens_tables.intervals(result)
+    if found is None or picks_frame is None or bands is None:
+        return ""
+    picks_table = html_table(
+        picks_frame,
+        {
+            "rank": ("Study rank", _rank_text),
+            "name": ("Site", None),
+            "site_id": ("Id", None),
+            "draws_in_top_k": (f"Draws in the top {found.k}", people),
+            "share_in_top_k": ("Share of draws", pct),
+            "stable": ("Stable", None),
+        },
+    )
+    rows = []
+    for row in bands.itertuples(index=False):
+        fmt = pct if row.share else people
+        rows.append(
+            f'<tr><td>{esc(str(row.figure))}</td><td class="n">{esc(fmt(row.study))}</td>'
+            f'<td class="n">{esc(fmt(row.p10))} \u2013 {esc(fmt(row.p90))}</td>'
+            f'<td class="n">{esc(fmt(row.median))}</td></tr>'
+        )
+    band_table = (
+        "<table><thead><tr><th>Figure</th><th>Study</th><th>10th\u201390th percentile</th>"
+        f"<th>Median</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    ranges = "; ".join(
+        f"{esc(_sens_tables.RANGE_LABELS.get(name, name))} "
+        + (f"{v[0]:g}\u2013{v[1]:g}" if isinstance(v, tuple) else f"{v:g}")
+        for name, v in found.ranges.items()
+    )
+    return (
+        "<h2>How stable are the picks?</h2>"
+        f"<p><b>{esc(found.verdict)}</b> Over {found.draws:,} draws of the assumptions "
+        f"({ranges}), each pick's share of draws in which it is in the top {found.k}; a pick "
+        f"is stable when it is there in at least {found.stable_share:.0%} of them. The walks "
+        "were measured once and re-thresholded per draw (a threshold held as a fetch time: a "
+        "faster walker goes farther).</p>"
+        f"{picks_table}<p>Headline figures at the {found.headline_m:,.0f} m walk, as the "
+        f"study found them and across the draws:</p>{band_table}"
     )

@@ -166,6 +166,7 @@ def _page(
     parts.append(sections.day_night(result, shown, headline))
     parts.append(sections.equity(result, shown, headline))
     parts.append(sections.ranked(result))
+    parts.append(sections.sensitivity(result))
     parts.append(sections.set_covering(result))
     parts.append(sections.time_to_defib(result))
     parts.append(sections.method(result))

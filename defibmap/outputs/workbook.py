@@ -7,6 +7,8 @@ Sheets, each with a bold frozen header row and fitted column widths:
 - **Scenarios** (when the study computed them): coverage any time, by day and at night for
   each scenario and threshold; otherwise **Coverage**, the headline shares.
 - **Coverage curve**: people covered against the number of new sites, greedy and optimal.
+- **Sensitivity** (with ``--sensitivity N``): each option's draws in the top k, whether it
+  is stable, the verdict, and the 10th-90th percentile of each headline figure.
 - **By deprivation decile** and **By ward**, when the study has them.
 - **Method and sources**: method, thresholds, limits, walking speed, assumptions, the data
   sources with licence and date, and the study's notes.
@@ -31,6 +33,7 @@ from openpyxl.utils import get_column_letter
 
 from defibmap._files import atomic_path
 from defibmap.defaults import SMALL_GROUP_SHARE
+from defibmap.outputs import _sensitivity as _sens_tables
 from defibmap.outputs import tables as _tables
 
 if TYPE_CHECKING:
@@ -161,6 +164,7 @@ def write_workbook(result: StudyResult, path: str | Path) -> Path:
     _sheet(wb, "Coverage curve", _tables.curve(result), columns, neutralise_formulas)
 
     _set_covering_sheet(wb, result, neutralise_formulas)
+    _sensitivity_sheet(wb, result, neutralise_formulas)
     group_columns: dict[str, tuple[str, str | None]] = {
         "population": ("Residents", PEOPLE),
         "covered_population": (f"Residents within {headline} m walk, any time", PEOPLE),
@@ -301,6 +305,42 @@ def _set_covering_sheet(
         "best": ("", None),
     }
     _sheet(wb, "Fewest sites for a target", pd.DataFrame(rows), columns, neutralise)
+
+
+def _sensitivity_sheet(
+    wb: Workbook,
+    result: StudyResult,
+    neutralise: Any,  # noqa: ANN401 - defibmap.outputs.tables.neutralise_formulas
+) -> None:
+    """Add "Sensitivity": each option's draws in the top k, then the headline intervals."""
+    found = result.sensitivity
+    picks = _sens_tables.picks(result, most=10_000)
+    bands = _sens_tables.intervals(result)
+    if found is None or picks is None or bands is None:
+        return
+    columns = {
+        "rank": ("Study rank", "0"),
+        "site_id": ("Id", None),
+        "name": ("Site", None),
+        "draws_in_top_k": (f"Draws in the top {found.k} (of {found.draws:,})", PEOPLE),
+        "share_in_top_k": ("Share of draws", PERCENT),
+        "stable": (f"Stable (top {found.k} in >= {found.stable_share:.0%} of draws)", None),
+    }
+    picks = picks.assign(rank=picks["rank"].astype(object).where(picks["rank"].notna(), None))
+    ws = _sheet(wb, "Sensitivity", picks, columns, neutralise)
+    ws.append([])
+    ws.append([found.verdict])
+    ws.append(["Figure", "Study", "10th percentile", "Median", "90th percentile"])
+    for row in bands.itertuples(index=False):
+        ws.append([row.figure, row.study, row.p10, row.median, row.p90])
+        for cell in ws[ws.max_row][1:]:
+            cell.number_format = PERCENT if row.share else PEOPLE
+    ws.append([])
+    ws.append(["Range drawn from (uniform)", "low", "high"])
+    for name, value in found.ranges.items():
+        low, high = value if isinstance(value, tuple) else (value, value)
+        ws.append([_sens_tables.RANGE_LABELS.get(name, name), low, high])
+    ws.append(["seed", found.seed])
 
 
 def _sheet(

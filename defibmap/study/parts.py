@@ -427,3 +427,55 @@ class Readiness:
     reasons: Mapping[str, int]
     coverage_lost_available: Shares
     coverage_lost_night: Shares
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """How stable the ranking and the headline figures are when the assumptions vary.
+
+    Attributes
+    ----------
+    draws
+        Number of draws.
+    k
+        Size of the top counted (the greedy list's first ``k``).
+    seed
+        The random seed (same seed, same counts).
+    stable_share
+        Share (0-1) of the draws an option must be in the top ``k`` to count as stable.
+    top_k_count
+        ``{option id: draws in which it is in the top k}`` (values sum to draws x k).
+    optimal_count
+        ``{option id: draws in which it is in the exact optimum}`` (empty without exact).
+    picks
+        The study's own top ``k`` (its greedy list), in rank order.
+    stable
+        Whether each of ``picks`` is stable.
+    verdict
+        One line on the picks ("The first two picks are stable; the third is not.").
+    intervals
+        ``{figure: {"p10", "median", "p90"}}`` over the draws: ``coverage_available``,
+        ``coverage_night``, ``coverage_any`` (shares 0-1 of residents at the headline walk)
+        and ``objective`` (the ranking's objective).
+    ranges
+        The range each assumption was drawn from (``[low, high]``; ``demand_weight_cv`` a
+        number).
+    headline_m
+        The headline walk the coverage figures are at, metres (before each draw's factor).
+    seconds
+        Time the draws took, seconds.
+    """
+
+    draws: int
+    k: int
+    seed: int
+    stable_share: float
+    top_k_count: Mapping[str, int]
+    optimal_count: Mapping[str, int]
+    picks: tuple[str, ...]
+    stable: tuple[bool, ...]
+    verdict: str
+    intervals: Mapping[str, Mapping[str, float]]
+    ranges: Mapping[str, tuple[float, float] | float]
+    headline_m: float
+    seconds: float

@@ -13,6 +13,7 @@ caching the network, :func:`build_network` and :func:`cache_dir`, in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from defibmap.config.study_file import StudyConfig, read_study
 from defibmap.study import stages
 from defibmap.study.network_cache import build_network, cache_dir
 from defibmap.study.result import StudyResult, tool_version
+from defibmap.study.sensitivity import sensitivity
 from defibmap.study.stages import DEFIB_LAYERS
 
 if TYPE_CHECKING:
@@ -96,4 +98,7 @@ def run_study(
     reached = stages.reach(stages.snap(networked))
     ranked = stages.rank(stages.availability(reached))
     responded = stages.response(stages.board(ranked), refresh=refresh)
-    return stages.result(responded)
+    outcome = stages.result(responded)
+    # draws over the assumptions re-score the ranked study (no new walks but the pairs')
+    drawn = sensitivity(ranked)
+    return outcome if drawn is None else replace(outcome, sensitivity=drawn)

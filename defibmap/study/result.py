@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         ReachAreas,
         Readiness,
         Scenario,
+        Sensitivity,
         SetCovering,
         StraightLine,
         TimeToDefib,
@@ -111,6 +112,9 @@ class StudyResult:
         The walkable reach areas the map draws, or None.
     wards
         The ward outlines the map draws (``name``, geometry), or None.
+    sensitivity
+        How often each option is in the top k over draws of the assumptions, intervals on
+        the headline figures and a verdict, when the study ran them (``--sensitivity N``).
     demand_weight
         What the ranking maximised per demand point (``[demand] weight``: residents,
         expected cardiac arrests a year or past incidents) and its totals within reach.
@@ -144,6 +148,7 @@ class StudyResult:
     warnings: pd.DataFrame | None = None
     readiness: Readiness | None = None
     demand_weight: DemandWeight | None = None
+    sensitivity: Sensitivity | None = None
 
     @property
     def recommendations(self) -> pd.DataFrame:
@@ -232,6 +237,8 @@ class StudyResult:
             out["finer_demand"] = _json.finer_demand(self.finer_demand)
         if self.demand_weight is not None:
             out["demand_weight"] = _json.demand_weight(self.demand_weight)
+        if self.sensitivity is not None:
+            out["sensitivity"] = _json.sensitivity(self.sensitivity)
         return out
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         InputReport,
         Readiness,
         Scenario,
+        Sensitivity,
         SetCovering,
         StraightLine,
         TimeToDefib,
@@ -320,4 +321,25 @@ def readiness(found: Readiness) -> dict[str, JSON]:
         "not_ready_ids": list(found.not_ready_ids),
         "coverage_lost_available": dict(found.coverage_lost_available),
         "coverage_lost_night": dict(found.coverage_lost_night),
+    }
+
+
+def sensitivity(found: Sensitivity) -> dict[str, JSON]:
+    """Return ``summary.json``'s ``sensitivity``."""
+    return {
+        "draws": found.draws,
+        "k": found.k,
+        "seed": found.seed,
+        "stable_share": found.stable_share,
+        "top_k_count": dict(found.top_k_count),
+        "optimal_count": dict(found.optimal_count),
+        "picks": list(found.picks),
+        "stable": list(found.stable),
+        "verdict": found.verdict,
+        "intervals": {name: dict(v) for name, v in found.intervals.items()},
+        "ranges": {
+            name: list(v) if isinstance(v, tuple) else v for name, v in found.ranges.items()
+        },
+        "headline_m": found.headline_m,
+        "seconds": found.seconds,
     }

@@ -1,0 +1,590 @@
+"""Sensitivity of the ranking and the headline figures to the study's assumptions.
+
+Each of ``N`` draws takes one value of every uncertain assumption from its range and
+re-scores the study without a new network search: the walking distances of every
+(option, demand point) and (existing defib, demand point) pair are measured once, up to the
+longest walk any draw can reach (:func:`defibmap.analysis.reach.pair_distances`), and each
+draw only re-thresholds them, re-weighs the demand and re-ranks (greedy order and, with
+``exact``, the exact optimum of :func:`defibmap.analysis.optimise.mclp` on the expanded
+spatiotemporal model of :mod:`defibmap.analysis.time_slices`).
+
+What a draw varies, and how it enters:
+
+* **walking speed** (m/s, uniform in its range) and the **threshold** (a factor on the walk,
+  uniform): a walking threshold stands for a fetch time, so a draw's walk in metres is
+  ``threshold_m x factor x speed / central speed`` (a faster bystander goes farther in the
+  same time); the headline walk and the ranking walk alike.
+* **unknown hours** (a probability, uniform): each existing defib whose hours are unknown is
+  usable in the hours an unknown reading allows with that probability, else at no hour.
+* **response distributions** (a factor on the ambulance's times, uniform) and the
+  **second-bystander probability** (uniform): a covered resident's value is the chance that
+  a second person fetches the defib from the edge of the walk before the ambulance comes,
+  ``second_bystander x P(ambulance > recognition + 2 x walk / speed + cabinet)``; the demand
+  weights are multiplied by each point's value relative to the central assumptions,
+  rescaled to keep their total. With one ambulance distribution for the whole study this
+  factor is the same for everyone and moves no pick; with per-area times it re-weights the
+  areas.
+* **demand weights**: each point's weight times an independent gamma factor of mean 1 and
+  coefficient of variation ``demand_weight_cv`` (0: the weights as given).
+
+An option is *stable* when it is in the greedy top ``k`` in at least ``stable_share`` of the
+draws.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import ndtr
+
+from defibmap.analysis import optimise, time_slices
+from defibmap.analysis.response_draws import AreaLognormal, Empirical, Lognormal
+from defibmap.analysis.time_slices import Patterns, Week
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import NDArray
+
+    from defibmap.analysis.reach import PairDistances
+
+__all__ = [
+    "FIGURES",
+    "Ambulance",
+    "Instance",
+    "Ranges",
+    "SensitivityResult",
+    "max_walk_m",
+    "run",
+    "verdict",
+]
+
+#: The headline figures given an interval, in ``summary.json`` order: year-round available,
+#: night and any-time coverage of today's defibs at the headline walk (population shares
+#: 0-1), and the ranking's objective (the exact optimum, else the greedy set's).
+FIGURES = ("coverage_available", "coverage_night", "coverage_any", "objective")
+
+#: Weeks in the year the term and holiday weeks share (as :mod:`time_slices` counts them).
+_WEEKS = 52
+
+#: The ambulance's time distribution a draw scales.
+Ambulance = Lognormal | AreaLognormal | Empirical
+
+
+@dataclass(frozen=True)
+class Ranges:
+    """The range each uncertain assumption is drawn from (uniform, inclusive bounds).
+
+    Attributes
+    ----------
+    walking_speed_m_s
+        The bystander's walking speed, m/s.
+    threshold_factor
+        A factor on the walking thresholds (headline and ranking walk).
+    unknown_hours
+        Probability (0-1) that a defib of unknown hours is usable in them.
+    second_bystander
+        Probability (0-1) that a second person can fetch the defib.
+    ambulance_factor
+        A factor on every ambulance time.
+    demand_weight_cv
+        Coefficient of variation of each point's gamma weight factor (0: none).
+    """
+
+    walking_speed_m_s: tuple[float, float]
+    threshold_factor: tuple[float, float] = (1.0, 1.0)
+    unknown_hours: tuple[float, float] = (1.0, 1.0)
+    second_bystander: tuple[float, float] = (0.5, 0.5)
+    ambulance_factor: tuple[float, float] = (1.0, 1.0)
+    demand_weight_cv: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """Everything a draw re-scores, measured once.
+
+    Attributes
+    ----------
+    options
+        Option x demand walks (up to :func:`max_walk_m`), options sorted by id.
+    option_hours
+        The options' usability.
+    current
+        Existing defib x demand walks.
+    current_hours, current_strict
+        The existing defibs' usability with unknown hours read as usable, and as unusable.
+    stations
+        Station x demand walks, 24/7 sites added to the ranking's baseline
+        (``baseline = "current+stations"``); ``None`` otherwise.
+    weights
+        What the ranking maximises per demand point.
+    population
+        People per demand point.
+    headline_m, rank_m
+        The headline walk and the ranking walk, metres.
+    speed_m_s
+        The central walking speed, m/s.
+    objective
+        ``"available"``, ``"night"`` or ``"any"``.
+    k
+        Options counted as the top (the greedy list's first ``k``).
+    term_weeks
+        School term weeks a year.
+    ambulance
+        The ambulance's time distribution (``None``: no re-weighting by it).
+    fixed_s
+        Seconds of a fetch besides the walk: recognition plus the cabinet.
+    central_second_bystander
+        The study's own second-bystander probability.
+    costs, budget
+        Option costs and the budget (``None``: ``k`` options by count).
+    """
+
+    options: PairDistances
+    option_hours: Week
+    current: PairDistances
+    current_hours: Week
+    current_strict: Week
+    stations: PairDistances | None
+    weights: NDArray[np.float64]
+    population: NDArray[np.float64]
+    headline_m: float
+    rank_m: float
+    speed_m_s: float
+    objective: time_slices.Objective
+    k: int
+    term_weeks: int
+    ambulance: Ambulance | None = None
+    fixed_s: float = 0.0
+    central_second_bystander: float = 0.5
+    costs: NDArray[np.float64] | None = None
+    budget: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SensitivityResult:
+    """What the draws found.
+
+    Attributes
+    ----------
+    draws
+        Number of draws.
+    k
+        Size of the top counted.
+    top_k_count
+        ``{option id: draws in which it is in the greedy top k}``.
+    figures
+        ``(draws, len(FIGURES))`` values of the headline figures, per draw.
+    optimal_count
+        ``{option id: draws in which it is in the exact optimum}`` (empty without exact).
+    seed
+        The random seed.
+    seconds
+        Time the draws took, seconds.
+    """
+
+    draws: int
+    k: int
+    top_k_count: dict[str, int]
+    figures: NDArray[np.float64]
+    optimal_count: dict[str, int]
+    seed: int
+    seconds: float
+
+    def interval(self, low: float = 10.0, high: float = 90.0) -> dict[str, dict[str, float]]:
+        """Return each headline figure's ``p10``, ``median`` and ``p90`` over the draws."""
+        out: dict[str, dict[str, float]] = {}
+        for j, name in enumerate(FIGURES):
+            values = self.figures[:, j]
+            out[name] = {
+                "p10": float(np.percentile(values, low)),
+                "median": float(np.median(values)),
+                "p90": float(np.percentile(values, high)),
+            }
+        return out
+
+
+def max_walk_m(instance_m: float, ranges: Ranges, speed_m_s: float) -> float:
+    """Return the longest walk a draw can reach: ``instance_m`` x the largest factors."""
+    return instance_m * ranges.threshold_factor[1] * (ranges.walking_speed_m_s[1] / speed_m_s)
+
+
+def _survival(ambulance: Ambulance, t: float, factor: float, n: int) -> NDArray[np.float64]:
+    """Per demand point, ``P(factor x ambulance > t)``."""
+    if isinstance(ambulance, Empirical):
+        return np.full(n, float(np.mean(ambulance.observed * factor > t)))
+    if isinstance(ambulance, Lognormal):
+        if ambulance.fixed is not None:
+            return np.full(n, float(ambulance.fixed * factor > t))
+        z = (math.log(t / factor) - ambulance.mu) / ambulance.sigma if t > 0 else -np.inf
+        return np.full(n, float(1.0 - ndtr(z)))
+    log_t = math.log(t / factor) if t > 0 else -np.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a fixed area's sigma is 0: its NaN is replaced by the fixed comparison below
+        drawn = 1.0 - ndtr((log_t - ambulance.mu) / ambulance.sigma)
+    fixed = np.asarray(ambulance.fixed * factor > t, dtype=np.float64)
+    return np.asarray(np.where(np.isnan(ambulance.fixed), drawn, fixed), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """One draw's values of the assumptions."""
+
+    speed: float
+    factor: float
+    unknown: float
+    second: float
+    ambulance: float
+
+
+def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    """One uniform value in ``bounds`` (the value itself when the range has no width)."""
+    lo, hi = bounds
+    return float(lo) if hi <= lo else float(rng.uniform(lo, hi))
+
+
+def _week_of(inst: Instance, unknown: float, rng: np.random.Generator) -> Week:
+    """Return the existing defibs' usability in a draw: each unknown one usable with ``unknown``."""
+    lenient, strict = inst.current_hours, inst.current_strict
+    differs = (lenient.term != strict.term).any(axis=1) | (lenient.holiday != strict.holiday).any(
+        axis=1
+    )
+    pick = rng.random(lenient.term.shape[0]) < unknown
+    use = (pick | ~differs)[:, None]
+    return Week(
+        np.where(use, lenient.term, strict.term), np.where(use, lenient.holiday, strict.holiday)
+    )
+
+
+def _weights(inst: Instance, d: _Draw, rng: np.random.Generator, cv: float) -> NDArray[np.float64]:
+    """Return a draw's demand weights: gamma factor, then fetch-beats-ambulance ratio."""
+    n = inst.weights.size
+    w = inst.weights.copy()
+    if cv > 0:
+        shape = 1.0 / (cv * cv)
+        w = w * rng.gamma(shape, 1.0 / shape, n)
+    if inst.ambulance is not None:
+        t0 = inst.fixed_s + 2.0 * inst.rank_m / inst.speed_m_s
+        # the walk at the edge takes the same time at any speed: it is held as a fetch time
+        t = inst.fixed_s + 2.0 * inst.rank_m * d.factor / inst.speed_m_s
+        base = inst.central_second_bystander * _survival(inst.ambulance, t0, 1.0, n)
+        now = d.second * _survival(inst.ambulance, t, d.ambulance, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(base > 0, now / base, 1.0)
+        total = float(w.sum())
+        scaled = w * ratio
+        if total > 0 and float(scaled.sum()) > 0 and np.ptp(ratio) > 0:
+            w = scaled * (total / float(scaled.sum()))
+    return np.asarray(w, dtype=np.float64)
+
+
+class _Sorted:
+    """Pair walks sorted by site then demand point: a cover matrix is then a filter, no sort."""
+
+    def __init__(self, pairs: PairDistances) -> None:
+        order = np.lexsort((pairs.demand, pairs.site))
+        self.site = pairs.site[order]
+        self.demand = pairs.demand[order]
+        self.walk = pairs.walk_m[order]
+        self.shape = (pairs.n_sites, pairs.n_demand)
+        self._last: tuple[float, sp.csr_matrix] | None = None
+
+    def cover(self, walk_m: float) -> sp.csr_matrix:
+        """Return the sites x demand boolean matrix of pairs within ``walk_m``.
+
+        The same matrix as :meth:`~defibmap.analysis.reach.PairDistances.cover_matrix`.
+        """
+        if self._last is not None and self._last[0] == walk_m:
+            return self._last[1]
+        keep = self.walk <= walk_m  # NaN walks are never stored; <= is the covered rule
+        indptr = np.zeros(self.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.site[keep], minlength=self.shape[0]), out=indptr[1:])
+        found = sp.csr_matrix(
+            (np.ones(int(indptr[-1]), dtype=bool), self.demand[keep], indptr), shape=self.shape
+        )
+        self._last = (walk_m, found)
+        return found
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """The instance's pair walks, sorted once."""
+
+    options: _Sorted
+    current: _Sorted
+    stations: _Sorted | None
+
+    @classmethod
+    def of(cls, inst: Instance) -> _Prepared:
+        stations = None if inst.stations is None else _Sorted(inst.stations)
+        return cls(_Sorted(inst.options), _Sorted(inst.current), stations)
+
+
+def _baseline(prep: _Prepared, week: Week, walk_m: float) -> tuple[sp.csr_matrix, Week]:
+    """Return the ranking baseline's cover at ``walk_m`` and its usability."""
+    cover = prep.current.cover(walk_m)
+    if prep.stations is None:
+        return cover, week
+    extra = prep.stations.cover(walk_m)
+    return sp.csr_matrix(sp.vstack([cover, extra])), week.then(Week.always(extra.shape[0]))
+
+
+def _patterns(week: Week, objective: time_slices.Objective, *, term_weeks: int) -> Patterns:
+    """Return :func:`~defibmap.analysis.time_slices.patterns`, the same, faster for a year.
+
+    Each slot's usable sites are packed into bytes (big-endian bits keep the order of the
+    boolean rows) and compared as one value: ``np.unique`` on 336 rows of hundreds of
+    booleans is the slowest step of a draw otherwise.
+    """
+    n = len(week)
+    if objective != "available" or n == 0:
+        return time_slices.patterns(week, objective, term_weeks=term_weeks)
+    hours = week.term.shape[1]
+    weight = np.r_[
+        np.full(hours, term_weeks / _WEEKS / hours),
+        np.full(hours, (_WEEKS - term_weeks) / _WEEKS / hours),
+    ]
+    keep = weight > 0
+    slots = np.hstack([week.term, week.holiday]).astype(bool)[:, keep].T
+    packed = np.ascontiguousarray(np.packbits(slots, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    share = np.bincount(inverse.ravel(), weights=weight[keep], minlength=first.size)
+    return Patterns(np.ascontiguousarray(slots[first].T), share.astype(np.float64))
+
+
+def _expand(
+    option_cover: sp.csr_matrix,
+    base_cover: sp.csr_matrix,
+    weights: NDArray[np.float64],
+    found: Patterns,
+) -> time_slices.Expanded:
+    """Return :func:`~defibmap.analysis.time_slices.expand`'s model, built without products.
+
+    Each option's row holds, pattern by pattern where the option is usable, its demand
+    columns shifted by ``pattern x n_demand``: entries are taken by a mask and put in row
+    order by a stable sort, so a row's columns stay ascending.
+    """
+    n_base, n_demand = base_cover.shape
+    opt = sp.csr_matrix(option_cover)
+    n_opt = opt.shape[0]
+    n_patterns = found.share.size
+    base_usable = found.usable[:n_base]
+    opt_usable = found.usable[n_base : n_base + n_opt]
+    row = np.repeat(np.arange(n_opt, dtype=np.int64), np.diff(opt.indptr))
+    rows, cols = [], []
+    for p in range(n_patterns):
+        keep = opt_usable[row, p]
+        rows.append(row[keep])
+        cols.append(opt.indices[keep].astype(np.int64) + p * n_demand)
+    all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    all_cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    order = np.argsort(all_rows, kind="stable")
+    indptr = np.zeros(n_opt + 1, dtype=np.int64)
+    np.cumsum(np.bincount(all_rows, minlength=n_opt), out=indptr[1:])
+    cover = sp.csr_matrix(
+        (np.ones(all_cols.size, dtype=bool), all_cols[order], indptr),
+        shape=(n_opt, n_demand * n_patterns),
+    )
+    base = sp.csr_matrix(base_cover, dtype=np.float64)
+    usable = base_usable.astype(np.float64)
+    already = np.asarray((base.T @ usable) > 0).T.ravel() if n_patterns else np.zeros(0, bool)
+    point = np.tile(np.arange(n_demand, dtype=np.int64), n_patterns)
+    share = np.repeat(found.share, n_demand)
+    w = np.asarray(weights, dtype=np.float64)[point] * share
+    return time_slices.Expanded(cover, w, np.asarray(already, dtype=bool), point, share, n_patterns)
+
+
+def _model(
+    inst: Instance, prep: _Prepared, week: Week, walk_m: float, w: NDArray[np.float64]
+) -> time_slices.Expanded:
+    """Return a draw's covering model (as :func:`~defibmap.analysis.ranking.rank_sites`)."""
+    option_cover = prep.options.cover(walk_m)
+    base_cover, base_week = _baseline(prep, week, walk_m)
+    if inst.objective == "any":
+        now = np.asarray(base_cover.sum(axis=0)).ravel() > 0
+        n_opt = option_cover.shape[0]
+        found = Patterns(np.ones((n_opt + 1, 1), dtype=bool), np.ones(1))
+        model = _expand(option_cover, sp.csr_matrix(now[None, :]), w, found)
+        return time_slices.Expanded(
+            model.cover, model.weights, now, model.point, model.share, model.patterns
+        )
+    found = _patterns(base_week.then(inst.option_hours), inst.objective, term_weeks=inst.term_weeks)
+    return _expand(option_cover, base_cover, w, found)
+
+
+def _coverage(
+    inst: Instance, prep: _Prepared, week: Week, walk_m: float
+) -> tuple[float, float, float]:
+    """Return available, night and any-time coverage of today's defibs at ``walk_m`` (0-1)."""
+    pop = inst.population
+    total = float(pop.sum())
+    if total <= 0:
+        return 0.0, 0.0, 0.0
+    pairs = prep.current
+    keep = pairs.walk <= walk_m
+    site, point = pairs.site[keep], pairs.demand[keep]
+    n = pop.size
+    out = []
+    for objective in ("available", "night"):
+        found = _patterns(week, objective, term_weeks=inst.term_weeks)  # type: ignore[arg-type]
+        share = np.zeros(n)
+        for p in range(found.share.size):
+            # a point is covered in pattern p when a pair within the walk has a usable site
+            hit = np.bincount(point, weights=found.usable[site, p], minlength=n) > 0
+            share += found.share[p] * hit
+        # an elementwise sum, not a BLAS dot: BLAS threads stall on a busy machine
+        out.append(float(np.sum(pop * share)) / total)
+    anytime = np.bincount(point, minlength=n) > 0
+    return out[0], out[1], float(pop[anytime].sum()) / total
+
+
+def _rank(
+    model: time_slices.Expanded, inst: Instance, *, exact: bool
+) -> tuple[NDArray[np.int64], NDArray[np.int64] | None, float]:
+    """Greedy top-k positions, the exact optimum's positions (or None) and the objective."""
+    if inst.budget is not None and inst.costs is not None:
+        steps = optimise.greedy_budget(
+            model.cover, model.weights, inst.costs, inst.budget, already_covered=model.already
+        )
+    else:
+        steps = optimise.greedy(model.cover, model.weights, inst.k, already_covered=model.already)
+    top = np.array([s.site for s in steps[: inst.k]], dtype=np.int64)
+    objective = steps[-1].cumulative if steps else 0.0
+    if not exact:
+        return top, None, objective
+    if inst.budget is not None and inst.costs is not None:
+        best = optimise.mclp_budget(
+            model.cover, model.weights, inst.costs, inst.budget, already_covered=model.already
+        )
+    else:
+        best = optimise.mclp(model.cover, model.weights, inst.k, already_covered=model.already)
+    return top, best.sites, best.objective
+
+
+def run(
+    inst: Instance,
+    option_ids: NDArray[np.str_],
+    *,
+    ranges: Ranges,
+    draws: int,
+    seed: int,
+    exact: bool = True,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> SensitivityResult:
+    """Draw ``draws`` times over the ranges; count the top-k picks; keep the headline figures.
+
+    Parameters
+    ----------
+    inst
+        The pair distances, hours and weights, measured once.
+    option_ids
+        Each option's id, in the order of ``inst.options``.
+    ranges
+        The range of each assumption.
+    draws
+        Number of draws (>= 1).
+    seed
+        Seed of the random generator: the same seed gives the same counts.
+    exact
+        Also solve the exact optimum each draw (its objective is the ``objective`` figure).
+    progress
+        Called after each draw with (draws done, draws, seconds so far).
+
+    Returns
+    -------
+    SensitivityResult
+    """
+    rng = np.random.default_rng(seed)
+    n_opt = inst.options.n_sites
+    k = min(inst.k, n_opt)
+    top_counts = np.zeros(n_opt, dtype=np.int64)
+    opt_counts = np.zeros(n_opt, dtype=np.int64)
+    figures = np.zeros((draws, len(FIGURES)), dtype=np.float64)
+    start = time.perf_counter()
+    prep = _Prepared.of(inst)
+    for i in range(draws):
+        d = _Draw(
+            speed=_uniform(rng, ranges.walking_speed_m_s),
+            factor=_uniform(rng, ranges.threshold_factor),
+            unknown=_uniform(rng, ranges.unknown_hours),
+            second=_uniform(rng, ranges.second_bystander),
+            ambulance=_uniform(rng, ranges.ambulance_factor),
+        )
+        stretch = d.factor * (d.speed / inst.speed_m_s)
+        week = _week_of(inst, d.unknown, rng)
+        w = _weights(inst, d, rng, ranges.demand_weight_cv)
+        model = _model(inst, prep, week, inst.rank_m * stretch, w)
+        top, best, objective = _rank(model, inst, exact=exact)
+        top_counts[top[:k]] += 1
+        if best is not None:
+            opt_counts[best] += 1
+        figures[i, :3] = _coverage(inst, prep, week, inst.headline_m * stretch)
+        figures[i, 3] = objective
+        if progress is not None:
+            progress(i + 1, draws, time.perf_counter() - start)
+    ids = [str(x) for x in option_ids]
+    return SensitivityResult(
+        draws=draws,
+        k=k,
+        top_k_count={ids[j]: int(top_counts[j]) for j in np.flatnonzero(top_counts)},
+        figures=figures,
+        optimal_count={ids[j]: int(opt_counts[j]) for j in np.flatnonzero(opt_counts)},
+        seed=seed,
+        seconds=time.perf_counter() - start,
+    )
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count_word(n: int) -> str:
+    return _NUMBERS[n - 1] if 0 < n <= len(_NUMBERS) else str(n)
+
+
+def verdict(stable: list[bool]) -> str:
+    """Return a one-line verdict on the picks in rank order (``True``: stable).
+
+    ``[True, True, False]`` gives "The first two picks are stable; the third is not."
+    """
+    n = len(stable)
+    if n == 0:
+        return "No pick to judge."
+    if all(stable):
+        return "The only pick is stable." if n == 1 else f"All {_count_word(n)} picks are stable."
+    if not any(stable):
+        return (
+            "The only pick is not stable."
+            if n == 1
+            else f"None of the {_count_word(n)} picks is stable."
+        )
+    lead = 0
+    while lead < n and stable[lead]:
+        lead += 1
+    if lead > 0 and not any(stable[lead:]):
+        head = "The first pick is" if lead == 1 else f"The first {_count_word(lead)} picks are"
+        rest = n - lead
+        tail = (
+            f"the {_ORDINALS[lead]} is not"
+            if rest == 1 and lead < len(_ORDINALS)
+            else f"the other {_count_word(rest)} are not"
+        )
+        return f"{head} stable; {tail}."
+    yes = [str(i + 1) for i, s in enumerate(stable) if s]
+    no = [str(i + 1) for i, s in enumerate(stable) if not s]
+
+    def listed(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+    verb_yes = "is" if len(yes) == 1 else "are"
+    verb_no = "is" if len(no) == 1 else "are"
+    return (
+        f"Pick{'s' if len(yes) > 1 else ''} {listed(yes)} {verb_yes} stable; "
+        f"pick{'s' if len(no) > 1 else ''} {listed(no)} {verb_no} not."
+    )
