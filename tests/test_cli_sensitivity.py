@@ -19,7 +19,8 @@ def test_run_with_sensitivity_writes_the_draws_everywhere(
 ) -> None:
     out = tmp_path / "o"
     assert main(["run", "demo-town", "--out", str(out), "--sensitivity", "12"]) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert "12/12 draws" in err
     assert "s left" in err
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -35,6 +36,7 @@ def test_run_with_sensitivity_writes_the_draws_everywhere(
         "coverage_any",
         "objective",
     }
+    assert f"Sensitivity (12 draws over the assumptions): {found['verdict']}" in captured.out
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "How stable are the picks?" in report
     assert found["verdict"] in report

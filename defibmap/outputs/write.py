@@ -351,6 +351,12 @@ def format_summary(result: StudyResult) -> str:
     lines.extend(_weight_lines(result))
     lines.extend(_readiness_lines(result))
     lines.extend(_ranking_lines(result))
+    if result.sensitivity is not None:
+        found = result.sensitivity
+        lines.append(
+            f"Sensitivity ({found.draws:,} draws over the assumptions): {found.verdict} "
+            "(see the report's 'How stable are the picks?')"
+        )
     timing = tables.time_headline(result)
     if timing:
         lines.append("Time to first defib, population median over draws:")
