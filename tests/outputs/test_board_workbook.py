@@ -136,7 +136,8 @@ def test_summary_says_the_headline_in_words_and_numbers(leeds: StudyResult, tmp_
     night = leeds.demand["population"].to_numpy()[union].sum()
     assert cells[f"Added by the {k} recommended sites, at night"][1] == pytest.approx(night)
     top = [row for row in ws.iter_rows(values_only=True) if row[0] == 1]
-    assert top and top[0][1] == "Compton Road Library"
+    assert top
+    assert top[0][1] == "Compton Road Library"
     assert "at night" in top[0][2]
     words = " ".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
     for phrase in ("Data and dates", "2014-01", "Caveats", "school hours"):
