@@ -598,7 +598,8 @@ def plain_scenario_label(result: StudyResult, name: str) -> str:
     In a study without fire or police stations ``current+stations+recommended`` reads
     "Current + recommended sites" rather than naming stations it does not have.
     """
-    if len(result.stations) == 0:
+    stations = getattr(result, "stations", None)  # a bare result says nothing: keep the names
+    if stations is not None and len(stations) == 0:
         fire = name.endswith("+fire")
         base = name.removesuffix("+fire") if fire else name
         bare = {

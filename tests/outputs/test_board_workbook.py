@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,51 +16,14 @@ from defibmap.outputs import tables
 from defibmap.outputs.workbook import write_workbook
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from openpyxl.worksheet.worksheet import Worksheet
 
     from defibmap.study.pipeline import StudyResult
 
-DEMO = Path(__file__).resolve().parents[2] / "data" / "demo-town"
 #: A scenario key or a layer id as written in the study (lower case, + _ : joined).
 RAW_KEY = re.compile(r"^[a-z0-9_]+([+:_][a-z0-9_]+)+$")
-
-
-def _no_stations_study(folder: Path) -> Path:
-    """Write demo-town's study without fire or police stations (absolute paths)."""
-    text = f"""
-[study]
-name = "Demoton without stations"
-synthetic = true
-[network]
-osm_file = "{DEMO / "town.osm.bz2"}"
-max_snap_m = 250
-[demand]
-file = "{DEMO / "demand.csv"}"
-id = "demand_id"
-name = "name"
-population = "population"
-[defibs]
-file = "{DEMO / "defibs.csv"}"
-id = "site_id"
-[candidates]
-file = "{DEMO / "candidates.csv"}"
-id = "site_id"
-[coverage]
-thresholds_m = [200, 500]
-[ranking]
-new_sites = 4
-threshold_m = 500
-"""
-    path = folder / "plain.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def plain(tmp_path_factory: pytest.TempPathFactory) -> StudyResult:
-    from defibmap import run_study
-
-    return run_study(_no_stations_study(tmp_path_factory.mktemp("plain")))
 
 
 @pytest.fixture(scope="module")
