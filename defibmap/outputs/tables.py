@@ -650,6 +650,34 @@ def _option_attribute(result: StudyResult, site_id: str, column: str) -> object:
     return None
 
 
+def _wards_of(result: StudyResult, site_ids: list[str]) -> list[object]:
+    """Return each option's ward: the ward outline it lies in, else its nearest resident's.
+
+    None for every site when the study has neither ward outlines nor a ward column.
+    """
+    frame = result.candidates
+    positions = {s: i for i, s in enumerate(frame.index.astype(str))}
+    points = [frame.geometry.iloc[positions[s]] if s in positions else None for s in site_ids]
+    wards = getattr(result, "wards", None)
+    if wards is not None and len(wards) and "name" in wards.columns:
+        out: list[object] = []
+        for point in points:
+            inside = [] if point is None else list(wards.loc[wards.contains(point), "name"])
+            out.append(str(inside[0]) if inside else None)
+        return out
+    column = getattr(result.config, "ward_column", None) or "ward"
+    demand = result.demand
+    if column not in demand.columns or not len(demand):
+        return [None] * len(site_ids)
+    x = demand.geometry.x.to_numpy(dtype=float)
+    y = demand.geometry.y.to_numpy(dtype=float)
+    names = demand[column].to_numpy()
+    return [
+        None if p is None else str(names[int(np.argmin((x - p.x) ** 2 + (y - p.y) ** 2))])
+        for p in points
+    ]
+
+
 def site_name(result: StudyResult, site_id: str, name: object) -> str:
     """Return a site's name as a reader knows it, never a machine id.
 
@@ -740,6 +768,8 @@ def ranked_board(result: StudyResult) -> pd.DataFrame:
         out["option"] = recs["option"].astype(str).to_numpy()
     for column in ("address", "postcode", "ward"):
         values = [_option_attribute(result, s, column) for s in ids]
+        if column == "ward" and all(v is None for v in values):
+            values = _wards_of(result, ids)
         if any(v is not None for v in values):
             out[column] = pd.Series(values, dtype=object).to_numpy()
     population = result.demand["population"].to_numpy(dtype=float)

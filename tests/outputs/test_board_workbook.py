@@ -164,3 +164,25 @@ def test_night_and_year_round_gains_match_the_scenario(plain: StudyResult) -> No
         after.available["500"] * total, rel=1e-6
     )
     assert (board["added_night"] >= board["added_population"] - 1e-9).all()
+
+
+def test_ward_from_the_ward_outlines(leeds: StudyResult, tmp_path: Path) -> None:
+    """With ward outlines, each site's ward is the outline it lies in (split east/west)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    x = leeds.candidates.geometry.x
+    middle = float(x.median()) + 0.5  # no site on the line itself
+    wards = gpd.GeoDataFrame(
+        {"name": ["West ward", "East ward"]},
+        geometry=[box(middle - 1e5, 0, middle, 1e7), box(middle, 0, middle + 1e5, 1e7)],
+        crs=leeds.candidates.crs,
+    )
+    book = _book(replace(leeds, wards=wards), tmp_path)
+    rows = _rows(book["Ranked sites"])
+    where = dict(zip(leeds.candidates.index.astype(str), x, strict=True))
+    for row in rows:
+        expected = (
+            "West ward" if where[row["Site id (for the study file)"]] < middle else "East ward"
+        )
+        assert row["Ward"] == expected
