@@ -317,7 +317,10 @@ def set_covering(result: StudyResult) -> str:
         return ""
     names = {}
     if "name" in result.candidates.columns:
-        names = {str(k): str(v) for k, v in result.candidates["name"].items()}
+        names = {
+            str(k): _tables.site_name(result, str(k), v)
+            for k, v in result.candidates["name"].items()
+        }
     rows = []
     for target, data in found.targets.items():
         ids = [str(s) for s in data.site_ids]

@@ -390,7 +390,10 @@ def _set_covering_sheet(
         return
     names: dict[str, str] = {}
     if "name" in result.candidates.columns:
-        names = {str(k): str(v) for k, v in result.candidates["name"].items()}
+        names = {
+            str(k): _tables.site_name(result, str(k), v)
+            for k, v in result.candidates["name"].items()
+        }
     rows = [
         {
             "target": float(target),
