@@ -307,7 +307,7 @@ def ranked(result: StudyResult) -> str:
         "building, or an existing indoor defib moved to an outside 24/7 cabinet, added in "
         f"order: each brings {counts}, given the ones above it. <i>Also in the best set</i>: "
         "the site is in the best set of this many sites, found exactly.</p>"
-        f"{table}"
+        f"<div class='ranked'>{table}</div>"
     )
 
 

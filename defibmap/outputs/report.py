@@ -60,6 +60,7 @@ figure{margin:16px 0}figure img{max-width:100%;height:auto;border:1px solid #eee
 figcaption{color:#555;font-size:13px}
 .maplink{display:inline-block;background:#08519c;color:#fff;padding:8px 14px;
 border-radius:4px;text-decoration:none;font-weight:bold}
+.ranked td:last-child{min-width:18em}
 .answer{font-size:17px;background:#eef4ea;border-left:4px solid #009E73;padding:8px 12px}
 footer{margin-top:40px;color:#777;font-size:12px}
 @media (max-width:600px){body{font-size:14px;padding:0 10px 24px}h1{font-size:21px}
