@@ -186,3 +186,13 @@ def test_ward_from_the_ward_outlines(leeds: StudyResult, tmp_path: Path) -> None
             "West ward" if where[row["Site id (for the study file)"]] < middle else "East ward"
         )
         assert row["Ward"] == expected
+
+
+def test_scenario_labels_plain_with_stations(leeds: StudyResult, tmp_path: Path) -> None:
+    book = _book(leeds, tmp_path)
+    labels = [r["Scenario"] for t in ("Scenarios", "Time to first defib") for r in _rows(book[t])]
+    assert labels
+    for label in labels:
+        assert not RAW_KEY.match(label), label
+        assert "+" not in label.replace(" + ", ""), label
+    assert "Current + 24/7 defibs at fire and police stations" in labels
