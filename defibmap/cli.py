@@ -215,7 +215,7 @@ def _os_message(exc: OSError) -> str:
 _DESCRIBE = {
     "map.html": "interactive map (works offline)",
     "report.html": "report with figures",
-    "recommendations.xlsx": "Excel workbook: ranked sites, scenarios, method",
+    "recommendations.xlsx": "Excel workbook: summary, ranked sites, coverage, equity, method",
     "recommendations.csv": "ranked candidate buildings",
     "scenarios.csv": "coverage by scenario and time of day",
     "coverage_curve.csv": "coverage against number of new cabinets",

@@ -14,6 +14,7 @@ import pandas as pd
 
 from defibmap.defaults import SMALL_GROUP_SHARE
 from defibmap.outputs import _sensitivity as _sens_tables
+from defibmap.outputs import plots
 from defibmap.outputs import tables as _tables
 from defibmap.outputs._html import esc, text
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from defibmap.study.pipeline import StudyResult
+
+    #: A report section: (result, figures' HTML by name, headline walk in metres) -> HTML
+    #: or "" when the study lacks what it shows.
+    Section = Callable[[StudyResult, Mapping[str, str], int], str]
 
 
 def pct(value: object) -> str:
@@ -49,7 +54,10 @@ def html_table(
             else:
                 cells.append(f'<td class="n">{esc(fmt(value))}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def headline(result: StudyResult) -> str:
@@ -113,7 +121,7 @@ def headline(result: StudyResult) -> str:
 
 
 def day_night(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
-    scenarios = _tables.scenarios(result)
+    scenarios = _tables.scenarios_present(result)
     if scenarios is None:
         return ""
     rows = scenarios[scenarios["threshold_m"] == headline]
@@ -263,24 +271,29 @@ def equity(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
 
 
 def ranked(result: StudyResult) -> str:
+    """Return the ranked sites: plain names, people gained on the three bases, why."""
     rank_m = result.ranking.threshold_m
+    board = _tables.ranked_board(result)
     table = html_table(
-        _tables.ranked(result),
+        board,
         {
             "rank": ("Rank", str),
             "name": ("Site", None),
             "kind": ("Kind", None),
-            "site_id": ("Id", None),
             "option": ("Option", None),
+            "address": ("Address", None),
+            "postcode": ("Postcode", None),
+            "ward": ("Ward", None),
             "added_people_available": (
                 f"Year-round gain within {rank_m} m (people x share of the year)",
                 people,
             ),
+            "added_night": (f"People newly within {rank_m} m at night", people),
             "added_population": (f"People newly within {rank_m} m (any time)", people),
             "cost": ("Cost", people),
-            "cumulative_population_covered": ("Cumulative people (any time)", people),
             "cumulative_coverage_share": ("Cumulative share (any time)", pct),
-            "in_optimal_set": ("In exact optimum", lambda v: "yes" if v else "no"),
+            "in_best_set": ("Also in the best set", None),
+            "why": ("Why", None),
         },
     )
     objective = str(result.ranking.info().get("objective", "any"))
@@ -293,7 +306,9 @@ def ranked(result: StudyResult) -> str:
     return (
         "<h2>Ranked sites</h2><p>Each option is a new 24/7 outside cabinet on a council "
         "building, or an existing indoor defib moved to an outside 24/7 cabinet, added in "
-        f"greedy order: each brings {counts}, given the ones above it.</p>{table}"
+        f"order: each brings {counts}, given the ones above it. <i>Also in the best set</i>: "
+        "the site is in the best set of this many sites, found exactly.</p>"
+        f"<div class='ranked'>{table}</div>"
     )
 
 
@@ -303,7 +318,10 @@ def set_covering(result: StudyResult) -> str:
         return ""
     names = {}
     if "name" in result.candidates.columns:
-        names = {str(k): str(v) for k, v in result.candidates["name"].items()}
+        names = {
+            str(k): _tables.site_name(result, str(k), v)
+            for k, v in result.candidates["name"].items()
+        }
     rows = []
     for target, data in found.targets.items():
         ids = [str(s) for s in data.site_ids]
@@ -342,16 +360,27 @@ def set_covering(result: StudyResult) -> str:
     )
 
 
+def _has_fire_stations(result: StudyResult) -> bool:
+    """Return True when the study has fire stations (or does not say: a bare result)."""
+    stations = getattr(result, "stations", None)
+    if stations is None or "layer" not in stations.columns:
+        return stations is None
+    return bool((stations["layer"] == "fire_stations").any())
+
+
 def time_to_defib(result: StudyResult) -> str:
     """Return the minutes-to-first-defib section (bystander, fire, ambulance), or ''."""
     frame = _tables.time_to_defib(result)
     if frame is None:
         return ""
-    frame["scenario"] = frame["scenario"].map(_tables.scenario_label).fillna(frame["scenario"])
+    frame["scenario"] = [_tables.plain_scenario_label(result, str(s)) for s in frame["scenario"]]
     frame["median_range"] = [
         "-" if lo is None or hi is None or lo != lo or hi != hi else f"{lo:.1f}-{hi:.1f} min"  # noqa: PLR0124
         for lo, hi in zip(frame["median_min_p10"], frame["median_min_p90"], strict=True)
     ]
+    has_fire = _has_fire_stations(result)
+    if not has_fire:  # no column for a route the study does not have
+        frame = frame.drop(columns=["fire_first_share"])
     table = html_table(
         frame,
         {
@@ -367,19 +396,39 @@ def time_to_defib(result: StudyResult) -> str:
             "ambulance_first_share": ("Ambulance first", pct),
         },
     )
+    # the walking speed is stated once, in the method, when it is the same speed
+    block = result.time_to_defib
+    same = (
+        block is not None
+        and hasattr(result, "config")
+        and bool(
+            np.isclose(
+                float(block.assumptions.walking_speed_m_s), _tables.walking_speed_m_s(result)
+            )
+        )
+    )
     items = "".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _tables.time_assumptions(result)
+        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
+        for k, v in _tables.time_assumptions(result)
+        if not (same and k == "Bystander walking speed")
+        and (has_fire or not k.startswith("Fire"))  # no fire rows without fire stations
     )
     draws = int(frame["draws"].max()) if len(frame) else 0
+    routes = (
+        "The smallest of three routes: a bystander fetches the nearest defib (walk there and "
+        "back), a fire crew co-responds, or the ambulance arrives."
+        if has_fire
+        else "The sooner of two routes: a bystander fetches the nearest defib (walk there and "
+        "back), or the ambulance arrives."
+    )
     return (
         "<h2>Minutes to the first defibrillator</h2><p>Survival falls by roughly a tenth for "
-        "every minute without defibrillation. The smallest of three routes: a bystander "
-        "fetches the nearest defib (walk there and back), a fire crew co-responds, or the "
-        "ambulance arrives. Response times vary from call to call, so each figure is over "
+        f"every minute without defibrillation. {routes} Response times vary from call to "
+        "call, so each figure is over "
         f"{draws} random draws (each draw is one arrest at every resident's home): the median "
         "is over residents and draws, with the range of the median across draws beside it. "
         "Shares are of residents, rounded down, so 100 % means every resident in every draw."
-        f"</p>{table}<table>{items}</table>"
+        f"</p>{table}<div class='scroll'><table>{items}</table></div>"
     )
 
 
@@ -388,6 +437,7 @@ def method(result: StudyResult) -> str:
     items = "".join(
         f"<tr><th>{text(item)}</th><td>{text(value)}</td></tr>"
         for item, value in facts.itertuples(index=False)
+        if item not in ("Study", "Description")  # the page's title and lede say them
     )
     notes = "".join(f"<li>{text(note)}</li>" for note in result.notes)
     sources = html_table(
@@ -401,7 +451,7 @@ def method(result: StudyResult) -> str:
         },
     )
     return (
-        f"<h2>Method and assumptions</h2><table>{items}</table>"
+        f"<h2>Method and assumptions</h2><div class='scroll'><table>{items}</table></div>"
         + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
         + f"<h2>Data sources</h2>{sources}"
     )
@@ -409,6 +459,12 @@ def method(result: StudyResult) -> str:
 
 def _rank_text(value: object) -> str:
     return str(value) if isinstance(value, int | np.integer) else ""
+
+
+def sensitivity_section(result: StudyResult, shown: Mapping[str, str], walk: int) -> str:
+    """Return the "How stable are the picks?" section (a :data:`Section`)."""
+    del shown, walk  # its own tables; no figure
+    return sensitivity(result)
 
 
 def sensitivity(result: StudyResult) -> str:
@@ -456,3 +512,129 @@ def sensitivity(result: StudyResult) -> str:
         f"{picks_table}<p>Headline figures at the {found.headline_m:,.0f} m walk, as the "
         f"study found them and across the draws:</p>{band_table}"
     )
+
+
+def map_layers(result: StudyResult) -> plots.MapLayers:
+    """Return what the static map draws: streets, residents by reach, defibs, the picks."""
+    network = result.network
+    x = np.asarray(network.node_x, dtype=float)
+    y = np.asarray(network.node_y, dtype=float)
+    u = np.asarray(network.edge_u, dtype=np.int64)
+    v = np.asarray(network.edge_v, dtype=np.int64)
+    streets = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
+    demand = result.demand
+    covered = demand["covered"].to_numpy(dtype=bool)
+    night = (
+        demand["covered_night"].to_numpy(dtype=bool)
+        if "covered_night" in demand.columns
+        else np.zeros(len(demand), dtype=bool)
+    )
+    reach = np.where(night, "night", np.where(covered, "hours", "none"))
+    residents = pd.DataFrame(
+        {
+            "x": demand.geometry.x.to_numpy(dtype=float),
+            "y": demand.geometry.y.to_numpy(dtype=float),
+            "population": demand["population"].to_numpy(dtype=float),
+            "reach": reach,
+        }
+    )
+    defibs = result.defibs
+    always = (
+        (defibs["availability"].astype(str) == "24/7").to_numpy()
+        if "availability" in defibs.columns
+        else np.zeros(len(defibs), dtype=bool)
+    )
+    sites = pd.DataFrame(
+        {
+            "x": defibs.geometry.x.to_numpy(dtype=float),
+            "y": defibs.geometry.y.to_numpy(dtype=float),
+            "always": always,
+        }
+    )
+    positions = {s: i for i, s in enumerate(result.candidates.index.astype(str))}
+    recs = result.recommendations.sort_values("rank")
+    rows = [positions[str(s)] for s in recs["site_id"] if str(s) in positions]
+    ranks = [
+        int(r) for s, r in zip(recs["site_id"], recs["rank"], strict=True) if str(s) in positions
+    ]
+    chosen = result.candidates.iloc[rows]
+    picks = pd.DataFrame(
+        {
+            "x": chosen.geometry.x.to_numpy(dtype=float),
+            "y": chosen.geometry.y.to_numpy(dtype=float),
+            "rank": ranks,
+        }
+    )
+    threshold = float(max(result.config.thresholds_m))
+    return plots.MapLayers(streets, residents, sites, picks, threshold)
+
+
+def headline_section(result: StudyResult, shown: Mapping[str, str], walk: int) -> str:
+    """Return the answer in one sentence, then the headline cards and the coverage table."""
+    del shown  # no figure: the numbers come first
+    lines = _tables.headline_lines(result)
+    values = {label: value for label, value, _kind, _meaning in lines}
+    k = len(result.recommendations)
+    year = values.get(f"Residents within {walk} m walk, year-round")
+    night = values.get(f"Residents within {walk} m walk, at night (24/7)")
+    added_night = values.get(f"Added by the {k} recommended sites, at night")
+    answer = []
+    if year is not None:
+        answer.append(
+            f"Today {pct(year)} of residents live within {walk} m walk of a defib "
+            "usable at that hour (year-round)"
+            + (f", and {pct(night)} of one usable all night." if night is not None else ".")
+        )
+    if k:
+        board = _tables.ranked_board(result)
+        rank_m = result.ranking.threshold_m
+        gained = (
+            f" would bring {people(added_night)} more residents within {rank_m} m of a defib "
+            "usable all night"
+            if added_night is not None
+            else f" would bring {people(result.ranking.greedy_population_added)} more "
+            f"residents within {rank_m} m"
+        )
+        after = float(board["cumulative_people_available"].iloc[-1]) / result.population_total
+        raised = (
+            f" and raise the year-round figure to {pct(after)}"
+            if np.isfinite(after) and year is not None and rank_m == walk
+            else ""
+        )
+        answer.append(
+            f"The {k} recommended sites, led by {esc(board['name'].iloc[0])},{gained}{raised}."
+        )
+    # the sentence is built from numbers and the escaped site name only
+    lead = f"<p class='answer'>{' '.join(answer)}</p>" if answer else ""
+    return headline(result).replace("</h2>", "</h2>" + lead, 1)
+
+
+def ranked_section(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
+    """Return the ranked sites with the static map of the gaps under them."""
+    del headline
+    return ranked(result) + shown.get("site_map", "")
+
+
+def curve_section(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
+    """Return the coverage curve: people covered as sites are added, list and best set."""
+    del result, headline
+    figure = shown.get("coverage_curve", "")
+    return f"<h2>Coverage as new sites are added</h2>{figure}" if figure else ""
+
+
+def set_covering_section(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
+    """Return the fewest sites for each target share, or ""."""
+    del shown, headline
+    return set_covering(result)
+
+
+def time_section(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
+    """Return the minutes to the first defib, or ""."""
+    del shown, headline
+    return time_to_defib(result)
+
+
+def method_section(result: StudyResult, shown: Mapping[str, str], headline: int) -> str:
+    """Return the method, assumptions, notes and data sources."""
+    del shown, headline
+    return method(result)

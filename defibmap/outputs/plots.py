@@ -3,19 +3,21 @@
 Every function takes plain tables (see :mod:`defibmap.outputs.tables`) and returns a :class:`Plot`:
 a
 matplotlib figure drawn with the Agg canvas (no display, no pyplot state), with a title, axis
-labels with units and a one-line caption (printed under the plot and kept for the report).
+labels with units and a one-line caption, kept as text: the report prints it under the image
+(the image itself does not repeat it). :func:`site_map` draws the study area without tiles.
 """
 
 from __future__ import annotations
 
 import io
-import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 if TYPE_CHECKING:
@@ -25,13 +27,20 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Plot", "coverage_curve", "day_night", "equity_by_decile", "week_profile"]
+__all__ = [
+    "MapLayers",
+    "Plot",
+    "coverage_curve",
+    "day_night",
+    "equity_by_decile",
+    "site_map",
+    "week_profile",
+]
 
 _SIZE_IN = (7.0, 4.2)
 _DPI = 110
 _GREEDY, _OPTIMAL = "#ff7f00", "#3182bd"
 _ANY, _DAY, _NIGHT = "#969696", "#fdae61", "#2c3e73"
-_CAPTION_CHARS = 110  # at 8 pt, what fits across the figure
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -68,13 +77,12 @@ def _plain(label: str) -> str:
     return label.replace("$", r"\$")
 
 
-def _figure(title: str, caption: str) -> tuple[Figure, Axes]:
+def _figure(title: str) -> tuple[Figure, Axes]:
     fig = Figure(figsize=_SIZE_IN, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.set_title(_plain(title), fontsize=11, loc="left")
-    wrapped = textwrap.fill(_plain(caption), width=_CAPTION_CHARS)
-    fig.supxlabel(wrapped, fontsize=8, color="#555555", x=0.01, ha="left")
+    # the caption is not drawn: the report prints it once, under the image, as text
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -103,7 +111,7 @@ def coverage_curve(curve: pd.DataFrame, *, population_total: float, threshold_m:
         "Greedy: the ranked list, site by site. Optimal: the best set of that size "
         "(exact maximal covering). Where they meet, the list is as good as it gets."
     )
-    fig, ax = _figure(title, caption)
+    fig, ax = _figure(title)
     k = curve["k"].to_numpy(dtype=float)
     greedy = curve["greedy_population"].to_numpy(dtype=float)
     optimal = curve["optimal_population"].to_numpy(dtype=float)
@@ -162,7 +170,7 @@ def day_night(scenarios: pd.DataFrame, *, threshold_m: float) -> Plot:
         "Day: Mon-Fri 09:00-17:00, night: 00:00-06:00, school term week. A defib indoors "
         "counts only while its building is open."
     )
-    fig, ax = _figure(title, caption)
+    fig, ax = _figure(title)
     x = np.arange(len(rows))
     width = 0.27
     series = (
@@ -220,7 +228,7 @@ def week_profile(
         "A school-term week from Monday 00:00; dips are nights and weekends, when indoor "
         "defibs are locked away."
     )
-    fig, ax = _figure(title, caption)
+    fig, ax = _figure(title)
     hours = np.arange(168)
     colours = (_ANY, _GREEDY, _OPTIMAL, _NIGHT, _DAY)
     for i, (key, values) in enumerate(hourly.items()):
@@ -263,7 +271,7 @@ def equity_by_decile(deciles: pd.DataFrame, *, threshold_m: float) -> Plot:
         "IMD 2019 deciles of the residents' neighbourhoods: 1 is the most deprived tenth of "
         "England, 10 the least. Deciles with no residents here are absent."
     )
-    fig, ax = _figure(title, caption)
+    fig, ax = _figure(title)
     decile = deciles["imd_decile"].to_numpy(dtype=float)
     with_recs = "share_with_recommended" in deciles.columns
     width = 0.4 if with_recs else 0.7
@@ -285,3 +293,222 @@ def equity_by_decile(deciles: pd.DataFrame, *, threshold_m: float) -> Plot:
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.set_ylim(0, 1.0)
     return Plot("equity_by_decile", title, caption, fig)
+
+
+#: Residents' colours on the static map, by what is within reach (Okabe-Ito palette, which
+#: stays distinct for the common colour-vision deficiencies): a defib usable all night, one
+#: usable only in some hours, none.
+REACH_COLOURS = {"night": "#0072B2", "hours": "#56B4E9", "none": "#D55E00"}
+_PICK = "#009E73"
+_STREET = "#c8c8c8"
+_MAP_SIZE_IN = (7.0, 7.0)
+
+
+@dataclass(frozen=True)
+class MapLayers:
+    """What the static map draws, all in one projected CRS (metres).
+
+    Attributes
+    ----------
+    streets
+        Street segments, shape (n, 2, 2): each row two (x, y) ends.
+    residents
+        Columns ``x``, ``y``, ``population`` (people) and ``reach`` (``"night"``,
+        ``"hours"`` or ``"none"``, keys of :data:`REACH_COLOURS`).
+    defibs
+        Columns ``x``, ``y`` and ``always`` (True: usable at every hour).
+    picks
+        Columns ``x``, ``y`` and ``rank`` (1 = first), the recommended sites.
+    threshold_m
+        The walk the residents' reach is measured within, metres.
+    """
+
+    streets: NDArray[np.float64]
+    residents: pd.DataFrame
+    defibs: pd.DataFrame
+    picks: pd.DataFrame
+    threshold_m: float
+
+
+def site_map(layers: MapLayers) -> Plot:
+    """Draw the study area: streets, residents by reach, defibs and the recommended sites.
+
+    No background tiles: the picture is drawn from the study's own data, so it prints and
+    opens offline. Residents are dots sized by people; existing defibs are triangles (filled:
+    usable at every hour; hollow: some hours only); recommended sites are numbered stars.
+
+    Parameters
+    ----------
+    layers : MapLayers
+        What to draw, in metres.
+
+    Returns
+    -------
+    Plot
+    """
+    m = f"{layers.threshold_m:g} m"
+    title = f"Where the gaps are: residents by walking reach of a defib ({m})"
+    caption = (
+        f"Each dot is a group of residents, sized by people: dark blue, a defib usable all "
+        f"night within {m} walk; light blue, one usable only in some hours; red, none within "
+        f"{m}. Triangles are today's defibs (filled: usable at every hour), numbered stars "
+        "the recommended sites."
+    )
+    fig = Figure(figsize=_map_size(layers), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title(_plain(title), fontsize=11, loc="left")
+    if len(layers.streets):
+        ax.add_collection(
+            LineCollection(list(layers.streets), colors=_STREET, linewidths=0.4, zorder=1)
+        )
+    residents = layers.residents
+    population = residents["population"].to_numpy(dtype=float)
+    size = 4.0 + 60.0 * np.sqrt(population / max(float(np.nanmax(population, initial=0)), 1.0))
+    handles = []
+    labels = {
+        "night": "residents: a defib usable all night",
+        "hours": "residents: a defib in some hours only",
+        "none": f"residents: no defib within {m}",
+    }
+    for reach, colour in REACH_COLOURS.items():
+        pick = (residents["reach"] == reach).to_numpy()
+        if not pick.any():
+            continue  # the legend names only what the map shows
+        ax.scatter(
+            residents["x"].to_numpy()[pick],
+            residents["y"].to_numpy()[pick],
+            s=size[pick],
+            color=colour,
+            alpha=0.75,
+            linewidths=0,
+            zorder=2,
+        )
+        handles.append(_dot(colour, labels[reach]))
+    defibs = layers.defibs
+    if len(defibs):
+        always = defibs["always"].to_numpy(dtype=bool)
+        for filled, label in ((True, "defib usable at every hour"), (False, "defib, some hours")):
+            pick = always == filled
+            if not pick.any():
+                continue
+            ax.scatter(
+                defibs["x"].to_numpy()[pick],
+                defibs["y"].to_numpy()[pick],
+                s=46,
+                marker="^",
+                facecolors="#222222" if filled else "white",
+                edgecolors="#222222",
+                linewidths=1.0,
+                zorder=3,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="^",
+                    linestyle="",
+                    markersize=7,
+                    label=label,
+                    markerfacecolor="#222222" if filled else "white",
+                    markeredgecolor="#222222",
+                )
+            )
+    picks = layers.picks
+    if len(picks):
+        ax.scatter(
+            picks["x"],
+            picks["y"],
+            s=260,
+            marker="*",
+            color=_PICK,
+            edgecolors="black",
+            linewidths=0.8,
+            zorder=4,
+        )
+        for x, y, rank in zip(picks["x"], picks["y"], picks["rank"], strict=True):
+            ax.annotate(
+                str(int(rank)),
+                (float(x), float(y)),
+                xytext=(7, 5),
+                textcoords="offset points",
+                fontsize=9,
+                fontweight="bold",
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": _PICK, "lw": 0.8},
+            )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                linestyle="",
+                markersize=12,
+                label="recommended site",
+                markerfacecolor=_PICK,
+                markeredgecolor="black",
+            )
+        )
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("#dddddd")
+    _scale_bar(ax)
+    # below the map, so no key hides a resident or a site
+    fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=2, frameon=False)
+    return Plot("site_map", title, caption, fig)
+
+
+def _map_size(layers: MapLayers) -> tuple[float, float]:
+    """Return the figure size, inches: 7 wide, as tall as the area's shape asks (3.5-9)."""
+    xs = [layers.residents["x"].to_numpy(dtype=float), layers.picks["x"].to_numpy(dtype=float)]
+    ys = [layers.residents["y"].to_numpy(dtype=float), layers.picks["y"].to_numpy(dtype=float)]
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    if len(layers.streets):
+        x = np.concatenate([x, layers.streets[:, :, 0].ravel()])
+        y = np.concatenate([y, layers.streets[:, :, 1].ravel()])
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if not x.size or np.ptp(x) <= 0:
+        return _MAP_SIZE_IN
+    ratio = float(np.ptp(y) / np.ptp(x))
+    return (7.0, float(np.clip(7.0 * ratio + 1.4, 3.5, 9.0)))  # 1.4: title and key
+
+
+def _dot(colour: str, label: str) -> Line2D:
+    return Line2D(
+        [],
+        [],
+        marker="o",
+        linestyle="",
+        markersize=6,
+        label=label,
+        markerfacecolor=colour,
+        markeredgecolor=colour,
+    )
+
+
+def _scale_bar(ax: Axes) -> None:
+    """Draw a scale bar of a round length, about a fifth of the map's width, bottom right."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    width = x1 - x0
+    if not np.isfinite(width) or width <= 0:
+        return
+    target = width / 5.0
+    length = next((v for v in (5000, 2000, 1000, 500, 200, 100, 50) if v <= target), 50)
+    right = x1 - 0.04 * width
+    bottom = y0 + 0.04 * (y1 - y0)
+    ax.plot([right - length, right], [bottom, bottom], color="black", linewidth=2, zorder=6)
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length} m"
+    ax.annotate(
+        text,
+        (right - length / 2, bottom),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="center",
+        fontsize=8,
+        zorder=6,
+    )

@@ -1,13 +1,19 @@
-"""The HTML report ``report.html``: one self-contained page a board can read.
+"""The HTML report ``report.html``: one self-contained page that leads with the answer.
 
-Headline numbers, the coverage curve, day against night, coverage by deprivation decile and
-ward, the ranked sites, a link to the interactive map, the assumptions and the data sources.
-Figures (:mod:`defibmap.outputs.plots`) are embedded as base64 PNG, so the page is a single file
-that
-opens offline; they are also saved as PNG files when ``figures_dir`` is given. Every piece of
+In the order a board reads: the headline numbers, the ranked sites with a static map of the
+gaps (drawn from the study's own data, no tiles), then day and night, who is covered
+(deprivation and wards), the coverage curve, the fewest sites for a target, the minutes to
+the first defib, and the method and sources. A section is one function in
+:data:`SECTIONS`; a study without a layer (no stations, no deciles, no times) gets no
+section or row for it.
+
+Figures (:mod:`defibmap.outputs.plots`) are embedded as base64 PNG, each with one caption
+under it, so the page is a single file that opens offline; they are also saved as PNG files
+when ``figures_dir`` is given. The page reads on a phone (narrow columns, wide tables scroll
+sideways in their own box) and prints (no link colours, figures kept whole). Every piece of
 text from an input file goes through :func:`defibmap.outputs._html.esc`, and a
-Content-Security-Policy
-forbids scripts and remote content altogether, as a second line of defence.
+Content-Security-Policy forbids scripts and remote content altogether, as a second line of
+defence.
 """
 
 from __future__ import annotations
@@ -35,8 +41,9 @@ logger = logging.getLogger(__name__)
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"
 _CSS = """
+*{box-sizing:border-box}
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
-margin:0 auto;max-width:1000px;padding:0 20px 40px}
+margin:0 auto;max-width:1000px;padding:0 16px 40px;overflow-wrap:break-word}
 h1{font-size:26px;margin:24px 0 4px}h2{font-size:20px;margin:32px 0 8px;
 border-bottom:2px solid #dde5f0;padding-bottom:4px}
 .lede{color:#555;margin-top:0}
@@ -45,14 +52,23 @@ letter-spacing:.03em}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
 .card{flex:1 1 160px;background:#f4f7fb;border-radius:6px;padding:10px 14px}
 .card b{display:block;font-size:24px}.card span{color:#555;font-size:13px}
-table{border-collapse:collapse;margin:8px 0 16px;font-size:14px}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%;margin:8px 0 16px}
+table{border-collapse:collapse;margin:0;font-size:14px}
 th,td{padding:4px 10px;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}
 th{background:#dde5f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:16px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#555;font-size:13px}
 .maplink{display:inline-block;background:#08519c;color:#fff;padding:8px 14px;
 border-radius:4px;text-decoration:none;font-weight:bold}
+.ranked td:last-child{min-width:18em}
+.answer{font-size:17px;background:#eef4ea;border-left:4px solid #009E73;padding:8px 12px}
 footer{margin-top:40px;color:#777;font-size:12px}
+@media (max-width:600px){body{font-size:14px;padding:0 10px 24px}h1{font-size:21px}
+.card b{font-size:20px}th,td{padding:3px 6px}}
+@media print{body{max-width:none;padding:0;font-size:11pt}.maplink{color:#000;
+background:none;border:1px solid #000}.scroll{overflow:visible}
+figure,table,.cards{break-inside:avoid}h2{break-after:avoid}
+.banner,.card,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
@@ -111,18 +127,21 @@ def _figures(result: StudyResult) -> list[plots.Plot]:
     headline = float(max(result.config.thresholds_m))
     rank_m = float(result.ranking.threshold_m)
     out = [
+        plots.site_map(sections.map_layers(result)),
         plots.coverage_curve(
             _tables.curve(result),
             population_total=result.population_total,
             threshold_m=rank_m,
-        )
+        ),
     ]
-    scenarios = _tables.scenarios(result)
+    scenarios = _tables.scenarios_present(result)
     if scenarios is not None:
         out.append(plots.day_night(scenarios, threshold_m=headline))
         hourly = _tables.hourly(result, str(round(headline)))
+        if len(result.stations) == 0:
+            hourly.pop("current+stations", None)
         if hourly:
-            labels = {k: _tables.scenario_label(k) for k in hourly}
+            labels = {k: _tables.plain_scenario_label(result, k) for k in hourly}
             out.append(plots.week_profile(hourly, threshold_m=headline, labels=labels))
     deciles = _tables.deciles(result)
     if deciles is not None:
@@ -159,19 +178,26 @@ def _page(
             f'<p><a class="maplink" href="{esc(map_href)}">Open the interactive map</a> '
             "(works offline; only the background tiles need internet)</p>"
         ),
-        sections.headline(result),
-        "<h2>Coverage as new sites are added</h2>",
-        shown["coverage_curve"],
     ]
-    parts.append(sections.day_night(result, shown, headline))
-    parts.append(sections.equity(result, shown, headline))
-    parts.append(sections.ranked(result))
-    parts.append(sections.sensitivity(result))
-    parts.append(sections.set_covering(result))
-    parts.append(sections.time_to_defib(result))
-    parts.append(sections.method(result))
+    parts += [section(result, shown, headline) for section in SECTIONS]
     parts.append(
         f"<footer>Made with defibmap {esc(tool_version())}. Walking distances "
         "along the OpenStreetMap walking network.</footer></body></html>"
     )
     return "\n".join(p for p in parts if p)
+
+
+#: The report's sections in reading order: the answer first, the method last. Each takes
+#: the result, the figures' HTML by name and the headline walk (metres) and returns an HTML
+#: fragment, or "" when the study lacks what it shows. A new section is one entry here.
+SECTIONS: tuple[sections.Section, ...] = (
+    sections.headline_section,
+    sections.ranked_section,
+    sections.sensitivity_section,
+    sections.day_night,
+    sections.equity,
+    sections.curve_section,
+    sections.set_covering_section,
+    sections.time_section,
+    sections.method_section,
+)

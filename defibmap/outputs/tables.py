@@ -19,6 +19,8 @@ import pandas as pd
 from defibmap.defaults import WALKING_SPEED_M_S
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from defibmap.study.parts import BasisEquity, GroupShare, Scenario
     from defibmap.study.pipeline import StudyResult
 
@@ -565,3 +567,320 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             if risky.any():
                 out[column] = text.where(~risky, "'" + text.astype(str))
     return out
+
+
+# --- Board-ready tables: plain names, reasons, the summary a board reads first -------------
+
+#: A site name that is really a machine id: OpenStreetMap element ids, or one word in
+#: lower case with underscores or dashes and no space (``library_compton_road``).
+_MACHINE_ID = re.compile(r"^(osm_(node|way|relation)_\d+|[a-z0-9]+([_:-][a-z0-9]+)+|\d+)$")
+#: A UK postcode (outward and inward code), as demand ids sometimes are.
+_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$")
+#: IMD deciles counted as "most deprived" in a site's reason (the most deprived fifth).
+MOST_DEPRIVED_DECILES = (1, 2)
+
+
+def is_machine_id(name: object) -> bool:
+    """Return True when ``name`` is missing or reads like a machine id, not a place name."""
+    if not isinstance(name, str) or not name.strip():
+        return True
+    return bool(_MACHINE_ID.match(name.strip()))
+
+
+def plain_kind(kind: object) -> str:
+    """Return a layer kind in words: ``community_centre`` -> ``community centre``."""
+    return str(kind).replace("_", " ").strip() if isinstance(kind, str) and kind.strip() else ""
+
+
+def plain_scenario_label(result: StudyResult, name: str) -> str:
+    """Readable scenario name for this study: stations are named only when it has some.
+
+    In a study without fire or police stations ``current+stations+recommended`` reads
+    "Current + recommended sites" rather than naming stations it does not have.
+    """
+    stations = getattr(result, "stations", None)  # a bare result says nothing: keep the names
+    if stations is not None and len(stations) == 0:
+        fire = name.endswith("+fire")
+        base = name.removesuffix("+fire") if fire else name
+        bare = {
+            "current+stations": "Current defibs",
+            "current+stations+recommended": "Current + recommended sites",
+        }.get(base)
+        if bare is not None:
+            return bare + (" + fire co-responders" if fire else "")
+    label = scenario_label(name)
+    if label == name and "+" in name:  # a key the labels do not know: say it in words
+        label = " + ".join(part.replace("_", " ") for part in name.split("+")).capitalize()
+    return label
+
+
+def scenarios_present(result: StudyResult) -> pd.DataFrame | None:
+    """:func:`scenarios` without the stations scenario when the study has no stations.
+
+    Labels are the plain ones of :func:`plain_scenario_label`.
+    """
+    frame = scenarios(result)
+    if frame is None:
+        return None
+    if len(result.stations) == 0:
+        frame = frame[frame["scenario"] != "current+stations"]
+    frame = frame.assign(label=[plain_scenario_label(result, s) for s in frame["scenario"]])
+    return frame.reset_index(drop=True)
+
+
+def _near(result: StudyResult, x: float, y: float) -> str:
+    """Return "near <postcode>" of the nearest demand point when ids are postcodes, else ""."""
+    demand = result.demand
+    if not len(demand):
+        return ""
+    ids = demand.index.astype(str)
+    dx = demand.geometry.x.to_numpy(dtype=float) - x
+    dy = demand.geometry.y.to_numpy(dtype=float) - y
+    nearest = str(ids[int(np.argmin(dx * dx + dy * dy))])
+    return f"near {nearest}" if _POSTCODE.match(nearest) else ""
+
+
+def _option_attribute(result: StudyResult, site_id: str, column: str) -> object:
+    """Return ``column`` of the option ``site_id`` (an upgrade reads its defib's row)."""
+    for frame, key in ((result.candidates, site_id), (result.defibs, site_id.split(":", 1)[-1])):
+        if column in frame.columns and key in frame.index.astype(str):
+            value = frame[column].to_numpy()[list(frame.index.astype(str)).index(key)]
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
+def _wards_of(result: StudyResult, site_ids: list[str]) -> list[object]:
+    """Return each option's ward: the ward outline it lies in, else its nearest resident's.
+
+    None for every site when the study has neither ward outlines nor a ward column.
+    """
+    frame = result.candidates
+    positions = {s: i for i, s in enumerate(frame.index.astype(str))}
+    points = [frame.geometry.iloc[positions[s]] if s in positions else None for s in site_ids]
+    wards = getattr(result, "wards", None)
+    if wards is not None and len(wards) and "name" in wards.columns:
+        out: list[object] = []
+        for point in points:
+            inside = [] if point is None else list(wards.loc[wards.contains(point), "name"])
+            out.append(str(inside[0]) if inside else None)
+        return out
+    column = getattr(result.config, "ward_column", None) or "ward"
+    demand = result.demand
+    if column not in demand.columns or not len(demand):
+        return [None] * len(site_ids)
+    x = demand.geometry.x.to_numpy(dtype=float)
+    y = demand.geometry.y.to_numpy(dtype=float)
+    names = demand[column].to_numpy()
+    return [
+        None if p is None else str(names[int(np.argmin((x - p.x) ** 2 + (y - p.y) ** 2))])
+        for p in points
+    ]
+
+
+def site_name(result: StudyResult, site_id: str, name: object) -> str:
+    """Return a site's name as a reader knows it, never a machine id.
+
+    A real name is kept; a missing one or an id reads as "Unnamed <kind>" with the nearest
+    postcode when the demand ids are postcodes, else its position (WGS84, 5 decimals).
+    """
+    if not is_machine_id(name):
+        return str(name)
+    kind = plain_kind(_option_attribute(result, site_id, "kind")) or "site"
+    where = ""
+    positions = result.candidates.index.astype(str)
+    if site_id in positions:
+        row = result.candidates.iloc[list(positions).index(site_id)]
+        where = _near(result, float(row.geometry.x), float(row.geometry.y))
+        if not where and np.isfinite(float(row.get("lat", np.nan))):
+            where = f"at {float(row['lat']):.5f}, {float(row['lon']):.5f}"
+    return f"Unnamed {kind}" + (f" {where}" if where else "")
+
+
+def _catchments(result: StudyResult, site_ids: list[str]) -> list[NDArray[np.bool_]]:
+    """Return each option's catchment at the ranking walk (demand order), from ``cover``."""
+    cover = result.ranking.cover.tocsr()
+    positions = {s: i for i, s in enumerate(result.candidates.index.astype(str))}
+    out = []
+    for site in site_ids:
+        i = positions.get(site)
+        if i is None or i >= cover.shape[0]:
+            out.append(np.zeros(len(result.demand), dtype=bool))
+        else:
+            out.append(np.asarray(cover[i].toarray()).ravel().astype(bool))
+    return out
+
+
+def night_comparable(result: StudyResult) -> bool:
+    """Return True when the demand's ``covered_night`` is at the ranking walk (same metres)."""
+    headline = round(max(float(t) for t in result.config.thresholds_m))
+    return "covered_night" in result.demand.columns and result.ranking.threshold_m == headline
+
+
+def _why(
+    result: StudyResult, gained_night: NDArray[np.bool_] | None, gained_any: NDArray[np.bool_]
+) -> str:
+    """One line: who a site newly reaches, and how many of them are in deprived areas."""
+    demand = result.demand
+    population = demand["population"].to_numpy(dtype=float)
+    rank_m = result.ranking.threshold_m
+    if gained_night is not None:
+        reached, when = gained_night, f"within {rank_m} m at night"
+    else:
+        reached, when = gained_any, f"within {rank_m} m"
+    people = float(population[reached].sum())
+    if people < 0.5:
+        if gained_night is not None:
+            return f"Its residents already have a defib usable all night within {rank_m} m"
+        return f"Its residents already have a defib within {rank_m} m"
+    line = f"{people:,.0f} residents it reaches have no defib {when} today"
+    if "imd_decile" in demand.columns:
+        decile = pd.to_numeric(demand["imd_decile"], errors="coerce").to_numpy(dtype=float)
+        deprived = reached & np.isin(decile, MOST_DEPRIVED_DECILES)
+        count = float(population[deprived].sum())
+        first, last = MOST_DEPRIVED_DECILES[0], MOST_DEPRIVED_DECILES[-1]
+        if count >= people - 0.5:
+            line += f", all in IMD deciles {first}-{last} (most deprived)"
+        elif count >= 0.5:
+            line += f"; {count:,.0f} of them in IMD deciles {first}-{last} (most deprived)"
+    return line
+
+
+def ranked_board(result: StudyResult) -> pd.DataFrame:
+    """Return the ranked sites as a board reads them: plain names, people gained, a reason.
+
+    Columns: ``rank``, ``name`` (never a machine id), ``kind``, ``option``, ``address``,
+    ``postcode``, ``ward`` (when the input has them), ``added_people_available`` (people x
+    share of the year), ``added_night`` (people newly within the ranking walk of a defib usable
+    all night: the picks are 24/7; NaN when the night figure is for another walk),
+    ``added_population`` (any time), their ``cumulative_*`` totals (people covered with this
+    site and the ones above it), ``cumulative_coverage_share``, ``cost`` and
+    ``cumulative_cost`` when given, ``in_best_set`` ("yes"/"no"), ``why`` (one line), then
+    ``site_id``, ``lon``, ``lat``.
+    """
+    recs = ranked(result)
+    ids = [str(s) for s in recs["site_id"]]
+    out = pd.DataFrame({"rank": recs["rank"].astype(int).to_numpy()})
+    out["name"] = [site_name(result, s, n) for s, n in zip(ids, recs["name"], strict=True)]
+    if "kind" in recs.columns:
+        out["kind"] = [plain_kind(k) for k in recs["kind"]]
+    if "option" in recs.columns:
+        out["option"] = recs["option"].astype(str).to_numpy()
+    for column in ("address", "postcode", "ward"):
+        values = [_option_attribute(result, s, column) for s in ids]
+        if column == "ward" and all(v is None for v in values):
+            values = _wards_of(result, ids)
+        if any(v is not None for v in values):
+            out[column] = pd.Series(values, dtype=object).to_numpy()
+    population = result.demand["population"].to_numpy(dtype=float)
+    total = result.population_total
+    headline = str(round(max(float(t) for t in result.config.thresholds_m)))
+    catchments = _catchments(result, ids)
+    night_ok = night_comparable(result)
+    reached_night = result.demand["covered_night"].to_numpy(dtype=bool).copy() if night_ok else None
+    reached_any = result.demand["covered"].to_numpy(dtype=bool).copy()
+    nights, whys = [], []
+    for catchment in catchments:
+        gained_any = catchment & ~reached_any
+        gained_night = None if reached_night is None else catchment & ~reached_night
+        nights.append(np.nan if gained_night is None else float(population[gained_night].sum()))
+        whys.append(_why(result, gained_night, gained_any))
+        reached_any |= catchment
+        if reached_night is not None:
+            reached_night |= catchment
+    if "added_people_available" in recs.columns:
+        out["added_people_available"] = recs["added_people_available"].to_numpy(dtype=float)
+    else:
+        out["added_people_available"] = np.nan
+    out["added_night"] = nights
+    out["added_population"] = recs["added_population"].to_numpy(dtype=float)
+    before_year = float(result.coverage_available.get(headline, np.nan)) * total
+    before_night = float(result.coverage_night.get(headline, np.nan)) * total
+    out["cumulative_people_available"] = before_year + out["added_people_available"].cumsum()
+    out["cumulative_night"] = before_night + out["added_night"].cumsum()
+    out["cumulative_population_covered"] = recs["cumulative_population_covered"].to_numpy()
+    out["cumulative_coverage_share"] = recs["cumulative_coverage_share"].to_numpy()
+    for column in ("cost", "cumulative_cost"):
+        if column in recs.columns:
+            out[column] = recs[column].to_numpy()
+    best = recs["in_optimal_set"] if "in_optimal_set" in recs.columns else None
+    if best is not None:
+        out["in_best_set"] = ["yes" if bool(v) else "no" for v in best]
+    out["why"] = whys
+    out["site_id"] = ids
+    out["lon"] = recs["lon"].to_numpy()
+    out["lat"] = recs["lat"].to_numpy()
+    return out
+
+
+def data_dates(result: StudyResult) -> list[tuple[str, str]]:
+    """Return (layer in words, "source, date") for every input, for a summary's data date."""
+    rows = []
+    for source in result.sources:
+        layer = plain_kind(str(source.get("layer", ""))) or "input"
+        name = str(source.get("name", "") or source.get("file", ""))
+        date = str(source.get("date", "") or "date not given")
+        rows.append((layer, f"{name} ({date})"))
+    return rows
+
+
+def headline_lines(result: StudyResult) -> list[tuple[str, float | None, str, str]]:
+    """Return the headline figures as (label, value, format, meaning) rows.
+
+    Formats: ``"share"`` (0-1), ``"people"``, ``"signed people"``. The three coverage figures
+    at the headline walk, the residents, and what the recommended sites add year-round, at
+    night and any time.
+    """
+    headline = round(max(float(t) for t in result.config.thresholds_m))
+    bases = coverage_bases(result)
+    row = bases[bases["threshold_m"] == headline]
+    rows: list[tuple[str, float | None, str, str]] = []
+    for base in ("available", "night", "any_time"):
+        value = float(row[base].iloc[0]) if len(row) else float("nan")
+        if np.isfinite(value):
+            rows.append(
+                (
+                    f"Residents within {headline} m walk, {COVERAGE_SHORT[base]}",
+                    value,
+                    "share",
+                    COVERAGE_BASES[base],
+                )
+            )
+    rows.append(("Residents in the study", float(result.population_total), "people", ""))
+    ranking = result.ranking
+    board = ranked_board(result)
+    k = len(board)
+    rank_m = ranking.threshold_m
+    rows.append(
+        (
+            f"Added by the {k} recommended sites, year-round",
+            float(ranking.greedy_people_available_added),
+            "signed people",
+            f"people x share of the year newly within {rank_m} m of a usable defib",
+        )
+    )
+    night = float(board["added_night"].sum()) if k else 0.0
+    if night_comparable(result):
+        rows.append(
+            (
+                f"Added by the {k} recommended sites, at night",
+                night,
+                "signed people",
+                f"residents newly within {rank_m} m of a defib usable all night (24/7)",
+            )
+        )
+    rows.append(
+        (
+            f"Added by the {k} recommended sites, any time",
+            float(ranking.greedy_population_added),
+            "signed people",
+            f"residents newly within {rank_m} m of any defib",
+        )
+    )
+    return rows
+
+
+def neutralise_text(text: str) -> str:
+    """Return one text cell made safe for a spreadsheet, as :func:`neutralise_formulas`."""
+    safe = escape_control(text)
+    return "'" + safe if safe.startswith(_FORMULA_START) else safe

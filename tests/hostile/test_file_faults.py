@@ -305,7 +305,9 @@ def test_control_characters_in_names_are_shown_escaped(
     )
     control = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
     workbook = openpyxl.load_workbook(out / "recommendations.xlsx")
-    names = [c.value for c in workbook["Ranked sites"]["C"][1:]]
+    ranked = workbook["Ranked sites"]
+    column = [c.value for c in ranked[1]].index("Name")  # found by header, not by letter
+    names = [row[column].value for row in ranked.iter_rows(min_row=2)]
     assert names
     assert all(isinstance(n, str) and n.endswith(ESCAPED) for n in names), names
     cells = [c.value for ws in workbook for row in ws.iter_rows() for c in row]

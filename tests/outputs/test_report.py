@@ -116,7 +116,7 @@ def test_without_scenarios_or_equity(leeds: StudyResult, tmp_path: Path) -> None
     text = written["report.html"].read_text(encoding="utf-8")
     assert "<h2>Day and night</h2>" not in text
     assert "<h2>Who is covered</h2>" not in text
-    assert sorted(written) == ["coverage_curve.png", "report.html"]
+    assert sorted(written) == ["coverage_curve.png", "report.html", "site_map.png"]
     assert 'href="maps/&quot;odd&quot; map.html"' in text
 
 

@@ -61,15 +61,18 @@ def book(leeds: StudyResult, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_sheets(book: Any) -> None:
+    # a board reads the summary, the sites, coverage and equity first; the times and the
+    # method come last
     assert book.sheetnames == [
+        "Summary",
         "Ranked sites",
         "Coverage",
-        "Time to first defib",
+        "By deprivation decile",
+        "By deprivation quintile",
         "Scenarios",
         "Coverage curve",
         "Fewest sites for a target",
-        "By deprivation decile",
-        "By deprivation quintile",
+        "Time to first defib",
         "Method and sources",
     ]
 
@@ -104,7 +107,7 @@ def test_set_covering_and_equity_sheets(book: Any, leeds: StudyResult) -> None:
 
 
 def test_headers_bold_and_frozen(book: Any) -> None:
-    for ws in book.worksheets:
+    for ws in book.worksheets[1:]:  # the Summary is a page of blocks, not one table
         assert ws.freeze_panes == "A2"
         assert all(cell.font.bold for cell in ws[1] if cell.value is not None)
         assert ws.column_dimensions["A"].width > 5
@@ -168,14 +171,20 @@ def test_without_scenarios_or_equity(leeds: StudyResult, tmp_path: Path) -> None
     path = tmp_path / "plain.xlsx"
     write_workbook(_bare(leeds), path)
     book = load_workbook(path)
-    assert book.sheetnames == ["Ranked sites", "Coverage", "Coverage curve", "Method and sources"]
+    assert book.sheetnames == [
+        "Summary",
+        "Ranked sites",
+        "Coverage",
+        "Coverage curve",
+        "Method and sources",
+    ]
     coverage = book["Coverage"]
     assert [c.value for c in _column(coverage, "Walk (m)")] == [100, 200, 500]
     share = _column(coverage, "Any time (optimistic: every defib counted usable at every hour)")[-1]
     assert share.value == pytest.approx(leeds.coverage["500"])
     assert share.number_format == "0.0%"
     curve = book["Coverage curve"]
-    greedy = [c.value for c in _column(curve, "People within 500 m, greedy order")]
+    greedy = [c.value for c in _column(curve, "People within 500 m, ranked list (site by site)")]
     assert len(greedy) == len(leeds.recommendations) + 1
 
 
