@@ -35,7 +35,7 @@ def _study(**section: Any) -> dict[str, Any]:
         ({"top_k": 0}, "[sensitivity] top_k must be a whole number of options >= 1"),
         ({"stable_share": 0}, "[sensitivity] stable_share must be finite share > 0"),
         ({"stable_share": 1.2}, "[sensitivity] stable_share must be"),
-        ({"exact": "yes"}, "[sensitivity] exact must be a bool"),
+        ({"exact": "yes"}, "[sensitivity] exact must be true or false"),
         ({"demand_weight_cv": -0.1}, "[sensitivity] demand_weight_cv must be"),
         ({"demand_weight_cv": math.inf}, "[sensitivity] demand_weight_cv must be"),
         ({"walking_speed_m_s": 1.5}, "[sensitivity] walking_speed_m_s must be a list [low, high]"),
