@@ -116,3 +116,16 @@ def test_a_budget_without_candidate_costs_is_refused(tmp_path):
     path = _study(tmp_path, "budget = 9000")
     with pytest.raises(InputError, match="cost"):
         run_study(read_study(path))
+
+
+@pytest.mark.parametrize("bad", ["abc", "-5"])
+def test_a_bad_cost_with_a_budget_names_the_row_and_column(tmp_path, bad):
+    candidates = pd.read_csv(DEMO / "candidates.csv", dtype=str)
+    candidates["cost"] = "2000"
+    candidates.loc[2, "cost"] = bad
+    path = _study(tmp_path, "budget = 9000", candidates)
+    site = candidates.loc[2, candidates.columns[0]]
+    with pytest.raises(InputError, match=r"candidates row 4 \(site .*\): column 'cost'") as err:
+        run_study(read_study(path))
+    assert str(site) in str(err.value)
+    assert repr(bad) in str(err.value)
