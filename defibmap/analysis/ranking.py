@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = [
     "METHOD",
     "NEW_CABINET",
+    "STATION_CABINET",
+    "STATION_PREFIX",
     "UPGRADE",
     "UPGRADE_PREFIX",
     "Ranking",
@@ -62,6 +64,10 @@ NEW_CABINET = "new cabinet"
 UPGRADE = "upgrade to outside 24/7"
 #: Id prefix of an upgrade option (``upgrade:<defib id>``).
 UPGRADE_PREFIX = "upgrade:"
+#: The option of a station without an outside defib given one: an outside 24/7 cabinet on
+#: its wall, and its id prefix (``station:<station id>``).
+STATION_CABINET = "outside cabinet at a station"
+STATION_PREFIX = "station:"
 
 
 @dataclass(frozen=True, eq=False)

@@ -403,17 +403,46 @@ def _upgrades(ranking: dict[str, Any], data: dict[str, Any], where: Path) -> tup
     return tuple(dict.fromkeys(value))
 
 
-def _budget(ranking: dict[str, Any], upgrades: tuple[str, ...], where: Path) -> dict[str, Any]:
-    """Read ``[ranking] budget`` and ``upgrade_cost``; a budget with upgrades needs their cost."""
+def _stations(ranking: dict[str, Any], data: dict[str, Any], where: Path) -> tuple[str, ...]:
+    """Read ``[ranking] stations``: station layers whose stations may get an outside cabinet."""
+    value = ranking.get("stations", [])
+    allowed = layers.station_names()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        expected = f"a list of station layer names ({', '.join(allowed)})"
+        raise _values.type_error(where, "ranking", "stations", expected, value)
+    for name in value:
+        if name not in allowed:
+            msg = (
+                f"{where}: [ranking] stations = {value!r}: {name!r} is not a station layer; "
+                f"known: {', '.join(allowed)}"
+            )
+            raise ConfigError(msg)
+        if name not in data:
+            msg = f"{where}: [ranking] stations names [{name}], which the study does not have"
+            raise ConfigError(msg)
+    return tuple(dict.fromkeys(value))
+
+
+def _budget(
+    ranking: dict[str, Any], upgrades: tuple[str, ...], stations: tuple[str, ...], where: Path
+) -> dict[str, Any]:
+    """Read ``budget``, ``upgrade_cost``, ``station_cost``; a budget needs every option's cost."""
     budget = _values.numeric(ranking, "ranking", "budget", where)
     upgrade_cost = _values.numeric(ranking, "ranking", "upgrade_cost", where)
+    station_cost = _values.numeric(ranking, "ranking", "station_cost", where)
     if budget is not None and upgrades and upgrade_cost is None:
         msg = (
             f"{where}: [ranking] budget with upgrades needs upgrade_cost (what moving one "
             "defib to an outside cabinet costs, in the unit of the candidates' cost column)"
         )
         raise ConfigError(msg)
-    return {"budget": budget, "upgrade_cost": upgrade_cost}
+    if budget is not None and stations and station_cost is None:
+        msg = (
+            f"{where}: [ranking] budget with stations needs station_cost (what fitting an "
+            "outside cabinet at one station costs, in the unit of the candidates' cost column)"
+        )
+        raise ConfigError(msg)
+    return {"budget": budget, "upgrade_cost": upgrade_cost, "station_cost": station_cost}
 
 
 def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
@@ -431,12 +460,14 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     scenarios = _scenarios(data, where)
     resp = _response(data, base, where)
     upgrades = _upgrades(ranking, data, where)
+    stations = _stations(ranking, data, where)
     return {
         "objective": _values.choice(
             ranking, "objective", OBJECTIVES, "available", where, "ranking"
         ),
         "upgrades": upgrades,
-        **_budget(ranking, upgrades, where),
+        "stations": stations,
+        **_budget(ranking, upgrades, stations, where),
         "response": resp,
         "sensitivity": _sensitivity(data, where),
         "baseline": _values.choice(

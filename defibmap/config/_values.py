@@ -246,6 +246,9 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("ranking", "upgrade_cost"): Range(
         "money (the unit of the candidates' cost column)", minimum=0
     ),
+    ("ranking", "station_cost"): Range(
+        "money (the unit of the candidates' cost column)", minimum=0
+    ),
     ("availability", "school_term_weeks"): Range("weeks", minimum=0, maximum=52, integer=True),
     ("availability", "walking_speed_m_s"): Range("metres per second", above=0, maximum=10),
     ("availability", "max_days_unchecked"): Range("days", minimum=0, maximum=36_500, integer=True),

@@ -85,8 +85,10 @@ _OPTION_KEYS: dict[str, frozenset[str]] = {
             "targets_of",
             "objective",
             "upgrades",
+            "stations",
             "budget",
             "upgrade_cost",
+            "station_cost",
         }
     ),
     "availability": frozenset(
@@ -181,8 +183,10 @@ class StudyConfig:
     targets_of: str = "all"
     objective: str = "available"
     upgrades: tuple[str, ...] = ()
+    stations: tuple[str, ...] = ()
     budget: float | None = None
     upgrade_cost: float | None = None
+    station_cost: float | None = None
     unknown_hours: str = "available"
     school_hours: str = DEFAULT_SCHOOL_HOURS
     school_term_weeks: int = DEFAULT_SCHOOL_TERM_WEEKS

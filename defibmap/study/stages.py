@@ -27,6 +27,8 @@ from defibmap.analysis import equity
 from defibmap.analysis import reach as _reach
 from defibmap.analysis.ranking import (
     NEW_CABINET,
+    STATION_CABINET,
+    STATION_PREFIX,
     UPGRADE,
     UPGRADE_PREFIX,
     Ranking,
@@ -497,6 +499,33 @@ def _upgrades(
     return found, pick
 
 
+def _station_cabinets(snapped: OnNetwork, config: StudyConfig) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Return the stations of the ``[ranking] stations`` layers without an outside defib.
+
+    Each is an option: an outside 24/7 cabinet on the station's wall (``station:<id>``); a
+    station whose row (or layer) already has an outside defib counts as a defib today.
+    """
+    frames, snaps = [], []
+    for name in config.stations:
+        stations = snapped.layers.get(name)
+        if stations is None or stations.empty:
+            continue
+        bare = ~_inputs.outside_defibs(stations, default=config.layers[name].outside_defib)
+        columns = [c for c in ("name", "kind", "lon", "lat") if c in stations.columns]
+        found = gpd.GeoDataFrame(stations.loc[bare, columns], geometry=stations.geometry[bare])
+        found.index = [f"{STATION_PREFIX}{i}" for i in stations.index[bare]]
+        found["option"] = STATION_CABINET
+        if config.station_cost is not None:
+            found["cost"] = float(config.station_cost)
+        frames.append(found)
+        snaps.append(snapped.snapped[name].subset(bare))
+    net = snapped.networked.network
+    if not frames:
+        empty = gpd.GeoDataFrame({"name": pd.Series(dtype=object)}, geometry=[], crs=net.crs)
+        return empty, snap_points(net, np.array([]), np.array([]))
+    return gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs), Snapped.concat(snaps)
+
+
 def _candidates(snapped: OnNetwork, available: Available) -> _Options:
     """Return every option sorted by ``site_id`` (greedy ties: lowest id first).
 
@@ -523,6 +552,13 @@ def _candidates(snapped: OnNetwork, available: Available) -> _Options:
         hours = hours.then(Week.always(n_up))
         strict = np.vstack([strict, np.ones((n_up, HOURS_PER_WEEK), dtype=bool)])
         cand_snap = Snapped.concat([cand_snap, available.current.snapped.subset(pick)])
+    cabinets, cabinet_snap = _station_cabinets(snapped, config)
+    if len(cabinets):
+        frame = gpd.GeoDataFrame(pd.concat([frame, cabinets]), crs=frame.crs)
+        n_st = len(cabinets)
+        hours = hours.then(Week.always(n_st))
+        strict = np.vstack([strict, np.ones((n_st, HOURS_PER_WEEK), dtype=bool)])
+        cand_snap = Snapped.concat([cand_snap, cabinet_snap])
     order = np.argsort(frame.index.to_numpy(dtype=str), kind="stable")
     frame = frame.iloc[order]
     frame.index.name = "site_id"

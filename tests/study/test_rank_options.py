@@ -129,3 +129,55 @@ def test_a_bad_cost_with_a_budget_names_the_row_and_column(tmp_path, bad):
         run_study(read_study(path))
     assert str(site) in str(err.value)
     assert repr(bad) in str(err.value)
+
+
+def test_stations_without_an_outside_defib_are_weighed_as_outside_cabinets(tmp_path):
+    import defibmap
+    from defibmap.analysis.ranking import STATION_CABINET
+
+    path = _study(tmp_path, 'objective = "any"\nstations = ["fire_stations"]')
+    result = run_study(read_study(path))
+    fire = pd.read_csv(DEMO / "fire_stations.csv")
+    options = result.candidates
+    stations = options[options["option"] == STATION_CABINET]
+    # the demo's fire stations carry no outside defib: each is an option of its own
+    assert sorted(stations.index) == sorted(f"station:{i}" for i in fire["site_id"])
+    assert result.ranking.candidates == len(options)
+    placed = fire.set_index("site_id").loc[[i.split(":", 1)[1] for i in stations.index]]
+    np.testing.assert_allclose(stations["lon"].astype(float), placed["lon"], atol=1e-7)
+    # the greedy order's first pick adds the most people of any single option
+    gains = defibmap.compare(result, {str(i): [str(i)] for i in options.index})
+    best = gains["people_added_any_time"].max()
+    first = result.recommendations.iloc[0]
+    assert first["added_population"] == pytest.approx(best)
+
+
+@pytest.mark.parametrize(
+    ("ranking", "message"),
+    [
+        ('stations = "fire_stations"', "stations must be a list of station layer names"),
+        ('stations = ["candidates"]', "'candidates' is not a station layer"),
+        ('stations = ["fire_stations"]\nbudget = 9000', "budget with stations needs station_cost"),
+        ("station_cost = -1", "station_cost"),
+    ],
+)
+def test_bad_station_options_are_refused(tmp_path, ranking, message):
+    from defibmap._errors import ConfigError
+
+    path = _study(tmp_path, ranking)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        read_study(path)
+
+
+def test_a_station_that_already_has_an_outside_defib_is_not_offered(tmp_path):
+    from defibmap.analysis.ranking import STATION_CABINET
+
+    path = _study(tmp_path, 'stations = ["fire_stations"]')
+    fire = pd.read_csv(DEMO / "fire_stations.csv", dtype=str)
+    fire["outside_defib"] = ["yes"] + ["no"] * (len(fire) - 1)
+    fire.to_csv(tmp_path / "demo" / "fire_stations.csv", index=False)
+    result = run_study(read_study(path))
+    options = result.candidates
+    offered = sorted(options.index[options["option"] == STATION_CABINET])
+    assert offered == sorted(f"station:{i}" for i in fire["site_id"].iloc[1:])
+    assert fire["site_id"].iloc[0] in set(result.defibs.index)
