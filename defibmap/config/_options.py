@@ -383,42 +383,24 @@ def _as_of(hours: dict[str, Any], where: Path) -> dt.date:
 OBJECTIVES = ("available", "night", "any")
 
 
-def _upgrades(ranking: dict[str, Any], data: dict[str, Any], where: Path) -> tuple[str, ...]:
-    """Read ``[ranking] upgrades``: defib layers of the study whose indoor defibs may move out."""
-    value = ranking.get("upgrades", [])
-    allowed = layers.defib_source_names()
+def _layer_names(
+    ranking: dict[str, Any], data: dict[str, Any], where: Path, key: str, kind: str
+) -> tuple[str, ...]:
+    """Read a ``[ranking]`` list of layer names (``upgrades``: defib, ``stations``: station)."""
+    value = ranking.get(key, [])
+    allowed = layers.defib_source_names() if kind == "defib" else layers.station_names()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        expected = f"a list of defib layer names ({', '.join(allowed)})"
-        raise _values.type_error(where, "ranking", "upgrades", expected, value)
+        expected = f"a list of {kind} layer names ({', '.join(allowed)})"
+        raise _values.type_error(where, "ranking", key, expected, value)
     for name in value:
         if name not in allowed:
             msg = (
-                f"{where}: [ranking] upgrades = {value!r}: {name!r} is not a defib layer; "
+                f"{where}: [ranking] {key} = {value!r}: {name!r} is not a {kind} layer; "
                 f"known: {', '.join(allowed)}"
             )
             raise ConfigError(msg)
         if name not in data:
-            msg = f"{where}: [ranking] upgrades names [{name}], which the study does not have"
-            raise ConfigError(msg)
-    return tuple(dict.fromkeys(value))
-
-
-def _stations(ranking: dict[str, Any], data: dict[str, Any], where: Path) -> tuple[str, ...]:
-    """Read ``[ranking] stations``: station layers whose stations may get an outside cabinet."""
-    value = ranking.get("stations", [])
-    allowed = layers.station_names()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        expected = f"a list of station layer names ({', '.join(allowed)})"
-        raise _values.type_error(where, "ranking", "stations", expected, value)
-    for name in value:
-        if name not in allowed:
-            msg = (
-                f"{where}: [ranking] stations = {value!r}: {name!r} is not a station layer; "
-                f"known: {', '.join(allowed)}"
-            )
-            raise ConfigError(msg)
-        if name not in data:
-            msg = f"{where}: [ranking] stations names [{name}], which the study does not have"
+            msg = f"{where}: [ranking] {key} names [{name}], which the study does not have"
             raise ConfigError(msg)
     return tuple(dict.fromkeys(value))
 
@@ -459,8 +441,9 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     finer = _finer_demand(data, base, where)
     scenarios = _scenarios(data, where)
     resp = _response(data, base, where)
-    upgrades = _upgrades(ranking, data, where)
-    stations = _stations(ranking, data, where)
+    # defib layers whose indoor defibs may move out; station layers that may get a cabinet
+    upgrades = _layer_names(ranking, data, where, "upgrades", "defib")
+    stations = _layer_names(ranking, data, where, "stations", "station")
     return {
         "objective": _values.choice(
             ranking, "objective", OBJECTIVES, "available", where, "ranking"
