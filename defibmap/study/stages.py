@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from defibmap.analysis.risk import DemandWeight
     from defibmap.analysis.scenarios import YearCoverage
     from defibmap.config.study_file import StudyConfig
     from defibmap.io.sites import LayerReport
@@ -188,6 +189,9 @@ class Ranked:
     scenario_sets
         The sites of each scenario (current, with stations, with the recommended sites, and
         the study's own).
+    demand_weight
+        The ``[demand] weight`` per demand point (residents, expected arrests or incidents),
+        read once: the ranking's weights and the result's columns and summary both use it.
     """
 
     available: Available
@@ -196,6 +200,7 @@ class Ranked:
     weights: NDArray[np.float64]
     already: NDArray[np.bool_]
     scenario_sets: Mapping[str, analysis.SiteSet]
+    demand_weight: DemandWeight
 
 
 @dataclass(frozen=True, eq=False)
@@ -568,16 +573,16 @@ def _candidates(snapped: OnNetwork, available: Available) -> _Options:
 
 
 def _weights(
-    config: StudyConfig, demand: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None
+    config: StudyConfig, demand: gpd.GeoDataFrame, weight: DemandWeight
 ) -> NDArray[np.float64]:
     """Return what the ranking maximises per demand point.
 
     ``[demand] weight``: residents, expected cardiac arrests a year or past incidents
-    (:func:`defibmap.study.demand_weight.demand_weight`); with residents, ``[ranking] weight
-    = "deprivation"`` weighs them by IMD decile.
+    (``weight``, from :func:`defibmap.study.demand_weight.demand_weight`); with residents,
+    ``[ranking] weight = "deprivation"`` weighs them by IMD decile.
     """
     if config.demand_weight.basis != "residents":
-        return _demand_weight.demand_weight(config, demand, incidents).per_point
+        return weight.per_point
     population: NDArray[np.float64] = demand["population"].to_numpy(dtype=np.float64)
     if config.weight != "deprivation":
         return population
@@ -605,7 +610,10 @@ def rank(available: Available) -> Ranked:
         baseline_walk = _reach.nearest_facility(
             net, snapped.snapped["demand"], available.with_stations.snapped, limit_m=reached.limit_m
         ).walk_m
-    weights = _weights(config, reached.demand, snapped.as_read.get(layer_kinds.INCIDENTS))
+    demand_weight = _demand_weight.demand_weight(
+        config, reached.demand, snapped.as_read.get(layer_kinds.INCIDENTS)
+    )
+    weights = _weights(config, reached.demand, demand_weight)
     _progress.step(
         f"Ranking {len(candidates):,} options by {config.objective} coverage (greedy and exact)"
     )
@@ -645,7 +653,7 @@ def rank(available: Available) -> Ranked:
         scenario_sets[name] = analysis.named_scenario(
             listed, [available.current, available.stations, all_candidates], name
         )
-    return Ranked(available, candidates, ranking, weights, already, scenario_sets)
+    return Ranked(available, candidates, ranking, weights, already, scenario_sets, demand_weight)
 
 
 def board(ranked: Ranked) -> Boarded:
@@ -848,9 +856,7 @@ def result(responded: Responded) -> StudyResult:
     straight, straight_m = analysis.straight_line(
         responded.demand, available.defibs, reached.walk_m, config
     )
-    weight = _demand_weight.demand_weight(
-        config, reached.demand, snapped.as_read.get(layer_kinds.INCIDENTS)
-    )
+    weight = ranked.demand_weight
     demand = responded.demand.assign(straight_m=straight_m, **_demand_weight.weight_columns(weight))
     time_to_defib = responded.time_to_defib
     outcome = StudyResult(
