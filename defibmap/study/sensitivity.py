@@ -99,7 +99,7 @@ def _instance(ranked: stages.Ranked, ranges: _sens.Ranges, k: int) -> _sens.Inst
     config = snapped.networked.loaded.config
     net = snapped.networked.network
     demand = snapped.snapped["demand"]
-    options = stages._candidates(snapped, available)  # noqa: SLF001 - the ranking's own options
+    options = ranked.options
     speed = config.walking_speed_m_s
     limit = _sens.max_walk_m(
         max(config.headline_threshold_m, config.rank_threshold_m), ranges, speed

@@ -189,6 +189,9 @@ class Ranked:
     scenario_sets
         The sites of each scenario (current, with stations, with the recommended sites, and
         the study's own).
+    options
+        The options with where they join the network and when they are usable (the
+        sensitivity draws re-rank these).
     demand_weight
         The ``[demand] weight`` per demand point (residents, expected arrests or incidents),
         read once: the ranking's weights and the result's columns and summary both use it.
@@ -201,6 +204,7 @@ class Ranked:
     already: NDArray[np.bool_]
     scenario_sets: Mapping[str, analysis.SiteSet]
     demand_weight: DemandWeight
+    options: Options
 
 
 @dataclass(frozen=True, eq=False)
@@ -465,7 +469,7 @@ def _candidate_hours(
 
 
 @dataclass(frozen=True, eq=False)
-class _Options:
+class Options:
     """Every option the ranking weighs, sorted by ``site_id``, with where and when usable."""
 
     frame: gpd.GeoDataFrame
@@ -531,7 +535,7 @@ def _station_cabinets(snapped: OnNetwork, config: StudyConfig) -> tuple[gpd.GeoD
     return gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs), Snapped.concat(snaps)
 
 
-def _candidates(snapped: OnNetwork, available: Available) -> _Options:
+def _candidates(snapped: OnNetwork, available: Available) -> Options:
     """Return every option sorted by ``site_id`` (greedy ties: lowest id first).
 
     The candidate buildings (new cabinets) and, for the ``[ranking] upgrades`` layers, each
@@ -567,7 +571,7 @@ def _candidates(snapped: OnNetwork, available: Available) -> _Options:
     order = np.argsort(frame.index.to_numpy(dtype=str), kind="stable")
     frame = frame.iloc[order]
     frame.index.name = "site_id"
-    return _Options(
+    return Options(
         frame, cand_snap.subset(order), Week(hours.term[order], hours.holiday[order]), strict[order]
     )
 
@@ -653,7 +657,9 @@ def rank(available: Available) -> Ranked:
         scenario_sets[name] = analysis.named_scenario(
             listed, [available.current, available.stations, all_candidates], name
         )
-    return Ranked(available, candidates, ranking, weights, already, scenario_sets, demand_weight)
+    return Ranked(
+        available, candidates, ranking, weights, already, scenario_sets, demand_weight, options
+    )
 
 
 def board(ranked: Ranked) -> Boarded:
