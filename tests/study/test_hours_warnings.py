@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from demo_study import DATA, demo_with_defibs
 
 import defibmap
 from defibmap.outputs.write import write_outputs
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def demo_with_hours(tmp: Path, hours: dict[str, str]) -> Path:
@@ -18,13 +20,7 @@ def demo_with_hours(tmp: Path, hours: dict[str, str]) -> Path:
     defibs = pd.read_csv(DATA / "demo-town" / "defibs.csv", dtype=str)
     for site, text in hours.items():
         defibs.loc[defibs["site_id"] == site, "opening_hours"] = text
-    defibs.to_csv(tmp / "defibs.csv", index=False)
-    study = (DATA / "studies" / "demo-town.toml").read_text(encoding="utf-8")
-    study = study.replace('"../demo-town/defibs.csv"', f'"{(tmp / "defibs.csv").as_posix()}"')
-    study = study.replace('"../demo-town/', f'"{(DATA / "demo-town").as_posix()}/')
-    path = tmp / "demo.toml"
-    path.write_text(study, encoding="utf-8")
-    return path
+    return demo_with_defibs(tmp, defibs, "defibs")
 
 
 def test_free_text_hours_run_to_the_end(tmp_path: Path) -> None:

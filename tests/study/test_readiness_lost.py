@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
+from demo_study import DATA, demo_with_defibs
 
 import defibmap
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-def demo_with(tmp: Path, defibs: pd.DataFrame, name: str) -> Path:
-    """The demo town study reading ``defibs`` (the shipped files are kept as they are)."""
-    defibs.to_csv(tmp / f"{name}.csv", index=False)
-    study = (DATA / "studies" / "demo-town.toml").read_text(encoding="utf-8")
-    study = study.replace('"../demo-town/defibs.csv"', f'"{(tmp / f"{name}.csv").as_posix()}"')
-    study = study.replace('"../demo-town/', f'"{(DATA / "demo-town").as_posix()}/')
-    study = study.replace("[availability]", "[availability]\nas_of = 2026-05-01", 1)
-    if "[availability]" not in study:
-        study += "\n[availability]\nas_of = 2026-05-01\n"
-    path = tmp / f"{name}.toml"
-    path.write_text(study, encoding="utf-8")
-    return path
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_coverage_lost_equals_a_run_with_every_defib_ready(tmp_path: Path) -> None:
     shipped = pd.read_csv(DATA / "demo-town" / "defibs.csv", dtype=str)
     broken = {"defib-14": "Not ready", "defib-22": "Not ready"}
     with_status = shipped.assign(status=shipped["site_id"].map(broken).fillna("Ready"))
-    not_ready = defibmap.run_study(demo_with(tmp_path, with_status, "status"))
-    all_ready = defibmap.run_study(demo_with(tmp_path, shipped, "plain"))
+    not_ready = defibmap.run_study(
+        demo_with_defibs(tmp_path, with_status, "status", as_of="2026-05-01")
+    )
+    all_ready = defibmap.run_study(demo_with_defibs(tmp_path, shipped, "plain", as_of="2026-05-01"))
     found = not_ready.summary()["readiness"]
     assert isinstance(found, dict)
     assert found["as_of"] == "2026-05-01"
