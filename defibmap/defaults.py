@@ -41,6 +41,7 @@ __all__ = [
     "FIRE_TURNOUT_S",
     "LOCKED_CABINET_EXTRA_S",
     "NIGHT_WINDOW_H",
+    "OVERPASS_WALK_MB_PER_KM2",
     "RECOGNITION_S",
     "RESPONSE_DRAWS",
     "RESPONSE_SEED",
@@ -75,6 +76,10 @@ DEFAULT_MAX_SNAP_M = 250.0
 #: Distance the OpenStreetMap search area reaches beyond a boundary, metres (people near the
 #: edge walk to defibs beyond it). Assumption: at least the longest walk searched.
 DEFAULT_BUFFER_M = 2000.0
+#: Size of a walking-network download per square kilometre of search area, megabytes, for
+#: the offline message's estimate only. Measured: the shipped inner-Leeds OpenStreetMap
+#: extract (2014) holds 0.76 MB of walkable ways and their nodes as Overpass JSON on 8.4 km².
+OVERPASS_WALK_MB_PER_KM2 = 0.09
 #: A register defib and an OpenStreetMap defib this close are one device, metres.
 #: Assumption: the spread of geocoded and mapped positions of one building.
 DEFAULT_REGISTER_WITHIN_M = 25.0

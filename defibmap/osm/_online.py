@@ -22,11 +22,12 @@ import shapely
 
 from defibmap._errors import InputError, NetworkError
 from defibmap._files import atomic_path
-from defibmap.defaults import DEFAULT_BUFFER_M
+from defibmap.defaults import DEFAULT_BUFFER_M, OVERPASS_WALK_MB_PER_KM2
 from defibmap.layers import STUDY_SECTION, TAGS
 from defibmap.osm import cache
 from defibmap.osm._raw import (
     RAW_TAGS,
+    area_km2,
     buffered,
     check_kind,
     raw_frame,
@@ -294,6 +295,7 @@ def preflight(
             download_dir=Path(download_dir) if download_dir is not None else None,
             extract_url=extract_url,
             osm_file_value=osm_file_value,
+            area_km2=area_km2(polygon, buffer_m) if polygon is not None else None,
         )
         raise MissingDownloadsError(advice) from exc
 
@@ -320,6 +322,8 @@ class OfflineAdvice:
         How far the downloads reach beyond the area, metres.
     download_dir, extract_url, osm_file_value
         As given to :func:`preflight`.
+    area_km2
+        The search area, km², when known: each download's size is estimated from it.
     """
 
     reason: str
@@ -330,6 +334,7 @@ class OfflineAdvice:
     download_dir: Path | None
     extract_url: str | None
     osm_file_value: str | None
+    area_km2: float | None = None
 
     def message(self, *, copy_first: tuple[str, str] | None = None) -> str:
         """Return the message: what is missing, one line each, then numbered steps.
@@ -352,11 +357,11 @@ class OfflineAdvice:
         reason = self.reason.removeprefix("could not fetch OpenStreetMap: ").rstrip(". ")
         lines = [
             f"OpenStreetMap cannot be reached ({reason}). Nothing was run.",
-            (
-                f"These layers are not in the cache ({self.cache_folder}) and must be "
-                "downloaded (sizes are not known before the download):"
+            f"These layers are not in the cache ({self.cache_folder}) and must be downloaded:",
+            *(
+                f"  - {layer} ({_WHAT.get(layer, 'OpenStreetMap layer')}, {self._size(layer)})"
+                for layer in self.missing
             ),
-            *(f"  - {layer} ({_WHAT.get(layer, 'OpenStreetMap layer')})" for layer in self.missing),
             "To run offline:",
         ]
         steps = []
@@ -370,7 +375,7 @@ class OfflineAdvice:
             )
         steps.append(
             f"Download {url} (the extract covering {self.area} and {self.buffer_m / 1000:g} km "
-            f"around it) into {where.as_posix()}"
+            f"around it; a regional file of tens of megabytes) into {where.as_posix()}"
         )
         steps.append(f"In {study} set {key} instead of place{self._also()}")
         if copy_first is not None:
@@ -378,6 +383,17 @@ class OfflineAdvice:
         lines.extend(f"  {i}. {step}" for i, step in enumerate(steps, start=1))
         lines.append("Or run once online: downloads are cached and later runs work offline.")
         return "\n".join(lines)
+
+    def _size(self, layer: str) -> str:
+        """Return the estimated download size of ``layer``, in words."""
+        if layer not in _WHAT:
+            return "small: the points and outlines of one kind of site"
+        if self.area_km2 is None:
+            return "size not known until the place is looked up"
+        mb = self.area_km2 * OVERPASS_WALK_MB_PER_KM2
+        if layer == "drive network":  # fewer ways: only those cars may use
+            return f"under {max(mb, 1):.0f} MB"
+        return f"an estimated {max(mb, 1):.0f} MB for {self.area_km2:,.0f} km²"
 
     def _also(self) -> str:
         """Return what else the extract provides, in brackets, or ``""``."""

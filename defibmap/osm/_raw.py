@@ -75,6 +75,15 @@ def buffered(polygon: shapely.Geometry, buffer_m: float) -> shapely.Geometry:
     return grown.to_crs("EPSG:4326").iloc[0]
 
 
+def area_km2(polygon: shapely.Geometry, buffer_m: float) -> float:
+    """Return the area of a WGS84 (multi)polygon grown by ``buffer_m`` metres, km²."""
+    centre = polygon.centroid
+    crs = _projected_crs(np.array([centre.x]), np.array([centre.y]))
+    projected = gpd.GeoSeries([polygon], crs="EPSG:4326").to_crs(crs)
+    grown = projected.buffer(buffer_m) if buffer_m > 0 else projected
+    return float(grown.area.iloc[0]) / 1e6
+
+
 def boundary_polygon(path: str | Path) -> shapely.Geometry:
     """Read a boundary file (GeoJSON, GeoPackage, Shapefile) as one WGS84 (multi)polygon."""
     path = Path(path)

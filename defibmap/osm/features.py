@@ -56,6 +56,7 @@ from defibmap.osm._online import (
     walk_query,
 )
 from defibmap.osm._raw import (
+    area_km2,
     boundary_polygon,
     buffered,
     check_kind,
@@ -77,6 +78,7 @@ __all__ = [
     "TAGS",
     "MissingDownloadsError",
     "OfflineAdvice",
+    "area_km2",
     "boundary_polygon",
     "buffered",
     "clip_extract",

@@ -9,6 +9,7 @@ Private to the package: :mod:`defibmap.study.pipeline` calls these (through
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -202,9 +203,13 @@ def preflight(
             osm_file_value=value,
         )
     except osm_features.MissingDownloadsError as exc:
+        advice = exc.advice
+        if advice.area_km2 is None and polygon is not None:  # a place with a boundary file
+            sized = osm_features.area_km2(polygon, net.boundary_buffer_m)
+            advice = dataclasses.replace(advice, area_km2=sized)
         if copy_first is None:
-            raise
-        raise NetworkError(exc.advice.message(copy_first=copy_first)) from exc.__cause__
+            raise osm_features.MissingDownloadsError(advice) from exc.__cause__
+        raise NetworkError(advice.message(copy_first=copy_first)) from exc.__cause__
 
 
 def _shipped_name(config: StudyConfig) -> str | None:

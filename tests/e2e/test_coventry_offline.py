@@ -8,14 +8,17 @@ Networking is made to fail without touching the internet (the ``offline`` fixtur
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from defibmap import NetworkError, run_study
 from defibmap._resources import data_root
 from defibmap.cli import main
 from defibmap.config import read_study
+from defibmap.defaults import OVERPASS_WALK_MB_PER_KM2
 from defibmap.io import sites
 from defibmap.outputs.folder import write_manifest
 
@@ -36,6 +39,14 @@ def _check_message(message: str) -> None:
     # what is missing, one line each
     missing = [line.split()[1] for line in message.splitlines() if line.startswith("  - ")]
     assert missing == ["network", "defibrillators", "schools", "police", "council_buildings"]
+    # each with its size: the network's estimated from the boundary grown by 2 km, measured
+    # here in British National Grid
+    grown = gpd.read_file(REPO / "data" / "coventry" / "boundary.geojson").to_crs(27700)
+    km2 = float(grown.buffer(2000).area.sum()) / 1e6
+    network = next(line for line in message.splitlines() if line.startswith("  - network"))
+    mb = float(re.search(r"an estimated (\d+) MB for ([\d,]+) km²", network).group(1))
+    assert abs(mb - km2 * OVERPASS_WALK_MB_PER_KM2) <= 1
+    assert "tens of megabytes" in message  # the regional extract
     # copy the shipped study first (never edit inside the installed package), then what to
     # download, where to put it in the copy, and the key to set there
     assert "1. Copy the study into a folder of your own: defibmap init coventry" in message
