@@ -14,7 +14,9 @@ sites (candidates added, defibs taken away) on a finished study without running 
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from defibmap._errors import (
     ConfigError,
@@ -23,18 +25,63 @@ from defibmap._errors import (
     NetworkError,
     OptimisationError,
 )
-from defibmap.analysis.optimise import greedy, mclp
-from defibmap.analysis.ranking import RankingDemand, rank_sites
-from defibmap.analysis.reach import coverage_shares, nearest_facility, pair_distances
-from defibmap.config.study_file import StudyConfig, read_study
-from defibmap.network.snapping import snap_points
-from defibmap.network.walk import Network
-from defibmap.network.walk import from_graph as network_from_graph
-from defibmap.network.walk import from_osm_file as network_from_osm
-from defibmap.network.walk import from_place as network_from_place
-from defibmap.outputs.write import write_outputs
-from defibmap.study.compare import compare
-from defibmap.study.pipeline import StudyResult, build_network, load_study, run_study
+
+if TYPE_CHECKING:
+    from defibmap.analysis.optimise import greedy, mclp
+    from defibmap.analysis.ranking import RankingDemand, rank_sites
+    from defibmap.analysis.reach import coverage_shares, nearest_facility, pair_distances
+    from defibmap.config.study_file import StudyConfig, read_study
+    from defibmap.network.snapping import snap_points
+    from defibmap.network.walk import Network
+    from defibmap.network.walk import from_graph as network_from_graph
+    from defibmap.network.walk import from_osm_file as network_from_osm
+    from defibmap.network.walk import from_place as network_from_place
+    from defibmap.outputs.write import write_outputs
+    from defibmap.study.compare import compare
+    from defibmap.study.pipeline import StudyResult, build_network, load_study, run_study
+
+#: The public names that need the heavy libraries (numpy, scipy, geopandas, numba, folium),
+#: imported when first used (PEP 562), so ``import defibmap`` and the command line's first
+#: progress line come at once: name -> (module, attribute).
+_LAZY = {
+    "Network": ("defibmap.network.walk", "Network"),
+    "RankingDemand": ("defibmap.analysis.ranking", "RankingDemand"),
+    "StudyConfig": ("defibmap.config.study_file", "StudyConfig"),
+    "StudyResult": ("defibmap.study.pipeline", "StudyResult"),
+    "build_network": ("defibmap.study.pipeline", "build_network"),
+    "compare": ("defibmap.study.compare", "compare"),
+    "coverage_shares": ("defibmap.analysis.reach", "coverage_shares"),
+    "greedy": ("defibmap.analysis.optimise", "greedy"),
+    "load_study": ("defibmap.study.pipeline", "load_study"),
+    "mclp": ("defibmap.analysis.optimise", "mclp"),
+    "nearest_facility": ("defibmap.analysis.reach", "nearest_facility"),
+    "network_from_graph": ("defibmap.network.walk", "from_graph"),
+    "network_from_osm": ("defibmap.network.walk", "from_osm_file"),
+    "network_from_place": ("defibmap.network.walk", "from_place"),
+    "pair_distances": ("defibmap.analysis.reach", "pair_distances"),
+    "rank_sites": ("defibmap.analysis.ranking", "rank_sites"),
+    "read_study": ("defibmap.config.study_file", "read_study"),
+    "run_study": ("defibmap.study.pipeline", "run_study"),
+    "snap_points": ("defibmap.network.snapping", "snap_points"),
+    "write_outputs": ("defibmap.outputs.write", "write_outputs"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name from its module the first time it is used."""
+    if name not in _LAZY:
+        msg = f"module 'defibmap' has no attribute {name!r}"
+        raise AttributeError(msg)
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """List the public names, the lazy ones included."""
+    return sorted(set(globals()) | set(_LAZY))
+
 
 try:
     __version__ = version("defibmap")

@@ -284,10 +284,6 @@ def _draws(text: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     """``defibmap run``: run one study, write its outputs, print where they are."""
     from defibmap import _progress
-    from defibmap.outputs.folder import check_output_folder
-    from defibmap.outputs.write import format_summary, write_outputs
-    from defibmap.study.pipeline import load_study, run_study
-    from defibmap.study.sensitivity import with_draws
 
     if args.config is not None and args.study is not None:
         sys.stderr.write("defibmap: give a study name or --config, not both\n")
@@ -300,6 +296,12 @@ def _run(args: argparse.Namespace) -> int:
         _progress.logger.propagate = False
     try:
         _progress.step("Reading the study file")
+        # the heavy libraries load after the first line, so the user sees at once it started
+        from defibmap.outputs.folder import check_output_folder
+        from defibmap.outputs.write import format_summary, write_outputs
+        from defibmap.study.pipeline import load_study, run_study
+        from defibmap.study.sensitivity import with_draws
+
         config = load_study(args.config if args.config is not None else args.study)
         slug = (args.config.stem if args.config is not None else args.study) or "leeds"
         out = args.out if args.out is not None else Path("outputs") / slug
