@@ -36,9 +36,7 @@ def one_run(study: str, out: Path) -> dict[str, object]:
     """Run the command once; return its wall time, first-line time and progress lines."""
     command = [sys.executable, "-m", "defibmap.cli", "run", study, "--out", str(out)]
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     first = proc.stderr.readline()
     first_s = time.perf_counter() - start
