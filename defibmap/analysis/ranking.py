@@ -538,7 +538,9 @@ def _survival(
 ) -> _Survived:
     """Rank the options by expected survivors added over today's defibs (greedy and exact)."""
     s = rules.survival
-    assert s is not None  # the caller checked
+    if s is None:
+        msg = "the survival ranking needs the time model (RankingRules.survival)"
+        raise ValueError(msg)
     a = s.assumptions
     n = demand.population.size
     w = demand.population if demand.weights is None else demand.weights
@@ -547,7 +549,9 @@ def _survival(
         base.walk_m,
         base.demand,
         np.asarray(s.baseline_usable, dtype=np.float64)[base.site],
-        np.where(np.asarray(s.baseline_locked, dtype=bool)[base.site], a.locked_cabinet_extra_s, 0.0),
+        np.where(
+            np.asarray(s.baseline_locked, dtype=bool)[base.site], a.locked_cabinet_extra_s, 0.0
+        ),
         assumptions=a,
     )
     best_now = np.zeros(n)
@@ -564,7 +568,6 @@ def _survival(
     )
     ambulance = survival.point_ambulance_only(a, n)
     found = survival.summarise(
-        gain,
         steps=steps,
         optimum=optimum,
         ids=options.frame.index.to_numpy(dtype=str),

@@ -12,7 +12,7 @@ rhythm and says nothing of neurological outcome; it serves to weigh minutes save
 each other, not to promise lives.
 
 The times are those of the time-to-defib model (:mod:`defibmap.analysis.response_draws`),
-with the same distributions, draws and seed (:class:`~defibmap.analysis.response_draws.DrawAssumptions`):
+with the same distributions, draws and seed (its ``DrawAssumptions``):
 
 - CPR starts when the call handler recognises the arrest (``recognition_s``);
 - advanced care arrives with the ambulance (its drawn response time);
@@ -149,7 +149,7 @@ def ambulance_groups(
 def _draws(
     ambulance: draws_.Lognormal | draws_.Empirical, a: draws_.DrawAssumptions
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The ambulance's seconds and the bystander's speed, ``a.draws`` each, from ``a.seed``."""
+    """Draw the ambulance's seconds and the bystander's speed, ``a.draws`` each, from the seed."""
     rng = np.random.default_rng(a.seed)
     amb = ambulance.sample(rng, (1, a.draws))[0]
     speed = a.walking_speed.sample(rng, (1, a.draws))[0]
@@ -391,15 +391,16 @@ def exact(
     ``x`` is integral too, so only ``y`` is declared integer.
     """
     g = sp.coo_matrix(gain)
-    n_opt, n_pts = g.shape
+    n_opt = g.shape[0]
     budgeted = costs is not None and budget is not None
     k_eff = min(int(k), n_opt)
     if n_opt == 0 or (not budgeted and k_eff == 0):
-        return SurvivalOptimum(np.zeros(0, dtype=np.int64), 0.0, "Optimal (nothing to choose)", True)
+        none = np.zeros(0, dtype=np.int64)
+        return SurvivalOptimum(none, 0.0, "Optimal (nothing to choose)", optimal=True)
     if g.nnz == 0 and not budgeted:
         # no option gains anything: the lowest positions, as the greedy order picks them
         sites = np.arange(k_eff, dtype=np.int64)
-        return SurvivalOptimum(sites, 0.0, "Optimal (no option adds survival)", True)
+        return SurvivalOptimum(sites, 0.0, "Optimal (no option adds survival)", optimal=True)
     n_pair = g.nnz
     pair = np.arange(n_pair)
     c = np.concatenate([np.zeros(n_opt), -np.asarray(g.data, dtype=np.float64)])
@@ -439,7 +440,8 @@ def exact(
         options=options,
     )
     if res.x is None:
-        return SurvivalOptimum(np.zeros(0, dtype=np.int64), 0.0, str(res.message), False)
+        none = np.zeros(0, dtype=np.int64)
+        return SurvivalOptimum(none, 0.0, str(res.message), optimal=False)
     sites = np.flatnonzero(np.asarray(res.x[:n_opt]) > 0.5).astype(np.int64)
     proven = bool(res.status == 0)
     status = ("Optimal" if proven else "Not proven optimal") + f": {res.message}"
@@ -570,7 +572,6 @@ def _weighted_mean(values: NDArray[np.float64], weights: NDArray[np.float64]) ->
 
 
 def summarise(
-    gain: sp.csr_matrix,
     *,
     steps: list[SurvivalStep],
     optimum: SurvivalOptimum,
