@@ -448,13 +448,29 @@ def rank_sites(
             rules,
             costs,
         )
+    ids = candidates.index.to_numpy(dtype=str)
     if rules.objective == "survival":
         if surv is None:
             msg = "the survival objective needs the time model (RankingRules.survival)"
             raise ValueError(msg)
         steps, exact = surv.steps, surv.exact
+        # the covering model's greedy order, to set beside the survival one
+        if rules.budget is not None and costs is not None:
+            covering_steps = optimise.greedy_budget(
+                model.cover, model.weights, costs, rules.budget, already_covered=model.already
+            )
+        else:
+            covering_steps = optimise.greedy(
+                model.cover, model.weights, new_sites, already_covered=model.already
+            )
     else:
         steps, exact = _order(model, new_sites, costs, rules.budget)
+        covering_steps = steps
+    surv_ranking = None
+    if surv is not None:
+        surv_ranking = replace(
+            surv.ranking, coverage_order=tuple(str(ids[st.site]) for st in covering_steps)
+        )
     sets = _Sets(cover, covered_now, population, year, costs)
     table = _table(candidates, steps, exact, sets, budget=rules.budget)
     greedy_sites = np.array([s.site for s in steps], dtype=np.int64)
@@ -496,7 +512,7 @@ def rank_sites(
         greedy_people_available_added=sets.people_available(greedy_sites),
         optimal_people_available_added=sets.people_available(exact.sites),
         model=model,
-        survival=None if surv is None else surv.ranking,
+        survival=surv_ranking,
     )
 
 

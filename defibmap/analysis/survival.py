@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "CAVEAT",
     "MODEL_TEXT",
     "BeatsAmbulance",
     "SurvivalCurve",
@@ -79,6 +80,13 @@ MODEL_TEXT = (
     "expected survival (Larsen et al., Ann Emerg Med 1993: linear in minutes to CPR, to the "
     "first shock and to advanced care), gradual coverage (Buter et al. 2024): each demand "
     "point takes its best open site; greedy marginal gain and exact optimum (MILP, HiGHS)"
+)
+#: The caveat every output prints with a survival figure (the model is an illustration).
+CAVEAT = (
+    "Expected survival is an illustration, not a prediction: Larsen et al.'s model (Ann Emerg "
+    "Med 1993) was fitted on witnessed arrests in ventricular fibrillation in King County, "
+    "Washington, 1976-1991, so it overstates survival for arrests in general and says nothing "
+    "of neurological outcome. Use it to weigh minutes saved against each other."
 )
 #: Seconds a minute.
 _MIN = 60.0
@@ -538,6 +546,8 @@ class SurvivalRanking:
         What the weight counts (``None`` outside a study).
     survivors_per_year
         Whether the weight is expected arrests a year (survivors are then a year's).
+    coverage_order
+        The covering ranking's greedy order (option ids), to set beside this one.
     """
 
     order: tuple[str, ...]
@@ -557,11 +567,12 @@ class SurvivalRanking:
     method: str = MODEL_TEXT
     weight_unit: str | None = None
     survivors_per_year: bool = False
+    coverage_order: tuple[str, ...] = ()
 
     def info(self) -> dict[str, object]:
         """Return the figures by name (lists for the tuples)."""
         out: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key in ("order", "added", "optimal_site_ids"):
+        for key in ("order", "added", "optimal_site_ids", "coverage_order"):
             out[key] = list(getattr(self, key))
         return out
 

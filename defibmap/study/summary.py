@@ -95,6 +95,7 @@ def _survival(found: SurvivalRanking) -> dict[str, JSON]:
         "solver_status": found.solver_status,
         "limit_m": found.limit_m,
         "draws": found.draws,
+        "coverage_order": list(found.coverage_order),
     }
 
 
