@@ -240,6 +240,9 @@ class SurvivalInputs:
     time_limit_s
         Most seconds HiGHS may take (None: no limit); past it the best set found is
         reported, not proven optimal.
+    exact_max_pairs
+        Skip the exact optimum (the greedy set stands in for it, marked not proven) when the
+        model has more (option, point) pairs with a gain than this; None always solves it.
     """
 
     assumptions: DrawAssumptions
@@ -248,6 +251,7 @@ class SurvivalInputs:
     baseline_locked: NDArray[np.bool_]
     limit_m: float
     time_limit_s: float | None = None
+    exact_max_pairs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -579,9 +583,19 @@ def _survival(
     )
     gain = survival.gain_matrix((pairs.site, pairs.demand, value), best_now, w, len(options.frame))
     steps = survival.greedy(gain, new_sites, costs=costs, budget=rules.budget)
-    optimum = survival.exact(
-        gain, new_sites, costs=costs, budget=rules.budget, time_limit_s=s.time_limit_s
-    )
+    if s.exact_max_pairs is not None and gain.nnz > s.exact_max_pairs:
+        # too big to solve beside another objective's ranking: the greedy set stands in
+        sites = np.sort(np.array([st.site for st in steps], dtype=np.int64))
+        optimum = survival.SurvivalOptimum(
+            sites,
+            survival.total_gain(gain, sites),
+            f"Not solved: {gain.nnz:,} pairs (more than {s.exact_max_pairs:,}); greedy set",
+            optimal=False,
+        )
+    else:
+        optimum = survival.exact(
+            gain, new_sites, costs=costs, budget=rules.budget, time_limit_s=s.time_limit_s
+        )
     ambulance = survival.point_ambulance_only(a, n)
     found = survival.summarise(
         steps=steps,

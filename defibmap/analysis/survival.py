@@ -22,8 +22,8 @@ with the same distributions, draws and seed (its ``DrawAssumptions``):
 
 The expected survival of a point with one site at walk ``d`` is the ambulance-only survival
 plus ``second_bystander * usable * delta(d)``, where ``delta(d)`` is the mean over the draws
-of the survival gained when the fetch beats the ambulance (exact over the draws: each
-distinct walk is evaluated on every draw, never interpolated), ``second_bystander`` the
+of the survival gained when the fetch beats the ambulance (exact over the draws, by one sort
+of the draws and a binary search per walk), ``second_bystander`` the
 chance a second person can go and ``usable`` the share of the year the site is usable. The
 fire co-responder is left out (an extra route the sites do not change).
 
@@ -67,6 +67,7 @@ __all__ = [
     "beats_ambulance_m",
     "exact",
     "fetch_benefit",
+    "fetch_benefit_by_draw",
     "gain_matrix",
     "greedy",
     "pair_values",
@@ -92,6 +93,7 @@ CAVEAT = (
 _MIN = 60.0
 #: Largest number of (distance, draw) cells evaluated at once; bounds the working memory.
 _BLOCK_CELLS = 4_000_000
+
 #: Gains below this share of the largest are treated as none (the MILP's pairs).
 _TINY = 1e-12
 
@@ -112,6 +114,13 @@ class SurvivalCurve:
     cpr_per_min: float = SURVIVAL_MODEL["cpr_per_min"]
     defib_per_min: float = SURVIVAL_MODEL["defib_per_min"]
     acls_per_min: float = SURVIVAL_MODEL["acls_per_min"]
+
+    def __post_init__(self) -> None:
+        """Refuse a curve above 1 or rising with time (the gains assume neither)."""
+        rates = (self.cpr_per_min, self.defib_per_min, self.acls_per_min)
+        if not (0.0 <= self.intercept <= 1.0) or min(rates) < 0:
+            msg = f"a survival curve needs an intercept in 0-1 and rates >= 0, got {self}"
+            raise ValueError(msg)
 
     def probability(
         self, cpr_s: ArrayLike, defib_s: ArrayLike, acls_s: ArrayLike
@@ -189,6 +198,15 @@ def fetch_benefit(
     S(cpr, ambulance, ambulance)``: the fetch counts only when it is earlier. The chance that
     a second person goes and that the site is usable multiply it (:func:`pair_values`).
 
+    Exact over the draws, without evaluating every (walk, draw) pair: in draw ``j`` the
+    survival at a shock at ``t`` seconds is ``max(0, b / 60 * (u_j - t))`` (``b`` the loss per
+    minute to the shock, ``u_j`` the shock time at which the rest of the formula reaches 0),
+    so the gain of a fetch is ``b / 60 * max(0, m_j - fetch)`` with ``m_j = min(u_j,
+    ambulance_j)``; with ``fetch = c + 2 d / v_j`` that is ``b / 60 * (2 / v_j) * max(0, D_j -
+    d)``, ``D_j = (m_j - c) v_j / 2``. Summed over the draws it is piecewise linear in ``d``:
+    sorting the ``D_j`` once and keeping running sums gives every walk's mean by one
+    binary search. (Needs the curve's value at most 1, as Larsen's is: an intercept <= 1.)
+
     Parameters
     ----------
     walk_m
@@ -202,6 +220,44 @@ def fetch_benefit(
     curve
         The survival model (default Larsen et al. 1993).
     """
+    curve = curve or SurvivalCurve()
+    a = assumptions
+    walk = np.asarray(walk_m, dtype=np.float64).ravel()
+    out = np.zeros(walk.size)
+    amb, speed = _draws(ambulance, a)
+    b = curve.defib_per_min
+    if amb.size == 0 or walk.size == 0 or b <= 0:
+        return out
+    rest = curve.intercept - curve.cpr_per_min * a.recognition_s / _MIN
+    with np.errstate(invalid="ignore"):
+        # the shock time at which survival reaches 0 in each draw (-inf: never above 0)
+        zero_at = (rest - curve.acls_per_min * amb / _MIN) * _MIN / b
+        latest = np.minimum(zero_at, amb)
+        reach_m = (latest - (a.recognition_s + a.cabinet_s + extra_s)) * speed / 2.0
+    rate = 2.0 / speed
+    keep = np.isfinite(reach_m) & (reach_m > 0) & np.isfinite(rate)
+    order = np.argsort(reach_m[keep], kind="stable")
+    d_sorted = reach_m[keep][order]
+    r_sorted = rate[keep][order]
+    # sums over the draws whose reach is beyond position i (suffix sums, 0 past the end)
+    sum_rd = np.r_[np.cumsum((r_sorted * d_sorted)[::-1])[::-1], 0.0]
+    sum_r = np.r_[np.cumsum(r_sorted[::-1])[::-1], 0.0]
+    ok = np.isfinite(walk) & (walk >= 0)
+    at = np.searchsorted(d_sorted, walk[ok], side="right")
+    gained = sum_rd[at] - walk[ok] * sum_r[at]
+    out[ok] = np.maximum(gained, 0.0) * b / _MIN / amb.size
+    return out
+
+
+def fetch_benefit_by_draw(
+    walk_m: ArrayLike,
+    *,
+    ambulance: draws_.Lognormal | draws_.Empirical,
+    assumptions: draws_.DrawAssumptions,
+    extra_s: float = 0.0,
+    curve: SurvivalCurve | None = None,
+) -> NDArray[np.float64]:
+    """Return :func:`fetch_benefit` the long way: every walk on every draw (a reference)."""
     curve = curve or SurvivalCurve()
     a = assumptions
     walk = np.asarray(walk_m, dtype=np.float64).ravel()
@@ -268,12 +324,9 @@ def pair_values(
             pick = (group == g) & (extra == value)
             if not pick.any():
                 continue
-            # each distinct walk once: exact over the draws, no interpolation
-            distinct, back = np.unique(walk[pick], return_inverse=True)
-            found = fetch_benefit(
-                distinct, ambulance=dist, assumptions=a, extra_s=float(value), curve=curve
+            delta[pick] = fetch_benefit(
+                walk[pick], ambulance=dist, assumptions=a, extra_s=float(value), curve=curve
             )
-            delta[pick] = found[np.asarray(back).ravel()]
     out: NDArray[np.float64] = a.second_bystander * np.asarray(site_usable) * delta
     return out
 

@@ -606,6 +606,10 @@ def _weights(
 #: Most seconds HiGHS may take on the survival ranking's exact optimum. Past it the best set
 #: found is reported, marked not proven optimal.
 SURVIVAL_TIME_LIMIT_S = 60.0
+#: Beside another objective's ranking, the survival ranking's exact optimum is skipped above
+#: this many (option, point) pairs with a gain (the greedy order is still given): the second
+#: ranking stays cheap on a city.
+SURVIVAL_SECOND_MAX_PAIRS = 300_000
 
 
 def _survival_inputs(
@@ -628,6 +632,7 @@ def _survival_inputs(
         baseline_locked=locked,
         limit_m=reached.limit_m,
         time_limit_s=SURVIVAL_TIME_LIMIT_S,
+        exact_max_pairs=None if config.objective == "survival" else SURVIVAL_SECOND_MAX_PAIRS,
     )
 
 

@@ -125,9 +125,52 @@ def test_the_same_seed_gives_the_same_values():
     first = survival.fetch_benefit(walks, ambulance=amb, assumptions=a)
     again = survival.fetch_benefit(walks, ambulance=amb, assumptions=a)
     np.testing.assert_array_equal(first, again)
-    # each walk alone gives what it gives among others (walks are never interpolated)
+    # each walk alone gives what it gives among others
     for i, w in enumerate(walks):
         assert survival.fetch_benefit([w], ambulance=amb, assumptions=a)[0] == first[i]
+
+
+@pytest.mark.parametrize(
+    ("ambulance", "speed_sigma", "recognition_s", "extra_s"),
+    [
+        (rd.Lognormal.from_mean_p90(420.0, 900.0), 0.7782, 60.0, 0.0),
+        (rd.Lognormal.from_mean_p90(420.0, 900.0), 0.7782, 60.0, 60.0),
+        # long ambulance times: the curve reaches 0 in many draws (both clips at work)
+        (rd.Lognormal.from_mean_p90(1200.0, 2600.0), 0.5, 120.0, 0.0),
+        (rd.Lognormal.from_mean_p90(420.0, 420.0), 0.0, 60.0, 0.0),
+        (rd.Empirical(np.array([200.0, 350.0, 420.0, 900.0, 1500.0, 3000.0])), 0.3, 0.0, 30.0),
+    ],
+)
+def test_the_sorted_sums_equal_every_walk_on_every_draw(
+    ambulance, speed_sigma, recognition_s, extra_s
+):
+    a = _assumptions(
+        ambulance=ambulance,
+        speed_sigma=speed_sigma,
+        recognition_s=recognition_s,
+        cabinet_s=30.0,
+        draws=3000,
+        seed=5,
+    )
+    rng = np.random.default_rng(9)
+    walks = np.r_[rng.uniform(0.0, 2500.0, 400), 0.0, np.nan, np.inf, 123.0, 123.0]
+    fast = survival.fetch_benefit(walks, ambulance=ambulance, assumptions=a, extra_s=extra_s)
+    slow = survival.fetch_benefit_by_draw(
+        walks, ambulance=ambulance, assumptions=a, extra_s=extra_s
+    )
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-15)
+    assert (fast >= 0).all()
+    # longer walks never gain more
+    finite = np.isfinite(walks)
+    order = np.argsort(walks[finite])
+    assert (np.diff(fast[finite][order]) <= 1e-15).all()
+
+
+def test_a_curve_above_one_or_rising_is_refused():
+    with pytest.raises(ValueError, match="intercept in 0-1"):
+        survival.SurvivalCurve(intercept=1.2)
+    with pytest.raises(ValueError, match="rates >= 0"):
+        survival.SurvivalCurve(defib_per_min=-0.01)
 
 
 def test_pair_values_use_each_points_own_area_and_the_site_usability():
