@@ -477,6 +477,9 @@ def rank_sites(
         )
     sets = _Sets(cover, covered_now, population, year, costs)
     table = _table(candidates, steps, exact, sets, budget=rules.budget)
+    if surv is not None:
+        # expected survivors each listed site adds (new column; see analysis.survival)
+        table["added_survivors"] = surv.added_along([st.site for st in steps])
     greedy_sites = np.array([s.site for s in steps], dtype=np.int64)
     greedy_objective = steps[-1].cumulative if steps else 0.0
     gap = exact.objective - greedy_objective
@@ -536,6 +539,16 @@ class _Survived:
     ranking: survival.SurvivalRanking
     steps: list[optimise.GreedyStep]
     exact: optimise.MclpResult
+    gain: sp.csr_matrix
+
+    def added_along(self, sites: list[int]) -> list[float]:
+        """Survivors each of ``sites`` adds, in that order, given the ones before it."""
+        out, before = [], 0.0
+        for n in range(len(sites)):
+            total = survival.total_gain(self.gain, sites[: n + 1])
+            out.append(total - before)
+            before = total
+        return out
 
 
 def year_share(week: Week, term_weeks: int) -> NDArray[np.float64]:
@@ -619,6 +632,7 @@ def _survival(
             optimal=optimum.optimal,
             free_sites=0,
         ),
+        gain,
     )
 
 

@@ -373,6 +373,9 @@ def test_hand_worked_line_ranks_by_survivors_added():
     assert surv is not None
     assert list(surv.order) == ["c_near", "b_mid"]
     np.testing.assert_allclose(surv.added, [300 * F[100], 200 * F[0]], rtol=1e-9)
+    np.testing.assert_allclose(
+        found.recommendations["added_survivors"], [300 * F[100], 200 * F[0]], rtol=1e-9
+    )
     assert surv.optimal_survivors_added == pytest.approx(300 * F[100] + 200 * F[0])
     assert surv.optimal
     assert surv.optimal_site_ids == ("b_mid", "c_near")
@@ -408,6 +411,14 @@ def test_the_survival_ranking_rides_beside_a_coverage_ranking():
     assert list(surv.order) == ["c_near", "b_mid"]
     # the coverage ranking counts people within 150 m: b_mid (200) and c_near (300)
     assert list(found.recommendations["site_id"]) == ["c_near", "b_mid"]
+    assert surv.coverage_order == ("c_near", "b_mid")
+    np.testing.assert_allclose(
+        found.recommendations["added_survivors"], [300 * F[100], 200 * F[0]], rtol=1e-9
+    )
+    # the survivors column follows the table's own order: b_mid first, its own gain
+    one = _rank_line("available", 1, ids=("b_mid", "d_700"))
+    assert list(one.recommendations["site_id"]) == ["b_mid"]
+    assert one.recommendations["added_survivors"].iloc[0] == pytest.approx(200 * F[0])
     assert "survival" not in found.info()
 
 

@@ -73,6 +73,7 @@ def test_survival_objective_orders_the_recommendations_by_survivors(ranked: stag
     assert surv is not None
     assert ranking.objective == "survival"
     assert list(ranking.recommendations["site_id"]) == list(surv.order)
+    np.testing.assert_allclose(ranking.recommendations["added_survivors"], surv.added)
     assert len(surv.order) == 3
     assert ranking.greedy_objective == pytest.approx(surv.greedy_survivors_added)
     assert ranking.optimal_objective == pytest.approx(surv.optimal_survivors_added)
