@@ -57,6 +57,7 @@ __all__ = [
     "SENSITIVITY_UNKNOWN_HOURS",
     "SENSITIVITY_WALKING_SPEED_M_S",
     "SMALL_GROUP_SHARE",
+    "SURVIVAL_MODEL",
     "WALKING_SPEED_M_S",
     "WALKING_SPEED_SIGMA",
 ]
@@ -247,3 +248,17 @@ SENSITIVITY_AMBULANCE_FACTOR = (0.9, 1.5)
 #: Coefficient of variation of each demand point's weight factor. Assumption: a 20 %
 #: spread on small-area counts and rates.
 SENSITIVITY_DEMAND_WEIGHT_CV = 0.2
+
+# --- Expected survival (defibmap.analysis.survival) ---
+
+#: Survival to hospital discharge against the minutes from collapse to CPR, to the first
+#: shock and to advanced care: ``intercept - cpr_per_min * t_cpr - defib_per_min * t_defib -
+#: acls_per_min * t_acls`` (shares 0-1, clipped to 0-1). Source: Larsen MP, Eisenberg MS,
+#: Cummins RO, Hallstrom AP, "Predicting survival from out-of-hospital cardiac arrest: a
+#: graphic model", Ann Emerg Med 1993 (King County, Washington, 1976-1991: 1,667 witnessed
+#: arrests in ventricular fibrillation, with heart disease, before EMS arrival). An
+#: illustration only: fitted on witnessed VF arrests of another country and era, it
+#: overstates survival for all arrests today and says nothing of neurological outcome.
+SURVIVAL_MODEL: Mapping[str, float] = MappingProxyType(
+    {"intercept": 0.67, "cpr_per_min": 0.023, "defib_per_min": 0.011, "acls_per_min": 0.021}
+)

@@ -7,20 +7,26 @@ weight within the walk of a usable defib: over the year's hours (``"available"``
 spatiotemporal model of :mod:`defibmap.analysis.time_slices`), at night (``"night"``) or at
 any time (``"any"``, every defib counted at every hour). With costs and a budget the exact
 model keeps within the budget instead of a number of sites.
+
+With ``"survival"`` the options are ordered by expected survivors added instead
+(:mod:`defibmap.analysis.survival`: gradual coverage, each demand point taking its best open
+site, existing defibs fixed); the coverage figures beside it are the ``"available"`` model's.
+Given the time model (:class:`SurvivalInputs`), the survival ranking is found whatever the
+objective, as a second ranking (:attr:`Ranking.survival`).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from defibmap._errors import InputError
-from defibmap.analysis import optimise, reach, time_slices
+from defibmap.analysis import optimise, reach, survival, time_slices
 from defibmap.analysis.time_slices import Expanded, Week
 from defibmap.defaults import DEFAULT_SCHOOL_TERM_WEEKS
 
@@ -30,12 +36,15 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from numpy.typing import NDArray
 
+    from defibmap.analysis.response_draws import DrawAssumptions
     from defibmap.network.snapping import Snapped
     from defibmap.network.walk import Network
 
 __all__ = [
     "METHOD",
+    "METHOD_SURVIVAL",
     "NEW_CABINET",
+    "OBJECTIVES",
     "STATION_CABINET",
     "STATION_PREFIX",
     "UPGRADE",
@@ -43,8 +52,13 @@ __all__ = [
     "Ranking",
     "RankingDemand",
     "RankingRules",
+    "SurvivalInputs",
     "rank_sites",
 ]
+
+#: What a ranking may maximise: the covering objectives and expected survival.
+Objective = time_slices.Objective | Literal["survival"]
+OBJECTIVES: tuple[str, ...] = (*time_slices.OBJECTIVES, "survival")
 
 #: How the ranking is found, as reported in ``summary.json``.
 METHOD = "greedy marginal gain; exact maximal covering (MILP, HiGHS via scipy.optimize.milp)"
@@ -58,6 +72,8 @@ METHOD_BUDGET = (
     "budgeted maximal covering: the better of gain-per-cost greedy and the best single "
     "affordable site; exact optimum within the budget (MILP with a knapsack row, HiGHS)"
 )
+#: Ordered by expected survivors added, as reported in ``summary.json``.
+METHOD_SURVIVAL = survival.MODEL_TEXT
 #: ``option`` of a candidate building: a new cabinet.
 NEW_CABINET = "new cabinet"
 #: ``option`` of an existing indoor defib moved to an outside 24/7 cabinet.
@@ -118,6 +134,9 @@ class Ranking:
         People x share of the year newly within ``threshold_m`` of a usable defib.
     model
         The covering model the ranking solved (options x demand-pattern rows).
+    survival
+        The options ranked by expected survivors added (the recommendations' order when the
+        objective is ``"survival"``); None without the time model.
     """
 
     recommendations: pd.DataFrame
@@ -146,10 +165,11 @@ class Ranking:
     greedy_people_available_added: float = 0.0
     optimal_people_available_added: float = 0.0
     model: Expanded | None = None
+    survival: survival.SurvivalRanking | None = None
 
     def info(self) -> dict[str, object]:
         """Return the figures (everything but the table and the matrix) by name."""
-        skip = {"recommendations", "cover", "model"}
+        skip = {"recommendations", "cover", "model", "survival"}
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         out["optimal_site_ids"] = list(self.optimal_site_ids)
         if self.baseline is None:
@@ -160,7 +180,7 @@ class Ranking:
 
     def __getitem__(self, key: str) -> object:
         """Return a figure by its ``summary.json`` name (``ranking["gap_share"]``)."""
-        if key in {"recommendations", "cover", "model"} or not hasattr(self, key):
+        if key in {"recommendations", "cover", "model", "survival"} or not hasattr(self, key):
             raise KeyError(key)
         return self.info()[key]
 
@@ -199,6 +219,41 @@ class RankingDemand:
     weights: NDArray[np.float64] | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class SurvivalInputs:
+    """What the survival ranking needs beyond the covering one: the time model and today's defibs.
+
+    Attributes
+    ----------
+    assumptions
+        The time-to-defib model (:func:`defibmap.study.timing.draw_assumptions`): ambulance
+        distribution (per area), walking speed, recognition, second bystander, cabinet and
+        locked-cabinet seconds, draws and seed.
+    baseline_sites
+        Where today's defibs join the network (fixed: never removed).
+    baseline_usable
+        Per baseline site, the share (0-1) of the year it is usable.
+    baseline_locked
+        Per baseline site, whether it is a locked cabinet.
+    limit_m
+        The longest walk weighed, metres.
+    time_limit_s
+        Most seconds HiGHS may take (None: no limit); past it the best set found is
+        reported, not proven optimal.
+    exact_max_pairs
+        Skip the exact optimum (the greedy set stands in for it, marked not proven) when the
+        model has more (option, point) pairs with a gain than this; None always solves it.
+    """
+
+    assumptions: DrawAssumptions
+    baseline_sites: Snapped
+    baseline_usable: NDArray[np.float64]
+    baseline_locked: NDArray[np.bool_]
+    limit_m: float
+    time_limit_s: float | None = None
+    exact_max_pairs: int | None = None
+
+
 @dataclass(frozen=True)
 class RankingRules:
     """What a ranking counts and what it may spend.
@@ -219,13 +274,17 @@ class RankingRules:
     budget
         Most the chosen options may cost together (``candidates["cost"]``); ``None`` ranks
         ``new_sites`` options.
+    survival
+        The time model and today's defibs for the survival ranking (needed by
+        ``"survival"``; with another objective it adds the survival ranking beside it).
     """
 
-    objective: time_slices.Objective = "any"
+    objective: Objective = "any"
     baseline_sites: Snapped | None = None
     baseline_hours: Week | None = None
     term_weeks: int = DEFAULT_SCHOOL_TERM_WEEKS
     budget: float | None = None
+    survival: SurvivalInputs | None = None
 
 
 def _model(
@@ -376,19 +435,60 @@ def rank_sites(
     def model_of(objective: time_slices.Objective, weights: NDArray[np.float64]) -> Expanded:
         return _model(network, demand, cover, weights, hours, rules, objective, threshold_m)
 
-    model = model_of(rules.objective, w)
-    same = rules.objective == "available" and np.array_equal(w, population)
+    # the survival objective keeps the available-coverage model for the figures beside it
+    covering: time_slices.Objective = (
+        "available" if rules.objective == "survival" else rules.objective
+    )
+    model = model_of(covering, w)
+    same = covering == "available" and np.array_equal(w, population)
     year = model if same else model_of("available", population)
-    steps, exact = _order(model, new_sites, costs, rules.budget)
+    surv = None
+    if rules.survival is not None:
+        surv = _survival(
+            network,
+            demand,
+            _Options(candidates, candidates_snapped, hours),
+            new_sites,
+            rules,
+            costs,
+        )
+    ids = candidates.index.to_numpy(dtype=str)
+    if rules.objective == "survival":
+        if surv is None:
+            msg = "the survival objective needs the time model (RankingRules.survival)"
+            raise ValueError(msg)
+        steps, exact = surv.steps, surv.exact
+        # the covering model's greedy order, to set beside the survival one
+        if rules.budget is not None and costs is not None:
+            covering_steps = optimise.greedy_budget(
+                model.cover, model.weights, costs, rules.budget, already_covered=model.already
+            )
+        else:
+            covering_steps = optimise.greedy(
+                model.cover, model.weights, new_sites, already_covered=model.already
+            )
+    else:
+        steps, exact = _order(model, new_sites, costs, rules.budget)
+        covering_steps = steps
+    surv_ranking = None
+    if surv is not None:
+        surv_ranking = replace(
+            surv.ranking, coverage_order=tuple(str(ids[st.site]) for st in covering_steps)
+        )
     sets = _Sets(cover, covered_now, population, year, costs)
     table = _table(candidates, steps, exact, sets, budget=rules.budget)
+    if surv is not None:
+        # expected survivors each listed site adds (new column; see analysis.survival)
+        table["added_survivors"] = surv.added_along([st.site for st in steps])
     greedy_sites = np.array([s.site for s in steps], dtype=np.int64)
     greedy_objective = steps[-1].cumulative if steps else 0.0
     gap = exact.objective - greedy_objective
     if abs(gap) <= 1e-9 * max(1.0, abs(exact.objective)):
         gap = 0.0  # the same set summed in another order
     method = (
-        METHOD_BUDGET
+        METHOD_SURVIVAL
+        if rules.objective == "survival"
+        else METHOD_BUDGET
         if rules.budget is not None
         else METHOD
         if rules.objective == "any"
@@ -419,6 +519,120 @@ def rank_sites(
         greedy_people_available_added=sets.people_available(greedy_sites),
         optimal_people_available_added=sets.people_available(exact.sites),
         model=model,
+        survival=surv_ranking,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Options:
+    """The options of a ranking: their rows, where they join the network, their hours."""
+
+    frame: gpd.GeoDataFrame
+    snapped: Snapped
+    hours: Week
+
+
+@dataclass(frozen=True, eq=False)
+class _Survived:
+    """The survival ranking, with its greedy steps and optimum in the covering's shapes."""
+
+    ranking: survival.SurvivalRanking
+    steps: list[optimise.GreedyStep]
+    exact: optimise.MclpResult
+    gain: sp.csr_matrix
+
+    def added_along(self, sites: list[int]) -> list[float]:
+        """Survivors each of ``sites`` adds, in that order, given the ones before it."""
+        out, before = [], 0.0
+        for n in range(len(sites)):
+            total = survival.total_gain(self.gain, sites[: n + 1])
+            out.append(total - before)
+            before = total
+        return out
+
+
+def year_share(week: Week, term_weeks: int) -> NDArray[np.float64]:
+    """Per site, the share (0-1) of a typical year's hours it is usable."""
+    if week.term.shape[0] == 0:
+        return np.zeros(0)
+    share: NDArray[np.float64] = (
+        term_weeks * week.term.mean(axis=1) + (52 - term_weeks) * week.holiday.mean(axis=1)
+    ) / 52.0
+    return share
+
+
+def _survival(
+    network: Network,
+    demand: RankingDemand,
+    options: _Options,
+    new_sites: int,
+    rules: RankingRules,
+    costs: NDArray[np.float64] | None,
+) -> _Survived:
+    """Rank the options by expected survivors added over today's defibs (greedy and exact)."""
+    s = rules.survival
+    if s is None:
+        msg = "the survival ranking needs the time model (RankingRules.survival)"
+        raise ValueError(msg)
+    a = s.assumptions
+    n = demand.population.size
+    w = demand.population if demand.weights is None else demand.weights
+    base = reach.pair_distances(network, s.baseline_sites, demand.snapped, limit_m=s.limit_m)
+    base_value = survival.pair_values(
+        base.walk_m,
+        base.demand,
+        np.asarray(s.baseline_usable, dtype=np.float64)[base.site],
+        np.where(
+            np.asarray(s.baseline_locked, dtype=bool)[base.site], a.locked_cabinet_extra_s, 0.0
+        ),
+        assumptions=a,
+    )
+    best_now = np.zeros(n)
+    np.maximum.at(best_now, base.demand, base_value)
+    pairs = reach.pair_distances(network, options.snapped, demand.snapped, limit_m=s.limit_m)
+    usable = year_share(options.hours, rules.term_weeks)
+    value = survival.pair_values(
+        pairs.walk_m, pairs.demand, usable[pairs.site], np.zeros(pairs.site.size), assumptions=a
+    )
+    gain = survival.gain_matrix((pairs.site, pairs.demand, value), best_now, w, len(options.frame))
+    steps = survival.greedy(gain, new_sites, costs=costs, budget=rules.budget)
+    if s.exact_max_pairs is not None and gain.nnz > s.exact_max_pairs:
+        # too big to solve beside another objective's ranking: the greedy set stands in
+        sites = np.sort(np.array([st.site for st in steps], dtype=np.int64))
+        optimum = survival.SurvivalOptimum(
+            sites,
+            survival.total_gain(gain, sites),
+            f"Not solved: {gain.nnz:,} pairs (more than {s.exact_max_pairs:,}); greedy set",
+            optimal=False,
+        )
+    else:
+        optimum = survival.exact(
+            gain, new_sites, costs=costs, budget=rules.budget, time_limit_s=s.time_limit_s
+        )
+    ambulance = survival.point_ambulance_only(a, n)
+    found = survival.summarise(
+        steps=steps,
+        optimum=optimum,
+        ids=options.frame.index.to_numpy(dtype=str),
+        weights=w,
+        base={"ambulance": ambulance, "now": ambulance + best_now},
+        limit_m=s.limit_m,
+        draws=a.draws,
+    )
+    upper = optimum.objective
+    return _Survived(
+        found,
+        [optimise.GreedyStep(st.site, st.added, st.cumulative) for st in steps],
+        optimise.MclpResult(
+            sites=optimum.sites,
+            objective=optimum.objective,
+            status=optimum.status,
+            mip_gap=0.0 if optimum.optimal else float("nan"),
+            upper_bound=upper,
+            optimal=optimum.optimal,
+            free_sites=0,
+        ),
+        gain,
     )
 
 

@@ -379,8 +379,9 @@ def _as_of(hours: dict[str, Any], where: Path) -> dt.date:
     raise _values.type_error(where, "availability", "as_of", expected, value)
 
 
-#: What a ranking may maximise (:data:`defibmap.analysis.time_slices.OBJECTIVES`).
-OBJECTIVES = ("available", "night", "any")
+#: What a ranking may maximise (:data:`defibmap.analysis.ranking.OBJECTIVES`): the covering
+#: objectives of :data:`defibmap.analysis.time_slices.OBJECTIVES` and expected survival.
+OBJECTIVES = ("available", "night", "any", "survival")
 
 
 def _layer_names(

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from defibmap.analysis import survival as _survival
 from defibmap.defaults import SMALL_GROUP_SHARE
 from defibmap.outputs import _sensitivity as _sens_tables
 from defibmap.outputs import plots
 from defibmap.outputs import tables as _tables
 from defibmap.outputs._html import esc, text
+from defibmap.study.parts import BEATS_AMBULANCE_DEFINITION
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -302,13 +304,59 @@ def ranked(result: StudyResult) -> str:
         "defib, times the share of the year it is usable",
         "night": "the most people newly within reach of a defib usable all night",
         "any": "the most people newly within reach, every defib counted usable at every hour",
+        "survival": "the most expected survivors: the survival it adds, over the best of "
+        "today's defibs, when a second bystander fetches it before the ambulance arrives",
     }.get(objective, objective)
     return (
         "<h2>Ranked sites</h2><p>Each option is a new 24/7 outside cabinet on a council "
         "building, or an existing indoor defib moved to an outside 24/7 cabinet, added in "
         f"order: each brings {counts}, given the ones above it. <i>Also in the best set</i>: "
         "the site is in the best set of this many sites, found exactly.</p>"
-        f"<div class='ranked'>{table}</div>"
+        f"<div class='ranked'>{table}</div>{survival_paragraph(result)}"
+    )
+
+
+def _names(result: StudyResult, ids: tuple[str, ...]) -> str:
+    """Plain names of option ids, in order, joined (escaped)."""
+    frame = result.candidates
+    out = []
+    for site in ids:
+        value = frame["name"].get(site) if "name" in frame.columns else None
+        out.append(esc(value if isinstance(value, str) and value else site))
+    return ", ".join(out) if out else "none"
+
+
+def survival_paragraph(result: StudyResult) -> str:
+    """Return one paragraph on the ranking by expected survival (and whether it agrees), or ''."""
+    surv = result.ranking.survival
+    if surv is None:
+        return ""
+    same = tuple(surv.order) == tuple(surv.coverage_order)
+    per_arrest = (
+        f"together they add {surv.greedy_per_arrest_added * 100:.2f} percentage points of "
+        f"survival per arrest (from {surv.survival_now:.1%} with today's defibs; "
+        f"{surv.survival_ambulance_only:.1%} with the ambulance alone)"
+    )
+    if surv.survivors_per_year:
+        per_arrest += f", about {surv.greedy_survivors_added:.2f} survivors a year"
+    if result.ranking.objective == "survival":
+        versus = (
+            "The list above is in that order; by year-round coverage it would be "
+            f"{_names(result, surv.coverage_order)}."
+            if not same
+            else "Ranking by year-round coverage gives the same order."
+        )
+    else:
+        versus = (
+            "It agrees with the list above."
+            if same
+            else "It differs from the list above (both are in the workbook's "
+            "<i>Survival ranking</i> sheet)."
+        )
+    return (
+        "<p><b>By expected survival</b> the order is "
+        f"{_names(result, surv.order)}: {per_arrest}. {versus} "
+        f"<i>{esc(_survival.CAVEAT)}</i></p>"
     )
 
 
@@ -422,13 +470,34 @@ def time_to_defib(result: StudyResult) -> str:
         "back), or the ambulance arrives."
     )
     return (
-        "<h2>Minutes to the first defibrillator</h2><p>Survival falls by roughly a tenth for "
+        "<h2>Minutes to the first defibrillator</h2>"
+        f"{beats_paragraph(result)}<p>Survival falls by roughly a tenth for "
         f"every minute without defibrillation. {routes} Response times vary from call to "
         "call, so each figure is over "
         f"{draws} random draws (each draw is one arrest at every resident's home): the median "
         "is over residents and draws, with the range of the median across draws beside it. "
         "Shares are of residents, rounded down, so 100 % means every resident in every draw."
         f"</p>{table}<div class='scroll'><table>{items}</table></div>"
+    )
+
+
+def beats_paragraph(result: StudyResult) -> str:
+    """Return the walk that beats the ambulance per area, with its definition, or ''."""
+    block = result.time_to_defib
+    if block is None or not block.beats_ambulance:
+        return ""
+    parts = []
+    for area, found in block.beats_ambulance.items():
+        where = "" if area == "all" else f" in {esc(area)}"
+        parts.append(
+            f"<b>{found.walk_m:,.0f} m</b>{where} (ambulance mean "
+            f"{found.ambulance_mean_s / 60:.1f} min)"
+        )
+    return (
+        "<p><b>The walk that beats the ambulance:</b> "
+        + "; ".join(parts)
+        + f". Defined as {esc(BEATS_AMBULANCE_DEFINITION)}. A defib farther than this "
+        "reaches the patient after the ambulance more often than not.</p>"
     )
 
 

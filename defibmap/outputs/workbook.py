@@ -9,7 +9,9 @@
 - **Coverage**: the three coverage figures for every walk.
 - **By deprivation decile**, **By deprivation quintile** and **By ward**, when present.
 - **Scenarios** (plain names; no stations scenario in a study without stations),
-  **Coverage curve**, **Fewest sites for a target**, **Time to first defib**.
+  **Coverage curve**, **Fewest sites for a target**, **Survival ranking** (expected survivors
+  added, beside the coverage ranking, when the two orders differ), **Time to first defib**
+  (with the walk that beats the ambulance per area).
 - **Method and sources**: method, assumptions, the data sources and the notes.
 
 Every data block is an Excel table with an autofilter under a bold frozen header; every
@@ -40,9 +42,11 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from defibmap._files import atomic_path
+from defibmap.analysis import survival as _survival
 from defibmap.defaults import SMALL_GROUP_SHARE
 from defibmap.outputs import _sensitivity as _sens_tables
 from defibmap.outputs import tables as _tables
+from defibmap.study.parts import BEATS_AMBULANCE_DEFINITION
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -276,7 +280,7 @@ def _time_sheet(wb: Workbook, result: StudyResult) -> None:
     if timing is None:
         return
     timing["scenario"] = [_tables.plain_scenario_label(result, str(s)) for s in timing["scenario"]]
-    _sheet(
+    ws = _sheet(
         wb,
         "Time to first defib",
         timing,
@@ -298,6 +302,115 @@ def _time_sheet(wb: Workbook, result: StudyResult) -> None:
             "draws": ("Draws", "0"),
         },
     )
+    _beats_rows(ws, result)
+
+
+def survival_comparison(result: StudyResult) -> pd.DataFrame | None:
+    """Return the survival ranking beside the coverage ranking, row by row, or None.
+
+    None when the study has no survival ranking; plain names (ids where a site has none).
+    """
+    surv = result.ranking.survival
+    if surv is None:
+        return None
+    frame = result.candidates
+    names = (
+        frame["name"].astype(object).where(frame["name"].notna(), None)
+        if "name" in frame.columns
+        else pd.Series(dtype=object)
+    )
+
+    def name(site: str) -> str:
+        value = names.get(site) if site in names.index else None
+        return str(value) if isinstance(value, str) and value else site
+
+    n = max(len(surv.order), len(surv.coverage_order))
+    rows = []
+    cumulative = 0.0
+    for i in range(n):
+        by_survival = surv.order[i] if i < len(surv.order) else None
+        by_cover = surv.coverage_order[i] if i < len(surv.coverage_order) else None
+        added = surv.added[i] if i < len(surv.added) else None
+        cumulative += added or 0.0
+        rows.append(
+            {
+                "rank": i + 1,
+                "survival_site": None if by_survival is None else name(by_survival),
+                "survivors_added": added,
+                "survivors_cumulative": cumulative if added is not None else None,
+                "coverage_site": None if by_cover is None else name(by_cover),
+                "same": "yes" if by_survival == by_cover else "no",
+                "survival_id": by_survival,
+                "coverage_id": by_cover,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _survival_sheet(wb: Workbook, result: StudyResult) -> None:
+    """Add "Survival ranking" beside the coverage ranking, when the two orders differ."""
+    surv = result.ranking.survival
+    table = survival_comparison(result)
+    if surv is None or table is None or tuple(surv.order) == tuple(surv.coverage_order):
+        return
+    added = (
+        "Expected survivors a year added"
+        if surv.survivors_per_year
+        else f"Survival added x {surv.weight_unit or 'people'}"
+    )
+    cover = {
+        "night": "night coverage (the study's ranking)",
+        "any": "coverage at any time (the study's ranking)",
+        "available": "year-round coverage (the study's ranking)",
+    }.get(result.ranking.objective, "year-round coverage")
+    ws = _sheet(
+        wb,
+        "Survival ranking",
+        table,
+        {
+            "rank": ("Rank", "0"),
+            "survival_site": ("By expected survival", None),
+            "survivors_added": (added, "0.00"),
+            "survivors_cumulative": ("Cumulative", "0.00"),
+            "coverage_site": (f"By {cover}", None),
+            "same": ("Same site at this rank", None),
+            "survival_id": ("Id (survival)", None),
+            "coverage_id": ("Id (coverage)", None),
+        },
+    )
+    ws.append([])
+    rows = [
+        ("Survival per arrest with the ambulance alone", surv.survival_ambulance_only, PERCENT),
+        ("Survival per arrest with today's defibs", surv.survival_now, PERCENT),
+        ("Added per arrest by the listed sites", surv.greedy_per_arrest_added, "0.000%"),
+        ("Added per arrest by the best set", surv.optimal_per_arrest_added, "0.000%"),
+        ("Best set proven optimal", "yes" if surv.optimal else "no", None),
+    ]
+    for label, value, fmt in rows:
+        ws.append([label, value])
+        if fmt:
+            ws.cell(ws.max_row, 2).number_format = fmt
+    ws.append([])
+    ws.append([_survival.CAVEAT])
+
+
+def _beats_rows(ws: Worksheet, result: StudyResult) -> None:
+    """Append the walk that beats the ambulance per area, with its definition."""
+    block = result.time_to_defib
+    if block is None or not block.beats_ambulance:
+        return
+    ws.append([])
+    ws.append(["Walk that beats the ambulance", "Metres", "Ambulance mean, min", "Share of draws"])
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+    for area, found in block.beats_ambulance.items():
+        label = "Whole study area" if area == "all" else _tables.neutralise_text(str(area))
+        ws.append([label, round(found.walk_m), found.ambulance_mean_s / 60.0, found.share])
+        ws.cell(ws.max_row, 2).number_format = PEOPLE
+        ws.cell(ws.max_row, 3).number_format = "0.0"
+        ws.cell(ws.max_row, 4).number_format = PERCENT
+    ws.append([f"Definition: {BEATS_AMBULANCE_DEFINITION}."])
 
 
 def _basis_columns(headline: int) -> dict[str, tuple[str, str | None]]:
@@ -620,6 +733,7 @@ SHEETS: tuple[Callable[[Workbook, StudyResult], None], ...] = (
     _curve_sheet,
     _set_covering_sheet,
     _sensitivity_sheet,
+    _survival_sheet,
     _time_sheet,
     _method_sheet,
 )

@@ -301,6 +301,9 @@ class TimeToDefib:
         The response assumptions.
     notes
         Why a part could not be assessed.
+    beats_ambulance
+        Per ambulance area (``"all"`` with one area-wide distribution), the walk that beats
+        the ambulance (:data:`BEATS_AMBULANCE_DEFINITION`); empty when not measured.
     """
 
     scenarios: Mapping[str, TimeSummary]
@@ -308,6 +311,35 @@ class TimeToDefib:
     co_responding: str
     assumptions: TimeAssumptions
     notes: tuple[str, ...]
+    beats_ambulance: Mapping[str, BeatsAmbulance] = field(default_factory=dict)
+
+
+#: What :attr:`TimeToDefib.beats_ambulance` measures, as the outputs say it.
+BEATS_AMBULANCE_DEFINITION = (
+    "the longest one-way walk at which a second bystander's fetch (recognition, the walk "
+    "there and back at the drawn walking speed, opening the cabinet) reaches the patient "
+    "before the ambulance in at least half of the draws of the time model; given that a "
+    "second person goes and the cabinet is unlocked and usable"
+)
+
+
+@dataclass(frozen=True)
+class BeatsAmbulance:
+    """The walk that beats the ambulance in one area.
+
+    Attributes
+    ----------
+    walk_m
+        The walk, metres (0 when even a walk of 0 m does not beat it in half the draws).
+    share
+        The share (0-1) of draws the fetch at that walk beats the ambulance.
+    ambulance_mean_s
+        The area's mean ambulance response, seconds.
+    """
+
+    walk_m: float
+    share: float
+    ambulance_mean_s: float
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from defibmap._errors import ConfigError, InputError
 from defibmap.analysis import availability as av
 from defibmap.analysis import equity
 from defibmap.analysis import reach as _reach
+from defibmap.analysis import response_draws as _draws
+from defibmap.analysis import survival as _survival
 from defibmap.analysis.ranking import (
     NEW_CABINET,
     STATION_CABINET,
@@ -34,7 +36,9 @@ from defibmap.analysis.ranking import (
     Ranking,
     RankingDemand,
     RankingRules,
+    SurvivalInputs,
     rank_sites,
+    year_share,
 )
 from defibmap.analysis.time_slices import Week
 from defibmap.io.hours import HOURS_PER_WEEK
@@ -46,7 +50,7 @@ from defibmap.study import board as analysis
 from defibmap.study import demand_weight as _demand_weight
 from defibmap.study import timing as _timing
 from defibmap.study.network_cache import build_network, cache_dir, network_cache_path
-from defibmap.study.parts import Assumptions, InputReport, Readiness
+from defibmap.study.parts import Assumptions, BeatsAmbulance, InputReport, Readiness
 from defibmap.study.reach_areas import map_wards, study_reach_areas
 from defibmap.study.result import StudyResult
 
@@ -599,6 +603,39 @@ def _weights(
     return weights
 
 
+#: Most seconds HiGHS may take on the survival ranking's exact optimum. Past it the best set
+#: found is reported, marked not proven optimal.
+SURVIVAL_TIME_LIMIT_S = 60.0
+#: Beside another objective's ranking, the survival ranking's exact optimum is skipped above
+#: this many (option, point) pairs with a gain (the greedy order is still given): the second
+#: ranking stays cheap on a city.
+SURVIVAL_SECOND_MAX_PAIRS = 300_000
+
+
+def _survival_inputs(
+    available: Available, baseline: analysis.SiteSet, config: StudyConfig
+) -> SurvivalInputs:
+    """Return the time model and today's defibs (usable share of the year, locked) for survival.
+
+    The walks weighed reach the study's search limit; the time model is the response
+    stage's (:func:`defibmap.study.timing.draw_assumptions`): with ``[ambulance_bases]`` its
+    area-wide distribution stands in for the drives from the bases.
+    """
+    reached = available.reached
+    assumptions = _timing.draw_assumptions(config, reached.demand)
+    weeks = config.school_term_weeks
+    locked = _inputs.locked_nearest(available.defibs, pd.Series(baseline.ids, dtype=object))
+    return SurvivalInputs(
+        assumptions=assumptions,
+        baseline_sites=baseline.snapped,
+        baseline_usable=year_share(Week(baseline.term, baseline.holiday), weeks),
+        baseline_locked=locked,
+        limit_m=reached.limit_m,
+        time_limit_s=SURVIVAL_TIME_LIMIT_S,
+        exact_max_pairs=None if config.objective == "survival" else SURVIVAL_SECOND_MAX_PAIRS,
+    )
+
+
 def rank(available: Available) -> Ranked:
     """Rank the options (candidate buildings, upgrades); build the scenarios' site sets."""
     reached = available.reached
@@ -618,9 +655,8 @@ def rank(available: Available) -> Ranked:
         config, reached.demand, snapped.as_read.get(layer_kinds.INCIDENTS)
     )
     weights = _weights(config, reached.demand, demand_weight)
-    _progress.step(
-        f"Ranking {len(candidates):,} options by {config.objective} coverage (greedy and exact)"
-    )
+    what = "expected survival" if config.objective == "survival" else f"{config.objective} coverage"
+    _progress.step(f"Ranking {len(candidates):,} options by {what} (greedy and exact)")
     ranking = rank_sites(
         net,
         RankingDemand(
@@ -640,9 +676,20 @@ def rank(available: Available) -> Ranked:
             baseline_hours=Week(baseline.term, baseline.holiday),
             term_weeks=config.school_term_weeks,
             budget=config.budget,
+            survival=_survival_inputs(available, baseline, config),
         ),
     )
     ranking = replace(ranking, baseline=config.baseline, weight=config.weight)
+    if ranking.survival is not None:
+        ranking = replace(
+            ranking,
+            survival=replace(
+                ranking.survival,
+                weight_unit=demand_weight.unit,
+                survivors_per_year=demand_weight.basis == "expected_arrests"
+                and config.weight != "deprivation",
+            ),
+        )
     already = _reach.covered(baseline_walk, config.rank_threshold_m)
     cand_ids = candidates.index.to_numpy(dtype=object)
     chosen = ranking.recommendations["site_id"].to_numpy()
@@ -698,7 +745,9 @@ def board(ranked: Ranked) -> Boarded:
     cand_ids = ranked.candidates.index.to_numpy(dtype=object)
     set_cover = replace(
         analysis.set_covering(cover, weights, already, cand_ids, config),
-        basis=config.objective if model is not None else "any",
+        basis=("available" if config.objective == "survival" else config.objective)
+        if model is not None
+        else "any",
     )
     after_walk = _reach.nearest_facility(
         net, dem_snap, ranked.scenario_sets[WITH_RECOMMENDED].snapped, limit_m=reached.limit_m
@@ -776,7 +825,30 @@ def response(boarded: Boarded, *, refresh: bool) -> Responded:
     demand = available.demand.copy()
     for column in timing_cols.columns:
         demand[column] = timing_cols[column].to_numpy()
+    timing = replace(timing, beats_ambulance=_beats_ambulance(config, available.demand))
     return Responded(boarded, demand, timing)
+
+
+def _beats_ambulance(config: StudyConfig, demand: gpd.GeoDataFrame) -> dict[str, BeatsAmbulance]:
+    """Per ambulance area, the walk at which a fetch beats the ambulance in half the draws.
+
+    With ``[response] ambulance_areas_file`` one entry per listed area (each area's mean
+    and 90th centile); else one, ``"all"``, for the study-wide distribution (or the observed
+    times).
+    """
+    assumptions = _timing.draw_assumptions(config, demand)
+    areas: dict[str, _draws.Lognormal | _draws.Empirical] = {}
+    table = config.response.get("ambulance_areas_file")
+    if isinstance(assumptions.ambulance, _draws.AreaLognormal) and table is not None:
+        for name, (mean, p90) in _timing.read_ambulance_areas(table).items():
+            areas[name] = _draws.Lognormal.from_mean_p90(mean, p90)
+    elif not isinstance(assumptions.ambulance, _draws.AreaLognormal):
+        areas["all"] = assumptions.ambulance
+    out = {}
+    for name, dist in areas.items():
+        found = _survival.beats_ambulance_m(dist, assumptions)
+        out[name] = BeatsAmbulance(found.walk_m, found.share_at_walk, dist.mean)
+    return out
 
 
 def _rejected(reports: Mapping[str, LayerReport]) -> pd.DataFrame:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from defibmap.study.parts import EQUITY_HEADLINE_BASIS
+from defibmap.study.parts import BEATS_AMBULANCE_DEFINITION, EQUITY_HEADLINE_BASIS
 
 if TYPE_CHECKING:
     from defibmap.analysis.ranking import Ranking
     from defibmap.analysis.risk import DemandWeight
+    from defibmap.analysis.survival import SurvivalRanking
     from defibmap.network.faults import NetworkFaults
     from defibmap.study.parts import (
         JSON,
@@ -54,6 +55,8 @@ def ranking(found: Ranking) -> dict[str, JSON]:
         "population_covered_before": found.population_covered_before,
     }
     out["objective"] = found.objective
+    if found.survival is not None:
+        out["survival"] = _survival(found.survival)
     out["patterns"] = found.patterns
     out["upgrades"] = found.upgrades
     out["budget"] = found.budget
@@ -67,6 +70,33 @@ def ranking(found: Ranking) -> dict[str, JSON]:
     if found.weight is not None:
         out["weight"] = found.weight
     return out
+
+
+def _survival(found: SurvivalRanking) -> dict[str, JSON]:
+    """Return ``ranking.survival``: the options ranked by expected survivors added."""
+    return {
+        "method": found.method,
+        "order": list(found.order),
+        "added": list(found.added),
+        "greedy_survivors_added": found.greedy_survivors_added,
+        "optimal_survivors_added": found.optimal_survivors_added,
+        "survivors_per_year": found.survivors_per_year,
+        "greedy_survivors_added_per_year": found.greedy_survivors_added
+        if found.survivors_per_year
+        else None,
+        "weight_unit": found.weight_unit,
+        "weight_total": found.weight_total,
+        "survival_per_arrest_ambulance_only": found.survival_ambulance_only,
+        "survival_per_arrest_now": found.survival_now,
+        "greedy_per_arrest_added": found.greedy_per_arrest_added,
+        "optimal_per_arrest_added": found.optimal_per_arrest_added,
+        "optimal_site_ids": list(found.optimal_site_ids),
+        "optimal": found.optimal,
+        "solver_status": found.solver_status,
+        "limit_m": found.limit_m,
+        "draws": found.draws,
+        "coverage_order": list(found.coverage_order),
+    }
 
 
 def faults(found: NetworkFaults) -> dict[str, JSON]:
@@ -255,6 +285,18 @@ def time_to_defib(found: TimeToDefib) -> dict[str, JSON]:
             "sources": dict(values.sources),
         },
         "notes": list(found.notes),
+        **_beats(found),
+    }
+
+
+def _beats(found: TimeToDefib) -> dict[str, JSON]:
+    """Return the walk that beats the ambulance per area (new keys of ``time_to_defib``)."""
+    if not found.beats_ambulance:
+        return {}
+    return {
+        "beats_ambulance_m": {k: v.walk_m for k, v in found.beats_ambulance.items()},
+        "beats_ambulance_share": {k: v.share for k, v in found.beats_ambulance.items()},
+        "beats_ambulance_definition": BEATS_AMBULANCE_DEFINITION,
     }
 
 

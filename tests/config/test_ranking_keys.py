@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from defibmap._errors import ConfigError
-from defibmap.analysis.time_slices import OBJECTIVES
+from defibmap.analysis.ranking import OBJECTIVES
 from defibmap.config import _options
 from defibmap.config.study_file import read_study, study_from_dict
 
@@ -48,7 +48,21 @@ def test_the_keys_are_read():
 
 
 def test_config_and_analysis_know_the_same_objectives():
+    # the covering objectives of time_slices and expected survival (issue 16)
     assert _options.OBJECTIVES == OBJECTIVES
+    assert "survival" in OBJECTIVES
+
+
+def test_the_survival_objective_is_read():
+    config = study_from_dict(_study(objective="survival"), base=DEMO)
+    assert config.objective == "survival"
+
+
+@pytest.mark.parametrize("typo", ["survial", "Survival", "survival ", "expected_survival"])
+def test_a_misspelt_survival_objective_is_refused(typo):
+    message = "[ranking] objective must be 'available' or 'night' or 'any' or 'survival'"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        study_from_dict(_study(objective=typo), base=DEMO)
 
 
 def test_the_default_leeds_study_offers_its_school_defibs_as_upgrades():
