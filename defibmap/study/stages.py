@@ -26,6 +26,8 @@ from defibmap.analysis import availability as av
 from defibmap.analysis import equity
 from defibmap.analysis import reach as _reach
 from defibmap.analysis.ranking import (
+    HUB_CABINET,
+    HUB_PREFIX,
     NEW_CABINET,
     STATION_CABINET,
     STATION_PREFIX,
@@ -535,6 +537,33 @@ def _station_cabinets(snapped: OnNetwork, config: StudyConfig) -> tuple[gpd.GeoD
     return gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs), Snapped.concat(snaps)
 
 
+def _hub_cabinets(snapped: OnNetwork, config: StudyConfig) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Return the hubs of the ``[ranking] hubs`` layers without a public defib, as options.
+
+    Each is a 24/7 cabinet at the staffed hub (``hub:<id>``); a hub whose defib already
+    counts (its row's ``outside_defib``, else the layer's) is an existing defib instead.
+    """
+    frames, snaps = [], []
+    for name in config.hubs:
+        hubs = snapped.layers.get(name)
+        if hubs is None or hubs.empty:
+            continue
+        bare = ~_inputs.outside_defibs(hubs, default=config.layers[name].outside_defib)
+        columns = [c for c in ("name", "kind", "lon", "lat") if c in hubs.columns]
+        found = gpd.GeoDataFrame(hubs.loc[bare, columns], geometry=hubs.geometry[bare])
+        found.index = [f"{HUB_PREFIX}{i}" for i in hubs.index[bare]]
+        found["option"] = HUB_CABINET
+        if config.hub_cost is not None:
+            found["cost"] = float(config.hub_cost)
+        frames.append(found)
+        snaps.append(snapped.snapped[name].subset(bare))
+    if not frames:
+        net = snapped.networked.network
+        empty = gpd.GeoDataFrame({"name": pd.Series(dtype=object)}, geometry=[], crs=net.crs)
+        return empty, snap_points(net, np.array([]), np.array([]))
+    return gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs), Snapped.concat(snaps)
+
+
 def _candidates(snapped: OnNetwork, available: Available) -> Options:
     """Return every option sorted by ``site_id`` (greedy ties: lowest id first).
 
@@ -568,6 +597,13 @@ def _candidates(snapped: OnNetwork, available: Available) -> Options:
         hours = hours.then(Week.always(n_st))
         strict = np.vstack([strict, np.ones((n_st, HOURS_PER_WEEK), dtype=bool)])
         cand_snap = Snapped.concat([cand_snap, cabinet_snap])
+    hub_options, hub_snap = _hub_cabinets(snapped, config)
+    if len(hub_options):
+        frame = gpd.GeoDataFrame(pd.concat([frame, hub_options]), crs=frame.crs)
+        n_hub = len(hub_options)
+        hours = hours.then(Week.always(n_hub))
+        strict = np.vstack([strict, np.ones((n_hub, HOURS_PER_WEEK), dtype=bool)])
+        cand_snap = Snapped.concat([cand_snap, hub_snap])
     order = np.argsort(frame.index.to_numpy(dtype=str), kind="stable")
     frame = frame.iloc[order]
     frame.index.name = "site_id"
@@ -745,6 +781,19 @@ def _nearest_usable(
     return {"current": now, WITH_RECOMMENDED: np.where(closer, 1.0, now)}
 
 
+def _responder_walks(snapped: OnNetwork, config: StudyConfig) -> NDArray[np.float64] | None:
+    """Each resident's walk from the nearest ``[first_responders]`` volunteer, else None."""
+    volunteers = snapped.snapped.get(layer_kinds.FIRST_RESPONDERS)
+    if volunteers is None or not config.first_responders:
+        return None
+    return _timing.responder_walks(
+        snapped.networked.network,
+        snapped.snapped["demand"],
+        volunteers,
+        alert_m=float(config.first_responders["alert_m"]),
+    )
+
+
 def response(boarded: Boarded, *, refresh: bool) -> Responded:
     """Time to the first defib by bystander, fire co-responder or ambulance, per resident."""
     available = boarded.ranked.available
@@ -768,6 +817,7 @@ def response(boarded: Boarded, *, refresh: bool) -> Responded:
             fire=snapped.as_read.get(layer_kinds.FIRE_STATIONS),
             ambulance_bases=snapped.ambulance_bases,
             usable=_nearest_usable(available, boarded.after_walk_m),
+            responder_m=_responder_walks(snapped, config),
         ),
         crs=snapped.networked.network.crs,
         cache=loaded.cache,
