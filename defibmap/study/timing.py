@@ -452,7 +452,8 @@ def draw_assumptions(
 
 def _responder_accept(config: StudyConfig) -> float:
     """Return the chance the nearest volunteer sets off with a defib (0 without any)."""
-    found = config.first_responders
+    # a stand-in config (a test's, a notebook's) may carry no [first_responders] at all
+    found: Mapping[str, float] = getattr(config, "first_responders", None) or {}
     if not found:
         return 0.0
     return float(found["accept_share"]) * float(found["carries_defib"])
