@@ -517,6 +517,21 @@ def _fire_times(
     return _Fire(np.where(np.isfinite(best), best, np.nan), drive_s, drive_m), []
 
 
+def _turnout_note(scheme: gpd.GeoDataFrame, config: StudyConfig) -> str:
+    """Say which turnouts the co-responding stations have (each its own, by crewing)."""
+    layer = config.layers.get(layer_kinds.FIRE_STATIONS)
+    file = str(layer.file) if layer is not None and layer.file is not None else "[fire_stations]"
+    turnouts = station_turnouts(scheme, config.response, file=file)
+    values, counts = np.unique(turnouts, return_counts=True)
+    each = ", ".join(
+        f"{t:g} s ({c} station{'s' if c > 1 else ''})" for t, c in zip(values, counts, strict=True)
+    )
+    return (
+        f"Fire co-responders: {len(turnouts)} station(s) take part, each with its own turnout "
+        f"(its crewing or turnout_s): {each}; the crew with the smallest turnout plus drive goes."
+    )
+
+
 def time_analysis(
     config: StudyConfig,
     inputs: TimingInputs,
@@ -572,6 +587,8 @@ def time_analysis(
     if scheme is not None and dnet is not None:
         fire, more = _fire_times(scheme, dnet, config, dx, dy)
         notes.extend(more)
+        if fire is not None:
+            notes.append(_turnout_note(scheme, config))
     if ambulance_bases is not None:
         logger.warning(AMBULANCE_BASES_NOTE)
         notes.append(AMBULANCE_BASES_NOTE)

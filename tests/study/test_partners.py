@@ -223,6 +223,9 @@ def test_demo_town_co_responds_with_each_stations_own_turnout(shipped):
     turnouts = timing.station_turnouts(stations, config.response, file="fire_stations.csv")
     by_hand = {"wholetime": 120.0, "on_call": 300.0}  # the demo's [response] keys
     assert list(turnouts) == [by_hand[crewing[i]] for i in stations.index]
+    said = [n for n in shipped.notes if n.startswith("Fire co-responders:")]
+    assert len(said) == 1
+    assert "120 s (1 station), 300 s (1 station)" in said[0]
     # brute force: each station alone, its own turnout plus its drive; the fastest wins
     dnet = timing._drive_network(config, shipped.network.crs, None)
     demand = shipped.demand
