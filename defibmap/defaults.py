@@ -39,6 +39,10 @@ __all__ = [
     "FIRE_AVAILABLE",
     "FIRE_TURNOUT_ON_CALL_S",
     "FIRE_TURNOUT_S",
+    "FIRST_RESPONDER_ACCEPT",
+    "FIRST_RESPONDER_ALERT_M",
+    "FIRST_RESPONDER_DEFIB",
+    "FIRST_RESPONDER_SPEED_M_S",
     "LOCKED_CABINET_EXTRA_S",
     "NIGHT_WINDOW_H",
     "OVERPASS_WALK_MB_PER_KM2",
@@ -221,6 +225,27 @@ FIRE_TURNOUT_ON_CALL_S = 300.0
 #: Monte Carlo draws of the time to the first defib, and their seed (same seed, same figures).
 RESPONSE_DRAWS = 1000
 RESPONSE_SEED = 20_170_701
+
+# --- Community first responders ([first_responders]) ---------------------------------------
+
+#: Probability that the nearest alerted volunteer accepts and sets off. Assumption: recent
+#: studies of app-alerted volunteer responders report response rates of 17 % to 47 %
+#: (Khalemsky M et al., "Predictive Dispatch of Volunteer First Responders: Algorithm
+#: Development and Validation", JMIR mHealth uHealth 2023;11:e41551); 0.3 lies in that range.
+#: Confirm with the ambulance service's scheme.
+FIRST_RESPONDER_ACCEPT = 0.3
+#: Probability that the volunteer who sets off brings a defib. Assumption: ambulance trusts'
+#: Community First Responder schemes equip their responders with one; set it lower for an
+#: app's lay volunteers, who may only do CPR.
+FIRST_RESPONDER_DEFIB = 1.0
+#: Travelling speed of an alerted volunteer, m/s, by any mode, over the walking-network
+#: distance. Source: median 2.3 m/s of dispatched lay responders in Jonsson M, Berglund E,
+#: Djarv T, et al., Resuscitation 2020;151:197-204.
+FIRST_RESPONDER_SPEED_M_S = 2.3
+#: Farthest volunteer alerted, metres of walk. Source: Andelius L et al., "Smartphone
+#: Activation of Citizen Responders to Facilitate Defibrillation in Out-of-Hospital Cardiac
+#: Arrest", J Am Coll Cardiol 2020;76(1):43-53 (responders within 1.8 km were alerted).
+FIRST_RESPONDER_ALERT_M = 1800.0
 
 # --- Sensitivity and rank stability (defibmap.analysis.sensitivity) ---
 

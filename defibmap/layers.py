@@ -1,7 +1,8 @@
 """The layer kinds a study reads, in one table.
 
 A study's input layers are residents (demand), existing defibs, fire and police stations,
-candidate council buildings, ambulance bases and the boundary and ward outlines. Each kind is
+candidate council buildings, ambulance make-ready hubs, community first responders, ambulance
+bases (a stand-in for response data) and the boundary and ward outlines. Each kind is
 one :class:`LayerKind`: the study-file section that holds it, its role in the analysis, the
 keys its section takes, the OpenStreetMap kinds it may load and how the map draws it. The
 study reader (:mod:`defibmap.config`), the layer assembly (:mod:`defibmap.study`), the
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AMBULANCE_BASES",
+    "AMBULANCE_HUBS",
     "BOUNDARY",
     "CANDIDATES",
     "COLUMN_KEYS",
@@ -29,6 +31,7 @@ __all__ = [
     "DEFIBS",
     "DEMAND",
     "FIRE_STATIONS",
+    "FIRST_RESPONDERS",
     "IGNORED_COLUMNS",
     "INCIDENTS",
     "KINDS",
@@ -48,6 +51,7 @@ __all__ = [
     "all_kinds",
     "by_role",
     "defib_source_names",
+    "hub_names",
     "is_yes",
     "kind",
     "point_keys",
@@ -68,6 +72,8 @@ FIRE_STATIONS = "fire_stations"
 POLICE_STATIONS = "police_stations"
 CANDIDATES = "candidates"
 AMBULANCE_BASES = "ambulance_bases"
+AMBULANCE_HUBS = "ambulance_hubs"
+FIRST_RESPONDERS = "first_responders"
 INCIDENTS = "incidents"
 BOUNDARY = "boundary"
 WARDS = "wards"
@@ -92,8 +98,16 @@ class Role(enum.StrEnum):
     STATION = "station"
     #: buildings ranked for new defibs
     CANDIDATE = "candidate"
-    #: sites vehicles drive from (not walked to, so not snapped to the walking network)
+    #: sites vehicles drive from (not walked to, so not snapped to the walking network): the
+    #: ``[ambulance_bases]`` stand-in for an ambulance time where no response data is given
     BASE = "base"
+    #: 24/7 staffed sites with a defib (an ambulance service's make-ready hubs): existing 24/7
+    #: defibs a bystander can fetch from, unless a row's ``outside_defib`` says no; never a
+    #: drive origin (crews leave the hub at the start of the shift and stay out)
+    HUB = "hub"
+    #: volunteers the ambulance service alerts (community first responders): not sites and
+    #: not defibs; the nearest one's travel is a route to the patient
+    RESPONDER = "responder"
     #: past cardiac arrests: the demand with ``[demand] weight = "incidents"``, placed on the
     #: demand points (not snapped to the walking network)
     INCIDENTS = "incidents"
@@ -134,6 +148,9 @@ class LayerKind:
         How the map draws its sites; None when the map draws the role its own way.
     required
         A study must have the section.
+    outside_default
+        The section's ``outside_defib`` when the study file does not set it (a hub's defib
+        counts unless the study says otherwise; a station's does not).
     """
 
     name: str
@@ -143,6 +160,7 @@ class LayerKind:
     default_availability: str | None = None
     map_style: MapStyle | None = None
     required: bool = False
+    outside_default: bool = False
 
     def __post_init__(self) -> None:
         """Check the entry: a section loads OpenStreetMap kinds exactly when it takes ``osm``."""
@@ -165,9 +183,11 @@ class LayerKind:
     def counts_as_defibs(self, *, outside_defib: bool) -> bool:
         """Return True when the section's sites count as existing defibs.
 
-        Defib sources always do; stations when the section sets ``outside_defib``.
+        Defib sources always do; stations and hubs when the section sets ``outside_defib``.
         """
-        return self.role is Role.DEFIB_SOURCE or (self.role is Role.STATION and outside_defib)
+        return self.role is Role.DEFIB_SOURCE or (
+            self.role in (Role.STATION, Role.HUB) and outside_defib
+        )
 
 
 @dataclass(frozen=True)
@@ -288,6 +308,19 @@ _REGISTRY: dict[str, LayerKind] = {
         ),
         LayerKind(AMBULANCE_BASES, Role.BASE, point_keys()),
         LayerKind(
+            AMBULANCE_HUBS,
+            Role.HUB,
+            point_keys("outside_defib"),
+            default_availability="24/7",
+            map_style=MapStyle("H", "#006d2c", "Ambulance hub"),
+            outside_default=True,
+        ),
+        LayerKind(
+            FIRST_RESPONDERS,
+            Role.RESPONDER,
+            point_keys("accept_share", "carries_defib", "speed_m_s", "alert_m"),
+        ),
+        LayerKind(
             INCIDENTS,
             Role.INCIDENTS,
             point_keys("datetime", "location_type", "method", "bandwidth_m"),
@@ -339,16 +372,21 @@ def point_layer_names() -> tuple[str, ...]:
 
 
 def defib_source_names() -> tuple[str, ...]:
-    """Return the sections whose sites may count as defibs (defibs, then stations).
+    """Return the sections whose sites may count as defibs (defibs, stations, hubs).
 
-    Whether a station section's sites do is :meth:`LayerKind.counts_as_defibs`.
+    Whether a station's or hub's sites do is :meth:`LayerKind.counts_as_defibs`.
     """
-    return tuple(k.name for k in by_role(Role.DEFIB_SOURCE, Role.STATION))
+    return tuple(k.name for k in by_role(Role.DEFIB_SOURCE, Role.STATION, Role.HUB))
 
 
 def station_names() -> tuple[str, ...]:
     """Return the station sections (counted in the ``current+stations`` scenario)."""
     return tuple(k.name for k in by_role(Role.STATION))
+
+
+def hub_names() -> tuple[str, ...]:
+    """Return the hub sections (24/7 staffed sites with a defib; ``[ranking] hubs``)."""
+    return tuple(k.name for k in by_role(Role.HUB))
 
 
 def section_keys(name: str) -> frozenset[str]:

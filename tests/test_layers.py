@@ -38,9 +38,25 @@ def test_built_in_table_keeps_the_sections_in_their_order():
         "police_stations",
         "candidates",
         "ambulance_bases",
+        "ambulance_hubs",
+        "first_responders",
         "incidents",
     )
-    assert layers.defib_source_names() == ("defibs", "fire_stations", "police_stations")
+    assert layers.defib_source_names() == (
+        "defibs",
+        "fire_stations",
+        "police_stations",
+        "ambulance_hubs",
+    )
+    assert layers.hub_names() == ("ambulance_hubs",)
+    hub = layers.kind("ambulance_hubs")
+    # a hub's defib counts unless the study says otherwise; a station's only when it says so
+    assert hub.outside_default
+    assert not layers.kind("fire_stations").outside_default
+    assert hub.default_availability == "24/7"
+    assert hub.counts_as_defibs(outside_defib=True)
+    assert not hub.counts_as_defibs(outside_defib=False)
+    assert not layers.kind("first_responders").counts_as_defibs(outside_defib=True)
     assert layers.station_names() == ("fire_stations", "police_stations")
     assert [k.name for k in layers.by_role(Role.BOUNDARY)] == ["boundary", "wards"]
     assert dict(layers.OSM_KINDS) == {

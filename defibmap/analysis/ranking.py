@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from defibmap.network.walk import Network
 
 __all__ = [
+    "HUB_CABINET",
+    "HUB_PREFIX",
     "METHOD",
     "METHOD_SURVIVAL",
     "NEW_CABINET",
@@ -84,6 +86,10 @@ UPGRADE_PREFIX = "upgrade:"
 #: its wall, and its id prefix (``station:<station id>``).
 STATION_CABINET = "outside cabinet at a station"
 STATION_PREFIX = "station:"
+#: The option of an ambulance hub without a public defib given one: a 24/7 cabinet at the
+#: staffed hub, and its id prefix (``hub:<hub id>``).
+HUB_CABINET = "public cabinet at an ambulance hub"
+HUB_PREFIX = "hub:"
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,9 +15,14 @@ at every demand point with every uncertain part drawn at random:
   nearest defib is usable at that hour (probability ``usable``, per point; 1.0 until the
   availability analysis feeds it);
 - **fire co-responder**: ``recognition_s`` + turnout + drive (turnout already in the
-  per-point figure), only when the crew is available (probability ``fire_available``).
+  per-point figure), only when the crew is available (probability ``fire_available``);
+- **community first responder** (when the study has volunteers): ``recognition_s`` + the
+  nearest volunteer's walk / their speed, only when that volunteer accepts the alert and
+  brings a defib (probability ``responder_accept``), drawn from a random stream of its own
+  so that a study without volunteers, or with ``responder_accept = 0``, draws exactly the
+  same numbers as before.
 
-The time to the first defib is the smallest of the three. All scenarios of one study share
+The time to the first defib is the smallest of these. All scenarios of one study share
 the same random numbers (common random numbers), so a difference between scenarios is the
 effect of the sites, not noise. The draws are vectorised by blocks of draws; the same seed
 gives the same figures.
@@ -48,6 +53,10 @@ Z90 = 1.2815515655
 Z75 = 0.6744897502
 #: Largest number of (point, draw) cells drawn at once; bounds the working memory.
 BLOCK_CELLS = 4_000_000
+#: The route of a community first responder (after :data:`ROUTES`: its code is 3).
+RESPONDER_ROUTE = "first_responder"
+#: Every route a draw can take, in code order (ties: bystander, fire, ambulance, volunteer).
+DRAWN_ROUTES = (*ROUTES, RESPONDER_ROUTE)
 
 
 @dataclass(frozen=True)
@@ -213,6 +222,9 @@ class DrawAssumptions:
         Number of draws.
     seed
         Seed of the random numbers.
+    responder_accept
+        Probability (0-1) that the nearest community first responder accepts the alert
+        and brings a defib (0 without volunteers).
     """
 
     ambulance: Lognormal | AreaLognormal | Empirical
@@ -224,6 +236,7 @@ class DrawAssumptions:
     locked_cabinet_extra_s: float
     draws: int
     seed: int
+    responder_accept: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -243,12 +256,17 @@ class ScenarioInputs:
     fire_s
         Fire turnout plus drive, seconds (without recognition); NaN where no crew reaches
         the point, or None without a co-responder scheme.
+    responder_s
+        The nearest community first responder's travel to the point, seconds (without
+        recognition); NaN where none is within the alert distance, or None without
+        volunteers.
     """
 
     walk_m: NDArray[np.float64]
     locked: NDArray[np.bool_]
     usable: NDArray[np.float64]
     fire_s: NDArray[np.float64] | None = None
+    responder_s: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,13 +280,16 @@ class DrawnScenario:
     ambulance
         The ambulance's seconds per point and draw (shared by every scenario).
     route
-        Index into :data:`~defibmap.analysis.response.ROUTES` of the first route per point
-        and draw; -1 where none.
+        Index into ``routes`` of the first route per point and draw; -1 where none.
+    routes
+        The route names the codes index: :data:`~defibmap.analysis.response.ROUTES`, and
+        :data:`RESPONDER_ROUTE` after them when the study has community first responders.
     """
 
     times: NDArray[np.float64]
     ambulance: NDArray[np.float64] = field(repr=False)
     route: NDArray[np.int8] = field(repr=False)
+    routes: tuple[str, ...] = ROUTES
 
 
 #: Largest number of (point, draw, scenario) cells kept at once (about 9 bytes each).
@@ -319,6 +340,9 @@ def draw_scenarios(
     out_r = {name: np.empty((n, a.draws), dtype=np.int8) for name in scenarios}
     amb_all = np.empty((n, a.draws))
     fixed = None if ambulance_fixed_s is None else np.asarray(ambulance_fixed_s, dtype=np.float64)
+    # volunteers draw from a stream of their own: the other routes' numbers never change
+    volunteers = any(sc.responder_s is not None for sc in scenarios.values())
+    rng_responder = np.random.default_rng([a.seed, 1]) if volunteers else None
     step = _block_size(n, a.draws)
     for start in range(0, a.draws, step):
         k = min(step, a.draws - start)
@@ -328,15 +352,25 @@ def draw_scenarios(
         speed = a.walking_speed.sample(rng, shape)
         u_second = rng.random(shape)
         u_fire = rng.random(shape)
+        u_responder = None if rng_responder is None else rng_responder.random(shape)
         if fixed is not None:
             amb = np.broadcast_to(fixed[:, None], shape).copy()
         amb_all[:, start : start + k] = amb
         for name, sc in scenarios.items():
-            t, r = _one_block(sc, a, amb=amb, speed=speed, u_second=u_second, u_fire=u_fire)
+            t, r = _one_block(
+                sc,
+                a,
+                amb=amb,
+                speed=speed,
+                u_second=u_second,
+                u_fire=u_fire,
+                u_responder=u_responder,
+            )
             out_t[name][:, start : start + k] = t
             out_r[name][:, start : start + k] = r
+    routes = DRAWN_ROUTES if volunteers else ROUTES
     return {
-        name: DrawnScenario(times=out_t[name], ambulance=amb_all, route=out_r[name])
+        name: DrawnScenario(times=out_t[name], ambulance=amb_all, route=out_r[name], routes=routes)
         for name in scenarios
     }
 
@@ -349,6 +383,7 @@ def _one_block(
     speed: NDArray[np.float64],
     u_second: NDArray[np.float64],
     u_fire: NDArray[np.float64],
+    u_responder: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
     """Return the times and first routes of one scenario for one block of draws."""
     walk = np.asarray(sc.walk_m, dtype=np.float64)[:, None]
@@ -364,8 +399,13 @@ def _one_block(
         fire_s = np.asarray(sc.fire_s, dtype=np.float64)[:, None] + a.recognition_s
         fire = np.where((u_fire < a.fire_available) & np.isfinite(fire_s), fire_s, np.inf)
     ambulance = np.where(np.isfinite(amb), amb, np.inf)
-    stacked = np.stack([fetch, fire, ambulance])
-    first = np.argmin(stacked, axis=0)  # the first minimum: bystander, fire, ambulance
+    routes = [fetch, fire, ambulance]
+    if sc.responder_s is not None and u_responder is not None:
+        travel = np.asarray(sc.responder_s, dtype=np.float64)[:, None] + a.recognition_s
+        goes_too = (u_responder < a.responder_accept) & np.isfinite(travel)
+        routes.append(np.where(goes_too, travel, np.inf))
+    stacked = np.stack(routes)
+    first = np.argmin(stacked, axis=0)  # the first minimum: bystander, fire, ambulance, ...
     best = np.take_along_axis(stacked, first[None], axis=0)[0]
     route = np.where(np.isfinite(best), first, -1).astype(np.int8)
     return best, route
@@ -443,7 +483,7 @@ def population_figures(
         else:
             within[key] = lo[key] = hi[key] = 0.0
     first: dict[str, float] = {}
-    for idx, name in enumerate((*ROUTES, NO_ROUTE)):
+    for idx, name in enumerate((*drawn.routes, NO_ROUTE)):
         code = -1 if name == NO_ROUTE else idx
         count = (drawn.route == code).mean(axis=1) if draws else np.zeros(people.size)
         first[name] = float((people * count).sum() / total) if total > 0 else 0.0
@@ -516,9 +556,9 @@ def per_point_quantile(drawn: DrawnScenario, q: float) -> NDArray[np.float64]:
 
 def per_point_route(drawn: DrawnScenario) -> NDArray[np.str_]:
     """Per point, the route most often first over the draws (ties: bystander, fire, ambulance)."""
-    codes = (*range(len(ROUTES)), -1)
+    codes = (*range(len(drawn.routes)), -1)
     counts = np.stack([(drawn.route == c).sum(axis=1) for c in codes], axis=1)
-    names: NDArray[np.str_] = np.asarray([*ROUTES, NO_ROUTE], dtype=np.str_)
+    names: NDArray[np.str_] = np.asarray([*drawn.routes, NO_ROUTE], dtype=np.str_)
     if counts.shape[0] == 0:
         return names[:0]
     picked: NDArray[np.str_] = names[np.argmax(counts, axis=1)]

@@ -28,6 +28,10 @@ from defibmap.defaults import (
     DEFAULT_SCHOOL_TERM_WEEKS,
     DEFAULT_SPEEDS_KPH,
     DEFAULT_TARGETS,
+    FIRST_RESPONDER_ACCEPT,
+    FIRST_RESPONDER_ALERT_M,
+    FIRST_RESPONDER_DEFIB,
+    FIRST_RESPONDER_SPEED_M_S,
     WALKING_SPEED_M_S,
 )
 
@@ -387,9 +391,16 @@ OBJECTIVES = ("available", "night", "any", "survival")
 def _layer_names(
     ranking: dict[str, Any], data: dict[str, Any], where: Path, key: str, kind: str
 ) -> tuple[str, ...]:
-    """Read a ``[ranking]`` list of layer names (``upgrades``: defib, ``stations``: station)."""
+    """Read a ``[ranking]`` list of layer names of one kind.
+
+    ``upgrades``: defib layers, ``stations``: station layers, ``hubs``: hub layers.
+    """
     value = ranking.get(key, [])
-    allowed = layers.defib_source_names() if kind == "defib" else layers.station_names()
+    allowed = {
+        "defib": layers.defib_source_names,
+        "station": layers.station_names,
+        "hub": layers.hub_names,
+    }[kind]()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         expected = f"a list of {kind} layer names ({', '.join(allowed)})"
         raise _values.type_error(where, "ranking", key, expected, value)
@@ -413,6 +424,13 @@ def _budget(
     budget = _values.numeric(ranking, "ranking", "budget", where)
     upgrade_cost = _values.numeric(ranking, "ranking", "upgrade_cost", where)
     station_cost = _values.numeric(ranking, "ranking", "station_cost", where)
+    hub_cost = _values.numeric(ranking, "ranking", "hub_cost", where)
+    if budget is not None and ranking.get("hubs") and hub_cost is None:
+        msg = (
+            f"{where}: [ranking] budget with hubs needs hub_cost (what fitting a public "
+            "cabinet at one ambulance hub costs, in the unit of the candidates' cost column)"
+        )
+        raise ConfigError(msg)
     if budget is not None and upgrades and upgrade_cost is None:
         msg = (
             f"{where}: [ranking] budget with upgrades needs upgrade_cost (what moving one "
@@ -425,7 +443,34 @@ def _budget(
             "outside cabinet at one station costs, in the unit of the candidates' cost column)"
         )
         raise ConfigError(msg)
-    return {"budget": budget, "upgrade_cost": upgrade_cost, "station_cost": station_cost}
+    return {
+        "budget": budget,
+        "upgrade_cost": upgrade_cost,
+        "station_cost": station_cost,
+        "hub_cost": hub_cost,
+    }
+
+
+#: The options of ``[first_responders]`` and their defaults (the rest of its keys name the
+#: volunteers' file and columns, read as a point layer).
+FIRST_RESPONDER_OPTIONS = {
+    "accept_share": FIRST_RESPONDER_ACCEPT,
+    "carries_defib": FIRST_RESPONDER_DEFIB,
+    "speed_m_s": FIRST_RESPONDER_SPEED_M_S,
+    "alert_m": FIRST_RESPONDER_ALERT_M,
+}
+
+
+def _first_responders(data: dict[str, Any], where: Path) -> dict[str, float]:
+    """Read the ``[first_responders]`` options, each checked; empty without the section."""
+    table = data.get(layers.FIRST_RESPONDERS)
+    if table is None:
+        return {}
+    out = {}
+    for key, default in FIRST_RESPONDER_OPTIONS.items():
+        value = _values.numeric(table, layers.FIRST_RESPONDERS, key, where)
+        out[key] = float(default) if value is None else float(value)
+    return out
 
 
 def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any]:
@@ -445,12 +490,15 @@ def read_options(data: dict[str, Any], base: Path, where: Path) -> dict[str, Any
     # defib layers whose indoor defibs may move out; station layers that may get a cabinet
     upgrades = _layer_names(ranking, data, where, "upgrades", "defib")
     stations = _layer_names(ranking, data, where, "stations", "station")
+    hubs = _layer_names(ranking, data, where, "hubs", "hub")
     return {
         "objective": _values.choice(
             ranking, "objective", OBJECTIVES, "available", where, "ranking"
         ),
         "upgrades": upgrades,
         "stations": stations,
+        "hubs": hubs,
+        "first_responders": _first_responders(data, where),
         **_budget(ranking, upgrades, stations, where),
         "response": resp,
         "sensitivity": _sensitivity(data, where),

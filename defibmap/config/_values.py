@@ -249,6 +249,11 @@ NUMERIC_KEYS: dict[tuple[str, str], Range] = {
     ("ranking", "station_cost"): Range(
         "money (the unit of the candidates' cost column)", minimum=0
     ),
+    ("ranking", "hub_cost"): Range("money (the unit of the candidates' cost column)", minimum=0),
+    ("first_responders", "accept_share"): Range("probability", minimum=0, maximum=1),
+    ("first_responders", "carries_defib"): Range("probability", minimum=0, maximum=1),
+    ("first_responders", "speed_m_s"): Range("metres per second", above=0, maximum=50),
+    ("first_responders", "alert_m"): Range("metres", above=0, maximum=10_000),
     ("availability", "school_term_weeks"): Range("weeks", minimum=0, maximum=52, integer=True),
     ("availability", "walking_speed_m_s"): Range("metres per second", above=0, maximum=10),
     ("availability", "max_days_unchecked"): Range("days", minimum=0, maximum=36_500, integer=True),

@@ -86,9 +86,11 @@ _OPTION_KEYS: dict[str, frozenset[str]] = {
             "objective",
             "upgrades",
             "stations",
+            "hubs",
             "budget",
             "upgrade_cost",
             "station_cost",
+            "hub_cost",
         }
     ),
     "availability": frozenset(
@@ -184,9 +186,12 @@ class StudyConfig:
     objective: str = "available"
     upgrades: tuple[str, ...] = ()
     stations: tuple[str, ...] = ()
+    #: hub layers whose hubs without a public defib are offered a cabinet (``hub:<id>``)
+    hubs: tuple[str, ...] = ()
     budget: float | None = None
     upgrade_cost: float | None = None
     station_cost: float | None = None
+    hub_cost: float | None = None
     unknown_hours: str = "available"
     school_hours: str = DEFAULT_SCHOOL_HOURS
     school_term_weeks: int = DEFAULT_SCHOOL_TERM_WEEKS
@@ -205,6 +210,9 @@ class StudyConfig:
     demand_weight: DemandWeightConfig = field(default_factory=DemandWeightConfig)
     #: ``[sensitivity]`` as given (empty: no section; ``draws`` None: the default number)
     sensitivity: dict[str, Any] = field(default_factory=dict)
+    #: ``[first_responders]`` options with their defaults filled in (``accept_share``,
+    #: ``carries_defib``, ``speed_m_s``, ``alert_m``); empty without the section
+    first_responders: dict[str, float] = field(default_factory=dict)
 
     @property
     def headline_threshold_m(self) -> float:
@@ -300,7 +308,7 @@ def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerCo
         postcode=text("postcode"),
         population=text("population"),
         sheet=_values.get(table, "sheet", (str, int), where, name),
-        outside_defib=bool(_values.get(table, "outside_defib", bool, where, name) or False),
+        outside_defib=_outside_defib(name, table, where),
         co_responder=bool(_values.get(table, "co_responder", bool, where, name) or False),
         source=text("source"),
         licence=text("licence"),
@@ -310,6 +318,14 @@ def _layer(name: str, table: dict[str, Any], base: Path, where: Path) -> LayerCo
         register=register,
         register_within_m=float(within) if within is not None else DEFAULT_REGISTER_WITHIN_M,
     )
+
+
+def _outside_defib(name: str, table: dict[str, Any], where: Path) -> bool:
+    """Read a section's ``outside_defib``; absent, its kind's default (a hub's defib counts)."""
+    value = _values.get(table, "outside_defib", bool, where, name)
+    if value is None:
+        return layers.kind(name).outside_default
+    return bool(value)
 
 
 def _network(net: dict[str, Any], base: Path, where: Path) -> NetworkConfig:

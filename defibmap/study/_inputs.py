@@ -278,7 +278,7 @@ def defib_parts(
     """Return the layers whose sites count as existing defibs, with their snaps.
 
     In registry order (:func:`defibmap.layers.defib_source_names`): the defib layers, then
-    the station rows with an outside defib (:func:`outside_defibs`: the row's
+    the station and ambulance-hub rows with an outside defib (:func:`outside_defibs`: the row's
     ``outside_defib``, else the section's). Each frame gains a ``layer`` column and, for a
     kind with a fixed availability (a station's 24/7 outside cabinet), its ``availability``
     label; a defib layer gains ``ready`` (pandas ``"boolean"``; NA when the row says nothing
@@ -292,7 +292,9 @@ def defib_parts(
         kind = layer_kinds.kind(name)
         part = layers[name].copy()
         snap = snapped[name]
-        if kind.role is layer_kinds.Role.STATION:
+        if kind.role in (layer_kinds.Role.STATION, layer_kinds.Role.HUB):
+            # a station's outside cabinet, or a hub's staffed 24/7 defib: by the row, else
+            # the section (a hub's counts unless the study says otherwise)
             outside = outside_defibs(part, default=config.layers[name].outside_defib)
             if not outside.any():
                 continue

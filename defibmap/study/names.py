@@ -173,10 +173,11 @@ def _is_site_layer(name: str) -> bool:
         kind = layer_kinds.kind(name)
     except KeyError:
         return False
-    # residents and past incidents are not sites: their ids may repeat a site's
+    # residents, past incidents and volunteers are not sites: their ids may repeat a site's
     return kind.is_point_layer and kind.role not in (
         layer_kinds.Role.DEMAND,
         layer_kinds.Role.INCIDENTS,
+        layer_kinds.Role.RESPONDER,
     )
 
 

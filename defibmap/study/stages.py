@@ -28,6 +28,8 @@ from defibmap.analysis import reach as _reach
 from defibmap.analysis import response_draws as _draws
 from defibmap.analysis import survival as _survival
 from defibmap.analysis.ranking import (
+    HUB_CABINET,
+    HUB_PREFIX,
     NEW_CABINET,
     STATION_CABINET,
     STATION_PREFIX,
@@ -518,18 +520,44 @@ def _station_cabinets(snapped: OnNetwork, config: StudyConfig) -> tuple[gpd.GeoD
     Each is an option: an outside 24/7 cabinet on the station's wall (``station:<id>``); a
     station whose row (or layer) already has an outside defib counts as a defib today.
     """
+    return _site_cabinets(
+        snapped, config, config.stations, (STATION_PREFIX, STATION_CABINET), config.station_cost
+    )
+
+
+def _hub_cabinets(snapped: OnNetwork, config: StudyConfig) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Return the hubs of the ``[ranking] hubs`` layers without a public defib, as options.
+
+    Each is a 24/7 cabinet at the staffed hub (``hub:<id>``); a hub whose defib already
+    counts (its row's ``outside_defib``, else the layer's) is an existing defib instead.
+    """
+    return _site_cabinets(snapped, config, config.hubs, (HUB_PREFIX, HUB_CABINET), config.hub_cost)
+
+
+def _site_cabinets(
+    snapped: OnNetwork,
+    config: StudyConfig,
+    names: tuple[str, ...],
+    option: tuple[str, str],
+    cost: float | None,
+) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Return the sites of layers ``names`` without an outside defib as 24/7 cabinet options.
+
+    ``option`` is the id prefix and the option's label; ``cost`` each one's cost, if any.
+    """
+    prefix, label = option
     frames, snaps = [], []
-    for name in config.stations:
-        stations = snapped.layers.get(name)
-        if stations is None or stations.empty:
+    for name in names:
+        sites = snapped.layers.get(name)
+        if sites is None or sites.empty:
             continue
-        bare = ~_inputs.outside_defibs(stations, default=config.layers[name].outside_defib)
-        columns = [c for c in ("name", "kind", "lon", "lat") if c in stations.columns]
-        found = gpd.GeoDataFrame(stations.loc[bare, columns], geometry=stations.geometry[bare])
-        found.index = [f"{STATION_PREFIX}{i}" for i in stations.index[bare]]
-        found["option"] = STATION_CABINET
-        if config.station_cost is not None:
-            found["cost"] = float(config.station_cost)
+        bare = ~_inputs.outside_defibs(sites, default=config.layers[name].outside_defib)
+        columns = [c for c in ("name", "kind", "lon", "lat") if c in sites.columns]
+        found = gpd.GeoDataFrame(sites.loc[bare, columns], geometry=sites.geometry[bare])
+        found.index = [f"{prefix}{i}" for i in sites.index[bare]]
+        found["option"] = label
+        if cost is not None:
+            found["cost"] = float(cost)
         frames.append(found)
         snaps.append(snapped.snapped[name].subset(bare))
     net = snapped.networked.network
@@ -543,7 +571,8 @@ def _candidates(snapped: OnNetwork, available: Available) -> Options:
     """Return every option sorted by ``site_id`` (greedy ties: lowest id first).
 
     The candidate buildings (new cabinets) and, for the ``[ranking] upgrades`` layers, each
-    existing defib not usable 24/7 moved to an outside 24/7 cabinet (``upgrade:<id>``).
+    existing defib not usable 24/7 moved to an outside 24/7 cabinet (``upgrade:<id>``); for
+    the ``stations`` and ``hubs`` layers, a cabinet at each site without a defib today.
     """
     net = snapped.networked.network
     config = snapped.networked.loaded.config
@@ -565,13 +594,17 @@ def _candidates(snapped: OnNetwork, available: Available) -> Options:
         hours = hours.then(Week.always(n_up))
         strict = np.vstack([strict, np.ones((n_up, HOURS_PER_WEEK), dtype=bool)])
         cand_snap = Snapped.concat([cand_snap, available.current.snapped.subset(pick)])
-    cabinets, cabinet_snap = _station_cabinets(snapped, config)
-    if len(cabinets):
-        frame = gpd.GeoDataFrame(pd.concat([frame, cabinets]), crs=frame.crs)
-        n_st = len(cabinets)
-        hours = hours.then(Week.always(n_st))
-        strict = np.vstack([strict, np.ones((n_st, HOURS_PER_WEEK), dtype=bool)])
-        cand_snap = Snapped.concat([cand_snap, cabinet_snap])
+    # outside 24/7 cabinets at stations and at ambulance hubs without a defib today
+    for cabinets, cabinet_snap in (
+        _station_cabinets(snapped, config),
+        _hub_cabinets(snapped, config),
+    ):
+        if len(cabinets):
+            frame = gpd.GeoDataFrame(pd.concat([frame, cabinets]), crs=frame.crs)
+            n_st = len(cabinets)
+            hours = hours.then(Week.always(n_st))
+            strict = np.vstack([strict, np.ones((n_st, HOURS_PER_WEEK), dtype=bool)])
+            cand_snap = Snapped.concat([cand_snap, cabinet_snap])
     order = np.argsort(frame.index.to_numpy(dtype=str), kind="stable")
     frame = frame.iloc[order]
     frame.index.name = "site_id"
@@ -794,6 +827,19 @@ def _nearest_usable(
     return {"current": now, WITH_RECOMMENDED: np.where(closer, 1.0, now)}
 
 
+def _responder_walks(snapped: OnNetwork, config: StudyConfig) -> NDArray[np.float64] | None:
+    """Each resident's walk from the nearest ``[first_responders]`` volunteer, else None."""
+    volunteers = snapped.snapped.get(layer_kinds.FIRST_RESPONDERS)
+    if volunteers is None or not config.first_responders:
+        return None
+    return _timing.responder_walks(
+        snapped.networked.network,
+        snapped.snapped["demand"],
+        volunteers,
+        alert_m=float(config.first_responders["alert_m"]),
+    )
+
+
 def response(boarded: Boarded, *, refresh: bool) -> Responded:
     """Time to the first defib by bystander, fire co-responder or ambulance, per resident."""
     available = boarded.ranked.available
@@ -817,6 +863,7 @@ def response(boarded: Boarded, *, refresh: bool) -> Responded:
             fire=snapped.as_read.get(layer_kinds.FIRE_STATIONS),
             ambulance_bases=snapped.ambulance_bases,
             usable=_nearest_usable(available, boarded.after_walk_m),
+            responder_m=_responder_walks(snapped, config),
         ),
         crs=snapped.networked.network.crs,
         cache=loaded.cache,

@@ -2,8 +2,12 @@
 
 The glue between a study and :mod:`defibmap.analysis.response_draws` /
 :mod:`defibmap.analysis.drive_routes`: reads the ``[response]`` options, the fire stations'
-turnout (``turnout_s`` or ``crewing`` columns) and any file of observed ambulance times, and
-draws the time to the first defib per resident and scenario.
+turnout (``turnout_s`` or ``crewing`` columns), any file of observed ambulance times and the
+``[first_responders]`` volunteers, and draws the time to the first defib per resident and
+scenario. Ambulance make-ready hubs (``[ambulance_hubs]``) are not read here: crews leave the
+hub at the start of the shift and stay out, so a hub is a 24/7 defib a bystander can fetch
+(counted with the defibs), never a drive origin. ``[ambulance_bases]`` remains as a stand-in
+for an ambulance time where no response data is given (:data:`AMBULANCE_BASES_NOTE`).
 
 Private to the package: :mod:`defibmap.study.pipeline` calls :func:`time_analysis`.
 """
@@ -23,6 +27,7 @@ import pandas as pd
 from defibmap import layers as layer_kinds
 from defibmap._errors import InputError, NetworkError
 from defibmap.analysis import drive_routes, response
+from defibmap.analysis import reach as _reach
 from defibmap.analysis import response_draws as draws_
 from defibmap.defaults import (
     AMBULANCE_MEAN_S,
@@ -53,6 +58,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from defibmap.config.study_file import StudyConfig
+    from defibmap.network.snapping import Snapped
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +177,10 @@ class TimingInputs:
         usable at the hour of the arrest (e.g. the availability analysis's share of hours
         covered). A scenario not named here, or None, counts every defib as always usable
         (1.0). This is the hook for the available-coverage figures.
+    responder_m
+        Per demand point, the walk in metres from the nearest community first responder
+        (:func:`responder_walks`; NaN beyond the alert distance), or None without
+        ``[first_responders]``.
     """
 
     demand: gpd.GeoDataFrame
@@ -179,6 +189,39 @@ class TimingInputs:
     fire: gpd.GeoDataFrame | None
     ambulance_bases: gpd.GeoDataFrame | None
     usable: Mapping[str, NDArray[np.float64]] | None = None
+    responder_m: NDArray[np.float64] | None = None
+
+
+#: What ``[ambulance_bases]`` now means, logged and kept in the study's notes when a study
+#: gives one.
+AMBULANCE_BASES_NOTE = (
+    "[ambulance_bases] is read as a stand-in for areas without ambulance response data: the "
+    "ambulance time is its turnout plus the drive from the nearest listed base. Ambulance "
+    "services run a make-ready model (crews leave the hub at the start of the shift and stay "
+    "out on the road), so crews do not respond from these sites: where the trust publishes "
+    "response times, give [response] ambulance_areas_file or ambulance_times_file instead, "
+    "and list staffed hubs as [ambulance_hubs] (24/7 defibs, not drive origins)."
+)
+
+
+def responder_walks(
+    network: _network.Network,
+    demand: Snapped,
+    responders: Snapped,
+    *,
+    alert_m: float,
+) -> NDArray[np.float64]:
+    """Return each demand point's walk, metres, from the nearest community first responder.
+
+    Measured on the walking network (volunteers travel by any mode, at their own speed);
+    NaN where no volunteer is within ``alert_m`` metres (none is alerted).
+    """
+    if len(responders) == 0:
+        return np.full(len(demand), np.nan)
+    found = _reach.nearest_facility(network, demand, responders, limit_m=alert_m)
+    walk = np.asarray(found.walk_m, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.where(walk <= alert_m, walk, np.nan)
 
 
 #: ``crewing`` values of a fire station row and the ``[response]`` key giving their turnout.
@@ -403,7 +446,17 @@ def draw_assumptions(
         locked_cabinet_extra_s=float(opts.get("locked_cabinet_extra_s", LOCKED_CABINET_EXTRA_S)),
         draws=int(opts.get("draws", RESPONSE_DRAWS)),
         seed=int(opts.get("seed", RESPONSE_SEED)),
+        responder_accept=_responder_accept(config),
     )
+
+
+def _responder_accept(config: StudyConfig) -> float:
+    """Return the chance the nearest volunteer sets off with a defib (0 without any)."""
+    # a stand-in config (a test's, a notebook's) may carry no [first_responders] at all
+    found: Mapping[str, float] = getattr(config, "first_responders", None) or {}
+    if not found:
+        return 0.0
+    return float(found["accept_share"]) * float(found["carries_defib"])
 
 
 @dataclass(frozen=True)
@@ -464,6 +517,21 @@ def _fire_times(
     return _Fire(np.where(np.isfinite(best), best, np.nan), drive_s, drive_m), []
 
 
+def _turnout_note(scheme: gpd.GeoDataFrame, config: StudyConfig) -> str:
+    """Say which turnouts the co-responding stations have (each its own, by crewing)."""
+    layer = config.layers.get(layer_kinds.FIRE_STATIONS)
+    file = str(layer.file) if layer is not None and layer.file is not None else "[fire_stations]"
+    turnouts = station_turnouts(scheme, config.response, file=file)
+    values, counts = np.unique(turnouts, return_counts=True)
+    each = ", ".join(
+        f"{t:g} s ({c} station{'s' if c > 1 else ''})" for t, c in zip(values, counts, strict=True)
+    )
+    return (
+        f"Fire co-responders: {len(turnouts)} station(s) take part, each with its own turnout "
+        f"(its crewing or turnout_s): {each}; the crew with the smallest turnout plus drive goes."
+    )
+
+
 def time_analysis(
     config: StudyConfig,
     inputs: TimingInputs,
@@ -519,6 +587,11 @@ def time_analysis(
     if scheme is not None and dnet is not None:
         fire, more = _fire_times(scheme, dnet, config, dx, dy)
         notes.extend(more)
+        if fire is not None:
+            notes.append(_turnout_note(scheme, config))
+    if ambulance_bases is not None:
+        logger.warning(AMBULANCE_BASES_NOTE)
+        notes.append(AMBULANCE_BASES_NOTE)
     if ambulance_bases is not None and dnet is not None:
         amb = drive_routes.drive_from_stations(
             dnet,
@@ -532,14 +605,17 @@ def time_analysis(
     amb_turnout = float(opts.get("ambulance_turnout_s", AMBULANCE_TURNOUT_S))
     amb_fixed = None if amb_drive is None else amb_turnout + amb_drive
     usable = inputs.usable or {}
+    volunteers = _responder_seconds(config, inputs.responder_m, notes)
     scenario_inputs: dict[str, draws_.ScenarioInputs] = {}
     for name, walk in walks.items():
         lock = locked if name == "current" else np.zeros(len(walk), dtype=bool)
         use = np.asarray(usable.get(name, np.ones(n)), dtype=np.float64)
-        scenario_inputs[name] = draws_.ScenarioInputs(np.asarray(walk, float), lock, use)
+        scenario_inputs[name] = draws_.ScenarioInputs(
+            np.asarray(walk, float), lock, use, responder_s=volunteers
+        )
         if fire is not None:
             scenario_inputs[f"{name}+fire"] = draws_.ScenarioInputs(
-                np.asarray(walk, float), lock, use, fire.total_s
+                np.asarray(walk, float), lock, use, fire.total_s, responder_s=volunteers
             )
     fits = draws_.draws_within_memory(n, len(scenario_inputs), drawn_with.draws)
     if fits < drawn_with.draws:
@@ -573,6 +649,25 @@ def time_analysis(
         notes=tuple(notes),
     )
     return out, columns[order]
+
+
+def _responder_seconds(
+    config: StudyConfig, walk_m: NDArray[np.float64] | None, notes: list[str]
+) -> NDArray[np.float64] | None:
+    """Each point's nearest volunteer's travel, seconds (walk / speed); a note on the reach."""
+    found = config.first_responders
+    if not found or walk_m is None:
+        return None
+    walk = np.asarray(walk_m, dtype=np.float64)
+    reached = np.isfinite(walk)
+    notes.append(
+        f"Community first responders: the nearest volunteer within {found['alert_m']:,.0f} m "
+        f"of walk is alerted for {int(reached.sum()):,} of {walk.size:,} demand points; they "
+        f"accept with probability {found['accept_share']:g} and bring a defib with probability "
+        f"{found['carries_defib']:g}, travelling at {found['speed_m_s']:g} m/s."
+    )
+    seconds: NDArray[np.float64] = walk / float(found["speed_m_s"])
+    return seconds
 
 
 _FIRST_COLUMNS = ("walk_fetch_s", "fire_drive_m", "fire_drive_s", "time_to_defib_s", "first_route")
@@ -667,6 +762,7 @@ def _assumptions(
             "locked_cabinet_extra_s": "assumption: get the code from the 999 call handler",
             "drive_speeds": "OSM maxspeed (UK mph) else defaults per road type "
             "(defibmap.network.drive.DEFAULT_SPEEDS_KPH)",
+            **_responder_sources(config),
         },
         ambulance_p90_s=p90_s,
         recognition_s=drawn_with.recognition_s,
@@ -677,6 +773,23 @@ def _assumptions(
         draws=drawn_with.draws,
         seed=drawn_with.seed,
     )
+
+
+def _responder_sources(config: StudyConfig) -> dict[str, str]:
+    """Return the community first responders' assumptions for the sources (if any)."""
+    found = config.first_responders
+    if not found:
+        return {}
+    return {
+        "first_responders": (
+            f"[first_responders]: the nearest volunteer within {found['alert_m']:g} m "
+            f"(Andelius et al., JACC 2020: 1.8 km) accepts with probability "
+            f"{found['accept_share']:g} (assumption; app responders' response rates of "
+            f"17-47 %, Khalemsky et al., JMIR mHealth uHealth 2023), brings a defib with "
+            f"probability {found['carries_defib']:g} (assumption) and travels at "
+            f"{found['speed_m_s']:g} m/s (Jonsson et al., Resuscitation 2020: median 2.3 m/s)"
+        )
+    }
 
 
 def _summary(drawn: draws_.DrawnScenario, population: NDArray[np.float64]) -> TimeSummary:

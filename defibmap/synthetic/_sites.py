@@ -167,6 +167,22 @@ def _frame(records: list[dict[str, str]], xy: NDArray[np.float64], prefix: str) 
     return frame
 
 
+#: Where the ambulance make-ready hub stands, as fractions of the town radius (x, y): on the
+#: east side of town, away from the 24/7 cabinets of the north.
+HUB_SPOT = (0.55, -0.05)
+
+
+def hubs(rng: np.random.Generator, plan: Plan, radius_m: float) -> pd.DataFrame:
+    """Place the ambulance service's make-ready hub: a 24/7 staffed site with a defib.
+
+    Drawn after every other site (one number of ``rng``), so the rest of the town is what it
+    was before the town had a hub.
+    """
+    x, y = HUB_SPOT
+    spot = _near(rng, plan, x * radius_m, y * radius_m)
+    return _frame([{"name": f"Demoton Ambulance Hub{SYN}"}], spot, "hub")
+
+
 def sites(rng: np.random.Generator, plan: Plan, radius_m: float) -> dict[str, pd.DataFrame]:
     """Place existing defibs, fire and police stations and candidate council buildings.
 
@@ -214,9 +230,21 @@ def sites(rng: np.random.Generator, plan: Plan, radius_m: float) -> dict[str, pd
         for n, kind, label in _COUNCIL_GROUPS
         for _ in range(n)
     ]
+    # Both stations co-respond, each with its own crewing (so its own turnout), and the
+    # layer holds both answers to outside_defib: the south station has a cabinet on its wall.
     fire_stations = [
-        {"name": f"Demoton North Fire Station{SYN}", "co_responder": "yes"},
-        {"name": f"Demoton South Fire Station{SYN}", "co_responder": "no"},
+        {
+            "name": f"Demoton North Fire Station{SYN}",
+            "co_responder": "yes",
+            "crewing": "wholetime",
+            "outside_defib": "no",
+        },
+        {
+            "name": f"Demoton South Fire Station{SYN}",
+            "co_responder": "yes",
+            "crewing": "on_call",
+            "outside_defib": "yes",
+        },
     ]
     return {
         layers.DEFIBS: _frame(

@@ -5,7 +5,9 @@ machine and run, and it exercises what a real extract may not: a railway that cu
 two with only three crossings (two road bridges and a footbridge), so walking distance differs
 strongly from straight-line distance near it; a more deprived side of the tracks; schools whose
 defibrillators are only usable in school hours; 24/7, office-hours, unknown-hours and locked
-cabinets; fire and police stations; and thirty council buildings to rank.
+cabinets; fire stations with their own crewing (wholetime and on call) and outside defibs (one
+with, one without); a police station; an ambulance make-ready hub; and thirty council
+buildings to rank.
 
 The town is built in metres in British National Grid (EPSG:27700), centred in the North Sea
 off the Norfolk coast (about 1.55 E, 53.05 N) so it can never be mistaken for a real place on a
@@ -75,11 +77,14 @@ class Town:
         Existing defibrillators: ``site_id, name, kind, opening_hours, location, locked, lon,
         lat`` (``opening_hours`` empty when unknown; ``location`` ``indoor`` or ``outside``).
     fire_stations
-        ``site_id, name, co_responder, lon, lat`` (``co_responder`` ``yes`` or ``no``).
+        ``site_id, name, co_responder, crewing, outside_defib, lon, lat`` (``co_responder``
+        and ``outside_defib`` ``yes`` or ``no``; ``crewing`` ``wholetime`` or ``on_call``).
     police_stations
         ``site_id, name, lon, lat``.
     candidates
         Council buildings: ``site_id, name, kind, lon, lat``.
+    ambulance_hubs
+        The ambulance make-ready hub: ``site_id, name, lon, lat`` (a 24/7 staffed defib).
     seed, scale
         The arguments the town was made with.
     """
@@ -90,6 +95,7 @@ class Town:
     fire_stations: pd.DataFrame
     police_stations: pd.DataFrame
     candidates: pd.DataFrame
+    ambulance_hubs: pd.DataFrame
     seed: int
     scale: float
 
@@ -120,6 +126,8 @@ def make_town(*, seed: int = DEMO_SEED, scale: float = 1.0) -> Town:
         n_areas=max(10, round(_N_AREAS * scale**2)),
     )
     sites = _town_sites.sites(rng, plan, radius_m)
+    # the hub is not drawn in the OpenStreetMap file: the town's walks are what they were
+    hub = _town_sites.hubs(rng, plan, radius_m)
     return Town(
         osm_xml=_town_osm.osm_xml(
             plan, sites, seed=seed, scale=scale, town_name=TOWN_NAME, label=SYNTHETIC_LABEL
@@ -129,6 +137,7 @@ def make_town(*, seed: int = DEMO_SEED, scale: float = 1.0) -> Town:
         fire_stations=_town_osm.to_layer(sites[layer_kinds.FIRE_STATIONS]),
         police_stations=_town_osm.to_layer(sites[layer_kinds.POLICE_STATIONS]),
         candidates=_town_osm.to_layer(sites[layer_kinds.CANDIDATES]),
+        ambulance_hubs=_town_osm.to_layer(hub),
         seed=seed,
         scale=scale,
     )
@@ -148,7 +157,7 @@ def write_town(directory: Path, *, seed: int = DEMO_SEED, scale: float = 1.0) ->
     -------
     dict of str to Path
         ``osm`` (``town.osm.bz2``), ``demand``, ``defibs``, ``fire_stations``,
-        ``police_stations`` and ``candidates`` (``<name>.csv``).
+        ``police_stations``, ``candidates`` and ``ambulance_hubs`` (``<name>.csv``).
     """
     town = make_town(seed=seed, scale=scale)
     directory = Path(directory)
@@ -161,6 +170,7 @@ def write_town(directory: Path, *, seed: int = DEMO_SEED, scale: float = 1.0) ->
         layer_kinds.FIRE_STATIONS: town.fire_stations,
         layer_kinds.POLICE_STATIONS: town.police_stations,
         layer_kinds.CANDIDATES: town.candidates,
+        layer_kinds.AMBULANCE_HUBS: town.ambulance_hubs,
     }
     for key, frame in layers.items():
         paths[key] = directory / f"{key}.csv"

@@ -23,7 +23,10 @@ def _study(**sections: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (_study(bogus={}), "unknown section [bogus]; known: ['ambulance_bases', 'availability'"),
+        (
+            _study(bogus={}),
+            "unknown section [bogus]; known: ['ambulance_bases', 'ambulance_hubs', 'availability'",
+        ),
         (_study(defibs=3), "[defibs] must be a table"),
         (
             _study(police_stations={"file": "x.csv", "co_responder": True}),

@@ -42,6 +42,8 @@ def _with(section: str, key: str, value: object) -> dict[str, Any]:
     if section == "incidents":  # read only with the incidents weight, and a kernel
         incidents = {"file": str(DEMO / "demand.csv"), "method": "kernel", key: value}
         return _study(demand={**DEMAND, "weight": "incidents"}, incidents=incidents)
+    if section == "first_responders":  # a point layer: its volunteers' file first
+        return _study(first_responders={"file": str(DEMO / "police_stations.csv"), key: value})
     if key == "ambulance_p90_s":  # a 90th centile needs a mean it can go with
         return _study(response={key: value, "ambulance_mean_s": value})
     if key in ("thresholds_m", "targets"):

@@ -27,8 +27,19 @@ def _availability(line: str) -> str:
 
 
 def _with_column(name: str, column: str, values: dict[int, str]) -> tuple[str, str]:
-    """A copy of a demo file with one more column; ``values`` by data row (0 = first)."""
+    """A copy of a demo file with one more column; ``values`` by data row (0 = first).
+
+    A column the file already has (the demo's fire stations carry ``outside_defib``) is
+    replaced: each row takes its value from ``values``, blank where none is given.
+    """
     lines = (DEMO_DATA / name).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    if column in header:
+        at = header.index(column)
+        rows = [line.split(",") for line in lines[1:]]
+        for i, cells in enumerate(rows):
+            cells[at] = values.get(i, "")
+        return name, "\n".join([lines[0], *(",".join(c) for c in rows)]) + "\n"
     out = [f"{lines[0]},{column}"]
     out += [f"{line},{values.get(i, '')}" for i, line in enumerate(lines[1:])]
     return name, "\n".join(out) + "\n"
@@ -114,9 +125,14 @@ def test_rows_decide_which_devices_count(tmp_path: Path) -> None:
     n_defibs = len((DEMO_DATA / "defibs.csv").read_text(encoding="utf-8").splitlines()) - 1
     files = (
         _with_column("police_stations.csv", "outside_defib", {0: "no"}),
+        # the demo's fire stations (one says yes) carry no cabinet here either
+        _with_column("fire_stations.csv", "outside_defib", {0: "no", 1: "no"}),
         _with_column("defibs.csv", "status", dict.fromkeys(range(n_defibs), "Not ready")),
     )
+    # nor the ambulance hub (a 24/7 staffed defib the register does not judge)
     text = _availability("as_of = 2026-05-01\nmax_days_unchecked = 30")
+    text = re.sub(r"\n\[ambulance_hubs\]\nfile = [^\n]*\nid = [^\n]*\n", "\n", text)
+    assert "[ambulance_hubs]" not in text
     out = tmp_path / "out"
     assert (
         main(["run", "--config", str(_study(tmp_path, text, files)), "--out", str(out), "-q"]) == 0

@@ -111,8 +111,12 @@ def test_defibs_and_stations_layers_count_the_input_rows(out: Path) -> None:
     stations = gpd.read_file(out / "defibmap.gpkg", layer="stations")
     police = pd.read_csv(DATA / "police_stations.csv")
     fire = pd.read_csv(DATA / "fire_stations.csv")
-    # the study counts its police stations (outside_defib = true) as defibs too
-    assert len(defibs) == _rows(DATA / "defibs.csv") - _rejected(out, "defibs") + len(police)
+    hubs = pd.read_csv(DATA / "ambulance_hubs.csv")
+    # the study counts its police stations (outside_defib = true), the fire stations whose row
+    # says outside_defib yes and its ambulance hubs (24/7 staffed defibs) as defibs too
+    with_cabinet = int((fire["outside_defib"].astype(str) == "yes").sum())
+    expected = _rows(DATA / "defibs.csv") - _rejected(out, "defibs") + len(police)
+    assert len(defibs) == expected + with_cabinet + len(hubs)
     assert len(stations) == len(police) + len(fire)
     assert set(defibs["availability"]) <= {"24/7", "limited hours", "unknown"}
     assert set(stations["layer"]) == {"fire_stations", "police_stations"}

@@ -23,6 +23,7 @@ FILES = (
     "fire_stations.csv",
     "police_stations.csv",
     "candidates.csv",
+    "ambulance_hubs.csv",
 )
 
 
@@ -62,7 +63,14 @@ def rail_and_crossings() -> tuple[shapely.LineString, list[shapely.LineString]]:
 def test_make_town_is_deterministic(town: synthetic.Town) -> None:
     again = synthetic.make_town()
     assert again.osm_xml == town.osm_xml
-    for layer in ("demand", "defibs", "fire_stations", "police_stations", "candidates"):
+    for layer in (
+        "demand",
+        "defibs",
+        "fire_stations",
+        "police_stations",
+        "candidates",
+        "ambulance_hubs",
+    ):
         pd.testing.assert_frame_equal(getattr(again, layer), getattr(town, layer))
     other = synthetic.make_town(seed=synthetic.DEMO_SEED + 1)
     assert other.osm_xml != town.osm_xml
