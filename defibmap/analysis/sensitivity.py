@@ -27,6 +27,13 @@ What a draw varies, and how it enters:
 * **demand weights**: each point's weight times an independent gamma factor of mean 1 and
   coefficient of variation ``demand_weight_cv`` (0: the weights as given).
 
+The exact optimum is not re-solved in every draw: the best of the draw's greedy top ``k``
+and the optima of earlier draws, improved by single swaps, is checked against a Lagrangian
+certificate that it is the only optimum (by a margin wider than the solver's tolerance);
+only when the certificate fails does :func:`~defibmap.analysis.optimise.mclp` solve the draw.
+A certified set is the set ``mclp`` would return, so the counts are those of solving every
+draw (``tests/analysis/test_sensitivity_fast.py`` holds the two to the same answers).
+
 An option is *stable* when it is in the greedy top ``k`` in at least ``stable_share`` of the
 draws.
 """
@@ -40,6 +47,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linprog
 from scipy.special import ndtr
 
 from defibmap.analysis import optimise, time_slices
@@ -186,6 +194,9 @@ class SensitivityResult:
         The random seed.
     seconds
         Time the draws took, seconds.
+    solver_calls
+        Draws whose exact optimum needed the solver; the others were certified without it
+        (the same sites: see :class:`_Exact`).
     """
 
     draws: int
@@ -195,6 +206,7 @@ class SensitivityResult:
     optimal_count: dict[str, int]
     seed: int
     seconds: float
+    solver_calls: int = 0
 
     def interval(self, low: float = 10.0, high: float = 90.0) -> dict[str, dict[str, float]]:
         """Return each headline figure's ``p10``, ``median`` and ``p90`` over the draws."""
@@ -444,8 +456,224 @@ def _coverage(
     return out[0], out[1], float(pop[anytime].sum()) / total
 
 
+#: Most optimal site sets :class:`_Exact` keeps to try in later draws (the oldest goes first).
+_POOL = 64
+
+#: Most single swaps tried from a draw's best known set before the certificate.
+_SWAPS = 5
+
+#: Relative margin, on the total open demand weight, by which every other site set must fall
+#: short of a certified optimum. HiGHS inside :func:`~defibmap.analysis.optimise.mclp` proves
+#: optimality to its feasibility tolerance of 1e-6 per demand row, so a set within 1e-6 of the
+#: total of the optimum could be the one it returns: ten times that is ruled out.
+_MARGIN = 1e-5
+
+
+@dataclass(frozen=True, eq=False)
+class _Open:
+    """A draw's open demand: sites x demand rows still open, and those rows merged.
+
+    Attributes
+    ----------
+    cover
+        Sites x open demand rows (0/1, float): rows not already covered, of positive weight
+        and reached by some site, in the model's order.
+    w
+        Weight of each open row.
+    merged, merged_w
+        Open rows x sites with rows of equal site sets merged (weights summed): the small
+        model the LP and the pool are judged on. Rows are grouped by two random hashes of
+        their site sets; a collision would only weaken the LP's choice, never the check,
+        which is made on ``cover``.
+    group
+        Each open row's merged row.
+    """
+
+    cover: sp.csr_matrix
+    w: NDArray[np.float64]
+    merged: sp.csr_matrix
+    merged_w: NDArray[np.float64]
+    group: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, model: time_slices.Expanded) -> _Open:
+        cover = sp.csr_matrix(model.cover, dtype=np.float64)
+        n_sites, n_rows = cover.shape
+        w_all = np.asarray(model.weights, dtype=np.float64)
+        count = np.bincount(cover.indices, minlength=n_rows)
+        keep = np.flatnonzero((count > 0) & (w_all > 0) & ~np.asarray(model.already, dtype=bool))
+        cover = sp.csr_matrix(cover[:, keep])
+        w = w_all[keep]
+        rng = np.random.default_rng(0)
+        h1 = rng.random(n_sites) @ cover
+        h2 = rng.random(n_sites) @ cover
+        # equal site sets have equal hashes: a sort on one brings them together
+        order = np.argsort(h1, kind="stable")
+        key = np.c_[count[keep][order], h1[order], h2[order]]
+        new = np.r_[True, np.any(key[1:] != key[:-1], axis=1)]
+        group = np.empty(keep.size, dtype=np.int64)
+        group[order] = np.cumsum(new) - 1
+        rep = order[new]
+        merged = sp.csr_matrix(sp.csc_matrix(cover)[:, rep].T)
+        merged_w = np.bincount(group, weights=w, minlength=rep.size).astype(np.float64)
+        return cls(cover, w, merged, merged_w, group)
+
+
+def _swap(a: sp.csr_matrix, w: NDArray[np.float64], sites: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Improve ``sites`` by the best single swap (one out, one in) until none gains.
+
+    With the rows ``sites`` cover once (``U_s``: the weight only ``s`` covers) and the rows
+    they leave open (``G_j``: what site ``j`` would add), swapping ``s`` for ``j`` gains
+    ``G_j + O_js - U_s``, ``O_js`` being the weight of ``s``'s own rows that ``j`` covers too.
+    """
+    at = sp.csr_matrix(a.T)
+    tol = 1e-9 * max(1.0, float(w.sum()))
+    for _ in range(_SWAPS):
+        chosen = np.zeros(a.shape[1])
+        chosen[sites] = 1.0
+        count = a @ chosen
+        gain = at @ np.where(count == 0, w, 0.0)
+        once = np.flatnonzero(count == 1)
+        owner = sp.csr_matrix(a[once][:, sites])  # rows x k, one entry per row
+        own_w = sp.csr_matrix(owner.multiply(w[once][:, None]))
+        alone = np.asarray(own_w.sum(axis=0)).ravel()
+        overlap = (sp.csr_matrix(at[:, once]) @ own_w).toarray()
+        delta = gain[:, None] + overlap - alone[None, :]
+        delta[sites, :] = -np.inf
+        j, p = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        if delta[j, p] <= tol:
+            break
+        sites = np.sort(np.r_[np.delete(sites, p), j]).astype(np.int64)
+    return sites
+
+
+def _lead_lp(open_: _Open, sites: NDArray[np.int64]) -> NDArray[np.float64] | None:
+    """Multipliers ``lam`` (one per open row) that :func:`_certify` checks, or None.
+
+    Complementary slackness with ``sites`` fixes ``lam`` on the rows they leave open (``w``)
+    or cover twice or more (0), and on rows one chosen site covers alone with no other site
+    competing (``w``); on the rest a small LP maximises the lead ``t`` of the weakest chosen
+    site's ``c = a' lam`` over the strongest other site's, on the merged rows.
+    """
+    a, w = open_.merged, open_.merged_w
+    n_sites, k = a.shape[1], sites.size
+    chosen = np.zeros(n_sites, dtype=bool)
+    chosen[sites] = True
+    count = a @ chosen.astype(np.float64)
+    others = a @ (~chosen).astype(np.float64)
+    shared = (count == 1) & (others > 0)
+    lam = np.where((count == 0) | ((count == 1) & ~shared), w, 0.0)
+    base = lam @ a
+    rest = np.flatnonzero(~chosen)
+    free = sp.csr_matrix(a[shared].T)  # sites x shared rows
+    n_free = free.shape[1]
+    # variables: lam on the shared rows, m (the weakest chosen site's c), t (the lead)
+    ones_s, ones_r = np.ones((k, 1)), np.ones((rest.size, 1))
+    a_ub = sp.vstack(
+        [
+            sp.hstack([-free[sites], ones_s, 0 * ones_s]),  # m <= c_s
+            sp.hstack([free[rest], -ones_r, ones_r]),  # c_j + t <= m
+        ],
+        format="csr",
+    )
+    cost = np.zeros(n_free + 2)
+    cost[-1] = -1.0
+    lower = np.r_[np.zeros(n_free), -np.inf, -np.inf]
+    upper = np.r_[w[shared], np.inf, float(w.sum())]
+    res = linprog(cost, A_ub=a_ub, b_ub=np.r_[base[sites], -base[rest]], bounds=np.c_[lower, upper])
+    if res.status != 0 or res.x[-1] <= 0:
+        return None
+    lam[shared] = np.clip(res.x[:n_free], 0.0, w[shared])
+    # each open row takes its merged row's share of lam, in proportion to its weight
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(w > 0, lam / w, 0.0)
+    return np.asarray(np.clip(ratio[open_.group], 0.0, 1.0) * open_.w, dtype=np.float64)
+
+
+def _certify(open_: _Open, sites: NDArray[np.int64]) -> bool:
+    """Whether ``sites`` is the only optimal set of ``len(sites)`` sites, by a clear margin.
+
+    The Lagrangian relaxation of the linking rows (Galvao & ReVelle 1996) bounds any set of
+    ``k`` sites that leaves out site ``s`` by ``sum(w - lam) + (k largest of c = a' lam over
+    the other sites)`` for every ``0 <= lam <= w``. With ``lam`` from :func:`_lead_lp`, when
+    ``sites`` are the top ``k`` of ``c`` and, for each ``s`` in them, the bound without
+    ``s`` is below their value by the margin, every other set is worse:
+    :func:`~defibmap.analysis.optimise.mclp`, which returns a proven optimum, returns
+    ``sites``. The bound is recomputed here on the unmerged open rows, so neither the LP's
+    tolerance nor the merging can make a false certificate.
+    """
+    lam = _lead_lp(open_, sites)
+    if lam is None:
+        return False
+    k = sites.size
+    chosen = np.zeros(open_.cover.shape[0])
+    chosen[sites] = 1.0
+    c = open_.cover @ lam
+    top = np.argsort(-c, kind="stable")
+    if not np.array_equal(np.sort(top[:k]), sites):
+        return False
+    w = open_.w
+    bound = float((w - lam).sum() + c[top[:k]].sum())
+    value = float(w[(chosen @ open_.cover) > 0].sum())
+    without_best = bound - float(c[sites].min()) + float(c[top[k]])
+    return without_best < value - _MARGIN * float(w.sum()) - 1e-9 * abs(value)
+
+
+class _Exact:
+    """The exact optimum of each draw, re-solved only when it is not certified without it.
+
+    Each draw's candidate answer is the best of its greedy top ``k`` and the optimal sets of
+    earlier draws (a draw moves the thresholds and weights a little, so an earlier optimum
+    often still wins). When :func:`_certify` proves that set the only optimum, it is the set
+    :func:`~defibmap.analysis.optimise.mclp` would return and the solver is skipped;
+    otherwise ``mclp`` solves the draw as before and its answer joins the pool.
+    """
+
+    def __init__(self, n_sites: int, k: int) -> None:
+        self.n_sites, self.k = n_sites, k
+        self.pool: list[NDArray[np.int64]] = []
+        self.solved = 0
+        self.certified = 0
+
+    def _fast(
+        self, model: time_slices.Expanded, top: NDArray[np.int64]
+    ) -> NDArray[np.int64] | None:
+        """Return the certified optimum, or None when the draw needs the solver."""
+        k = min(self.k, self.n_sites)
+        if k <= 0 or top.size != k or self.n_sites <= k:
+            return None
+        open_ = _Open.of(model)
+        useful = np.count_nonzero(np.diff(open_.cover.indptr))
+        if open_.w.size == 0 or useful <= k:
+            return None  # mclp's quick answers: nothing open, or every useful site fits
+        sets = [np.sort(top), *self.pool]
+        pick = np.zeros((self.n_sites, len(sets)))
+        for j, found in enumerate(sets):
+            pick[found, j] = 1.0
+        values = open_.merged_w @ (np.asarray(open_.merged @ pick) > 0)
+        best = _swap(open_.merged, open_.merged_w, sets[int(np.argmax(values))])
+        return best if best.size == k and _certify(open_, best) else None
+
+    def solve(
+        self, model: time_slices.Expanded, top: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], float]:
+        """Return the draw's optimal sites (ascending) and the demand weight they newly cover."""
+        sites = self._fast(model, top)
+        if sites is None:
+            best = optimise.mclp(model.cover, model.weights, self.k, already_covered=model.already)
+            self.solved += 1
+            if best.optimal and not any(np.array_equal(best.sites, p) for p in self.pool):
+                self.pool = [*self.pool[-(_POOL - 1) :], best.sites]
+            return best.sites, best.objective
+        self.certified += 1
+        objective = optimise.covered_weight(
+            model.cover, model.weights, sites, already_covered=model.already
+        )
+        return sites, objective
+
+
 def _rank(
-    model: time_slices.Expanded, inst: Instance, *, exact: bool
+    model: time_slices.Expanded, inst: Instance, exact: _Exact | None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64] | None, float]:
     """Greedy top-k positions, the exact optimum's positions (or None) and the objective."""
     if inst.budget is not None and inst.costs is not None:
@@ -456,15 +684,15 @@ def _rank(
         steps = optimise.greedy(model.cover, model.weights, inst.k, already_covered=model.already)
     top = np.array([s.site for s in steps[: inst.k]], dtype=np.int64)
     objective = steps[-1].cumulative if steps else 0.0
-    if not exact:
+    if exact is None:
         return top, None, objective
     if inst.budget is not None and inst.costs is not None:
         best = optimise.mclp_budget(
             model.cover, model.weights, inst.costs, inst.budget, already_covered=model.already
         )
-    else:
-        best = optimise.mclp(model.cover, model.weights, inst.k, already_covered=model.already)
-    return top, best.sites, best.objective
+        return top, best.sites, best.objective
+    sites, objective = exact.solve(model, top)
+    return top, sites, objective
 
 
 def run(
@@ -508,6 +736,7 @@ def run(
     figures = np.zeros((draws, len(FIGURES)), dtype=np.float64)
     start = time.perf_counter()
     prep = _Prepared.of(inst)
+    solver = _Exact(n_opt, inst.k) if exact else None
     for i in range(draws):
         d = _Draw(
             speed=_uniform(rng, ranges.walking_speed_m_s),
@@ -520,7 +749,7 @@ def run(
         week = _week_of(inst, d.unknown, rng)
         w = _weights(inst, d, rng, ranges.demand_weight_cv)
         model = _model(inst, prep, week, inst.rank_m * stretch, w)
-        top, best, objective = _rank(model, inst, exact=exact)
+        top, best, objective = _rank(model, inst, solver)
         top_counts[top[:k]] += 1
         if best is not None:
             opt_counts[best] += 1
@@ -537,6 +766,7 @@ def run(
         optimal_count={ids[j]: int(opt_counts[j]) for j in np.flatnonzero(opt_counts)},
         seed=seed,
         seconds=time.perf_counter() - start,
+        solver_calls=0 if solver is None else solver.solved,
     )
 
 
