@@ -379,8 +379,8 @@ def _expand(
     """Return :func:`~defibmap.analysis.time_slices.expand`'s model, built without products.
 
     Each option's row holds, pattern by pattern where the option is usable, its demand
-    columns shifted by ``pattern x n_demand``: entries are taken by a mask and put in row
-    order by a stable sort, so a row's columns stay ascending.
+    columns shifted by ``pattern x n_demand``: the segments are gathered in (option,
+    pattern) order, with no sort, so a row's columns stay ascending.
     """
     n_base, n_demand = base_cover.shape
     opt = sp.csr_matrix(option_cover)
@@ -388,20 +388,20 @@ def _expand(
     n_patterns = found.share.size
     base_usable = found.usable[:n_base]
     opt_usable = found.usable[n_base : n_base + n_opt]
-    row = np.repeat(np.arange(n_opt, dtype=np.int64), np.diff(opt.indptr))
-    rows, cols = [], []
-    for p in range(n_patterns):
-        keep = opt_usable[row, p]
-        rows.append(row[keep])
-        cols.append(opt.indices[keep].astype(np.int64) + p * n_demand)
-    all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    all_cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    order = np.argsort(all_rows, kind="stable")
+    # row (option, pattern) pairs in row-major order: each usable pair copies the option's
+    # demand columns shifted by pattern x n_demand, so a row's columns stay ascending
+    r, p = np.nonzero(opt_usable)
+    length = np.diff(opt.indptr)[r]
+    total = int(length.sum())
+    ends = np.cumsum(length)
+    gather = np.arange(total, dtype=np.int64) + np.repeat(opt.indptr[r] - (ends - length), length)
+    all_cols = opt.indices[gather].astype(np.int64) + np.repeat(
+        p.astype(np.int64) * n_demand, length
+    )
     indptr = np.zeros(n_opt + 1, dtype=np.int64)
-    np.cumsum(np.bincount(all_rows, minlength=n_opt), out=indptr[1:])
+    np.cumsum(np.bincount(r, weights=length, minlength=n_opt).astype(np.int64), out=indptr[1:])
     cover = sp.csr_matrix(
-        (np.ones(all_cols.size, dtype=bool), all_cols[order], indptr),
-        shape=(n_opt, n_demand * n_patterns),
+        (np.ones(total, dtype=bool), all_cols, indptr), shape=(n_opt, n_demand * n_patterns)
     )
     base = sp.csr_matrix(base_cover, dtype=np.float64)
     usable = base_usable.astype(np.float64)
@@ -457,7 +457,7 @@ def _coverage(
 
 
 #: Most optimal site sets :class:`_Exact` keeps to try in later draws (the oldest goes first).
-_POOL = 64
+_POOL = 16
 
 #: Most single swaps tried from a draw's best known set before the certificate.
 _SWAPS = 5
@@ -471,62 +471,88 @@ _MARGIN = 1e-5
 
 @dataclass(frozen=True, eq=False)
 class _Open:
-    """A draw's open demand: sites x demand rows still open, and those rows merged.
+    """A draw's open demand: the model's rows not yet covered that some site reaches.
 
     Attributes
     ----------
     cover
-        Sites x open demand rows (0/1, float): rows not already covered, of positive weight
-        and reached by some site, in the model's order.
+        Sites x open rows (0/1, float): rows not already covered, of positive weight and
+        reached by some site, in the model's order.
+    rows
+        Open rows x sites, the same matrix transposed.
     w
         Weight of each open row.
-    merged, merged_w
-        Open rows x sites with rows of equal site sets merged (weights summed): the small
-        model the LP and the pool are judged on. Rows are grouped by two random hashes of
-        their site sets; a collision would only weaken the LP's choice, never the check,
-        which is made on ``cover``.
-    group
-        Each open row's merged row.
+    keep
+        Each open row's column in the model.
+    n_rows
+        Columns of the model.
     """
 
     cover: sp.csr_matrix
+    rows: sp.csr_matrix
     w: NDArray[np.float64]
-    merged: sp.csr_matrix
-    merged_w: NDArray[np.float64]
-    group: NDArray[np.int64]
+    keep: NDArray[np.int64]
+    n_rows: int
 
     @classmethod
     def of(cls, model: time_slices.Expanded) -> _Open:
         cover = sp.csr_matrix(model.cover, dtype=np.float64)
-        n_sites, n_rows = cover.shape
+        n_rows = cover.shape[1]
         w_all = np.asarray(model.weights, dtype=np.float64)
         count = np.bincount(cover.indices, minlength=n_rows)
         keep = np.flatnonzero((count > 0) & (w_all > 0) & ~np.asarray(model.already, dtype=bool))
         cover = sp.csr_matrix(cover[:, keep])
-        w = w_all[keep]
-        rng = np.random.default_rng(0)
-        h1 = rng.random(n_sites) @ cover
-        h2 = rng.random(n_sites) @ cover
-        # equal site sets have equal hashes: a sort on one brings them together
-        order = np.argsort(h1, kind="stable")
-        key = np.c_[count[keep][order], h1[order], h2[order]]
-        new = np.r_[True, np.any(key[1:] != key[:-1], axis=1)]
-        group = np.empty(keep.size, dtype=np.int64)
-        group[order] = np.cumsum(new) - 1
-        rep = order[new]
-        merged = sp.csr_matrix(sp.csc_matrix(cover)[:, rep].T)
-        merged_w = np.bincount(group, weights=w, minlength=rep.size).astype(np.float64)
-        return cls(cover, w, merged, merged_w, group)
+        return cls(cover, sp.csr_matrix(cover.T), w_all[keep], keep, n_rows)
+
+    def fixed(self, sites: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """Return ``lam`` where ``sites`` fix it, and the rows left to choose (``shared``).
+
+        Complementary slackness with ``sites`` fixes ``lam`` on the rows they leave open
+        (``w``) or cover twice or more (0), and on rows one chosen site covers with no other
+        site competing (``w``); on the rows one chosen site covers and another site reaches
+        too it is free in ``[0, w]``.
+        """
+        chosen = np.zeros(self.cover.shape[0])
+        chosen[sites] = 1.0
+        count = chosen @ self.cover
+        others = (1.0 - chosen) @ self.cover
+        shared = (count == 1) & (others > 0)
+        lam = np.where((count == 0) | ((count == 1) & ~shared), self.w, 0.0)
+        return lam, shared
 
 
-def _swap(a: sp.csr_matrix, w: NDArray[np.float64], sites: NDArray[np.int64]) -> NDArray[np.int64]:
+def _merged(
+    a: sp.csr_matrix, w: NDArray[np.float64]
+) -> tuple[sp.csr_matrix, NDArray[np.float64], NDArray[np.int64]]:
+    """Merge rows of ``a`` (rows x sites) with equal site sets, summing their weights.
+
+    Rows are grouped by two random hashes of their site sets; a collision would only weaken
+    the LP's choice of ``lam``, never the certificate, which is checked on the open rows.
+    Returns the merged rows, their weights and each row's merged row.
+    """
+    rng = np.random.default_rng(0)
+    h1 = a @ rng.random(a.shape[1])
+    h2 = a @ rng.random(a.shape[1])
+    count = np.diff(a.indptr)
+    # equal site sets have equal hashes: a sort on one brings them together
+    order = np.argsort(h1, kind="stable")
+    key = np.c_[count[order], h1[order], h2[order]]
+    new = np.r_[True, np.any(key[1:] != key[:-1], axis=1)]
+    group = np.empty(w.size, dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    rep = order[new]
+    merged_w = np.bincount(group, weights=w, minlength=rep.size).astype(np.float64)
+    return sp.csr_matrix(a[rep]), merged_w, group
+
+
+def _swap(open_: _Open, sites: NDArray[np.int64]) -> NDArray[np.int64]:
     """Improve ``sites`` by the best single swap (one out, one in) until none gains.
 
     With the rows ``sites`` cover once (``U_s``: the weight only ``s`` covers) and the rows
     they leave open (``G_j``: what site ``j`` would add), swapping ``s`` for ``j`` gains
     ``G_j + O_js - U_s``, ``O_js`` being the weight of ``s``'s own rows that ``j`` covers too.
     """
-    at = sp.csr_matrix(a.T)
+    a, at, w = open_.rows, open_.cover, open_.w
     tol = 1e-9 * max(1.0, float(w.sum()))
     for _ in range(_SWAPS):
         chosen = np.zeros(a.shape[1])
@@ -548,24 +574,33 @@ def _swap(a: sp.csr_matrix, w: NDArray[np.float64], sites: NDArray[np.int64]) ->
 
 
 def _lead_lp(open_: _Open, sites: NDArray[np.int64]) -> NDArray[np.float64] | None:
-    """Multipliers ``lam`` (one per open row) that :func:`_certify` checks, or None.
+    """Multipliers ``lam`` (one per open row) for :func:`_certify`, or None.
 
-    Complementary slackness with ``sites`` fixes ``lam`` on the rows they leave open (``w``)
-    or cover twice or more (0), and on rows one chosen site covers alone with no other site
-    competing (``w``); on the rest a small LP maximises the lead ``t`` of the weakest chosen
-    site's ``c = a' lam`` over the strongest other site's, on the merged rows.
+    ``lam`` is fixed by :meth:`_Open.fixed` except on the shared rows; there a small LP on
+    the merged shared rows maximises the lead ``t`` of the weakest chosen site's
+    ``c = a' lam`` over the strongest other site's. Each open row then takes its merged
+    row's ``lam``, in proportion to its weight.
     """
-    a, w = open_.merged, open_.merged_w
-    n_sites, k = a.shape[1], sites.size
+    lam, shared = open_.fixed(sites)
+    n_sites, k = open_.cover.shape[0], sites.size
     chosen = np.zeros(n_sites, dtype=bool)
     chosen[sites] = True
-    count = a @ chosen.astype(np.float64)
-    others = a @ (~chosen).astype(np.float64)
-    shared = (count == 1) & (others > 0)
-    lam = np.where((count == 0) | ((count == 1) & ~shared), w, 0.0)
-    base = lam @ a
-    rest = np.flatnonzero(~chosen)
-    free = sp.csr_matrix(a[shared].T)  # sites x shared rows
+    # a site whose c, with every shared row at its largest lam, stays below every chosen
+    # site's c with the shared rows at 0 can never lead: it needs no constraint, and rows
+    # only such sites compete for take lam = w (it raises only chosen sites that matter)
+    low = open_.cover @ lam
+    high = open_.cover @ np.where(shared, open_.w, lam)
+    rest = np.flatnonzero(~chosen & (high >= low[sites].min()))
+    contest = np.zeros(n_sites)
+    contest[rest] = 1.0
+    contested = shared & ((open_.rows @ contest) > 0)
+    lam = np.where(shared & ~contested, open_.w, lam)
+    shared = contested
+    if not shared.any():
+        return lam  # nothing to choose: the check alone decides
+    base = open_.cover @ lam
+    a, w, group = _merged(sp.csr_matrix(open_.rows[shared]), open_.w[shared])
+    free = sp.csr_matrix(a.T)  # sites x merged shared rows
     n_free = free.shape[1]
     # variables: lam on the shared rows, m (the weakest chosen site's c), t (the lead)
     ones_s, ones_r = np.ones((k, 1)), np.ones((rest.size, 1))
@@ -579,32 +614,29 @@ def _lead_lp(open_: _Open, sites: NDArray[np.int64]) -> NDArray[np.float64] | No
     cost = np.zeros(n_free + 2)
     cost[-1] = -1.0
     lower = np.r_[np.zeros(n_free), -np.inf, -np.inf]
-    upper = np.r_[w[shared], np.inf, float(w.sum())]
+    upper = np.r_[w, np.inf, float(open_.w.sum())]
     res = linprog(cost, A_ub=a_ub, b_ub=np.r_[base[sites], -base[rest]], bounds=np.c_[lower, upper])
     if res.status != 0 or res.x[-1] <= 0:
         return None
-    lam[shared] = np.clip(res.x[:n_free], 0.0, w[shared])
-    # each open row takes its merged row's share of lam, in proportion to its weight
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(w > 0, lam / w, 0.0)
-    return np.asarray(np.clip(ratio[open_.group], 0.0, 1.0) * open_.w, dtype=np.float64)
+        ratio = np.where(w > 0, np.clip(res.x[:n_free], 0.0, w) / w, 0.0)
+    lam[shared] = np.clip(ratio[group], 0.0, 1.0) * open_.w[shared]
+    return lam
 
 
-def _certify(open_: _Open, sites: NDArray[np.int64]) -> bool:
-    """Whether ``sites`` is the only optimal set of ``len(sites)`` sites, by a clear margin.
+def _certified(open_: _Open, sites: NDArray[np.int64], lam: NDArray[np.float64]) -> bool:
+    """Whether ``lam`` proves ``sites`` the only optimal set of its size, by a clear margin.
 
     The Lagrangian relaxation of the linking rows (Galvao & ReVelle 1996) bounds any set of
     ``k`` sites that leaves out site ``s`` by ``sum(w - lam) + (k largest of c = a' lam over
-    the other sites)`` for every ``0 <= lam <= w``. With ``lam`` from :func:`_lead_lp`, when
-    ``sites`` are the top ``k`` of ``c`` and, for each ``s`` in them, the bound without
-    ``s`` is below their value by the margin, every other set is worse:
-    :func:`~defibmap.analysis.optimise.mclp`, which returns a proven optimum, returns
-    ``sites``. The bound is recomputed here on the unmerged open rows, so neither the LP's
-    tolerance nor the merging can make a false certificate.
+    the other sites)`` for every ``0 <= lam <= w``. When ``sites`` are the top ``k`` of
+    ``c`` and, for each ``s`` in them, the bound without ``s`` is below their value by the
+    margin, every other set is worse: :func:`~defibmap.analysis.optimise.mclp`, which
+    returns a proven optimum, returns ``sites``. Any ``lam`` in range gives a valid bound,
+    so a poor one can only fail to certify.
     """
-    lam = _lead_lp(open_, sites)
-    if lam is None:
-        return False
+    w = open_.w
+    lam = np.clip(lam, 0.0, w)
     k = sites.size
     chosen = np.zeros(open_.cover.shape[0])
     chosen[sites] = 1.0
@@ -612,11 +644,16 @@ def _certify(open_: _Open, sites: NDArray[np.int64]) -> bool:
     top = np.argsort(-c, kind="stable")
     if not np.array_equal(np.sort(top[:k]), sites):
         return False
-    w = open_.w
     bound = float((w - lam).sum() + c[top[:k]].sum())
     value = float(w[(chosen @ open_.cover) > 0].sum())
     without_best = bound - float(c[sites].min()) + float(c[top[k]])
     return without_best < value - _MARGIN * float(w.sum()) - 1e-9 * abs(value)
+
+
+def _certify(open_: _Open, sites: NDArray[np.int64]) -> bool:
+    """Whether ``sites`` is the only optimal set of its size (``lam`` from :func:`_lead_lp`)."""
+    lam = _lead_lp(open_, sites)
+    return lam is not None and _certified(open_, sites, lam)
 
 
 class _Exact:
@@ -624,16 +661,20 @@ class _Exact:
 
     Each draw's candidate answer is the best of its greedy top ``k`` and the optimal sets of
     earlier draws (a draw moves the thresholds and weights a little, so an earlier optimum
-    often still wins). When :func:`_certify` proves that set the only optimum, it is the set
-    :func:`~defibmap.analysis.optimise.mclp` would return and the solver is skipped;
-    otherwise ``mclp`` solves the draw as before and its answer joins the pool.
+    often still wins), improved by single swaps. When :func:`_certified` proves that set
+    the only optimum, it is the set :func:`~defibmap.analysis.optimise.mclp` would return
+    and the solver is skipped; otherwise ``mclp`` solves the draw as before and its answer
+    joins the pool.
     """
 
     def __init__(self, n_sites: int, k: int) -> None:
         self.n_sites, self.k = n_sites, k
         self.pool: list[NDArray[np.int64]] = []
         self.solved = 0
-        self.certified = 0
+
+    def _remember(self, sites: NDArray[np.int64]) -> None:
+        if not any(np.array_equal(sites, p) for p in self.pool):
+            self.pool = [*self.pool[-(_POOL - 1) :], sites]
 
     def _fast(
         self, model: time_slices.Expanded, top: NDArray[np.int64]
@@ -647,12 +688,22 @@ class _Exact:
         if open_.w.size == 0 or useful <= k:
             return None  # mclp's quick answers: nothing open, or every useful site fits
         sets = [np.sort(top), *self.pool]
-        pick = np.zeros((self.n_sites, len(sets)))
-        for j, found in enumerate(sets):
-            pick[found, j] = 1.0
-        values = open_.merged_w @ (np.asarray(open_.merged @ pick) > 0)
-        best = _swap(open_.merged, open_.merged_w, sets[int(np.argmax(values))])
-        return best if best.size == k and _certify(open_, best) else None
+        sizes = np.array([found.size for found in sets], dtype=np.int64)
+        pick = sp.csr_matrix(
+            (np.ones(int(sizes.sum())), np.concatenate(sets), np.r_[0, np.cumsum(sizes)]),
+            shape=(len(sets), self.n_sites),
+        )
+        hit = sp.csr_matrix(pick @ open_.cover)  # sets x open rows, > 0 where covered
+        values = np.bincount(
+            np.repeat(np.arange(len(sets)), np.diff(hit.indptr)),
+            weights=open_.w[hit.indices],
+            minlength=len(sets),
+        )
+        best = _swap(open_, sets[int(np.argmax(values))])
+        if best.size != k or not _certify(open_, best):
+            return None
+        self._remember(best)
+        return best
 
     def solve(
         self, model: time_slices.Expanded, top: NDArray[np.int64]
@@ -662,10 +713,9 @@ class _Exact:
         if sites is None:
             best = optimise.mclp(model.cover, model.weights, self.k, already_covered=model.already)
             self.solved += 1
-            if best.optimal and not any(np.array_equal(best.sites, p) for p in self.pool):
-                self.pool = [*self.pool[-(_POOL - 1) :], best.sites]
+            if best.optimal:
+                self._remember(best.sites)
             return best.sites, best.objective
-        self.certified += 1
         objective = optimise.covered_weight(
             model.cover, model.weights, sites, already_covered=model.already
         )

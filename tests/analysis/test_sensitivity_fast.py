@@ -193,7 +193,7 @@ def test_a_swap_never_loses_and_stops_at_a_swap_optimum(seed: int) -> None:
     a = rng.random((40, 10)) < 0.25
     w = rng.random(40)
     start = np.sort(rng.choice(10, 3, replace=False)).astype(np.int64)
-    got = sens._swap(sp.csr_matrix(a, dtype=np.float64), w, start)
+    got = sens._swap(sens._Open.of(_model(a, w)), start)
 
     def value(sites: np.ndarray) -> float:
         return float(w[a[:, sites].any(axis=1)].sum())
