@@ -3,6 +3,7 @@
     python benchmarks/national.py                       # 30 authorities x 40,000 nodes
     python benchmarks/national.py --quick               # 30 authorities x 8,000 nodes
     python benchmarks/national.py --authorities 2 --nodes 150000 --workers 1   # full-size tasks
+    python benchmarks/national.py --table-from atlas/out > national_table.csv  # real batch
 
 What it does, in the order a real national atlas would:
 
@@ -409,13 +410,12 @@ def same_outputs(a: Path, b: Path) -> None:
 
 
 # ---------------------------------------------------------------- 5. the national table
-def national_table(studies: list[Path], out: Path) -> pd.DataFrame:
-    """One row per authority from its summary.json: the national summary table."""
+def national_table(out: Path) -> pd.DataFrame:
+    """One row per study folder of a batch output (``out/<slug>/summary.json``)."""
     rows = []
-    for study in studies:
-        slug = batch.study_slug(study)
-        s = json.loads((out / slug / "summary.json").read_text(encoding="utf-8"))
-        rows.append(table_row(slug, s))
+    for summary in sorted(out.glob("*/summary.json")):
+        s = json.loads(summary.read_text(encoding="utf-8"))
+        rows.append(table_row(summary.parent.name, s))
     return pd.DataFrame(rows)
 
 
@@ -453,7 +453,16 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, help="nodes per authority")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--folder", type=Path, default=Path("/tmp/defibmap-national"))
+    parser.add_argument(
+        "--table-from",
+        type=Path,
+        metavar="OUT",
+        help="only write the national table (CSV, standard output) from a batch output folder",
+    )
     args = parser.parse_args()
+    if args.table_from is not None:
+        national_table(args.table_from).to_csv(sys.stdout, index=False)
+        return
     nodes = args.nodes or (8_000 if args.quick else 40_000)
     folder = args.folder.resolve()
     if folder.exists():
@@ -484,7 +493,7 @@ def main() -> None:
         run["same_as_sequential"] = True
         runs.append(run)
         print(json.dumps(run), flush=True)
-    table = national_table(studies, folder / "out-sequential")
+    table = national_table(folder / "out-sequential")
     name = "national_quick" if args.quick else "national"
     table.to_csv(HERE / "results" / f"{name}_table.csv", index=False)
     out = {

@@ -603,14 +603,14 @@ def _lead_lp(open_: _Open, sites: NDArray[np.int64]) -> NDArray[np.float64] | No
     free = sp.csr_matrix(a.T)  # sites x merged shared rows
     n_free = free.shape[1]
     # variables: lam on the shared rows, m (the weakest chosen site's c), t (the lead)
-    ones_s, ones_r = np.ones((k, 1)), np.ones((rest.size, 1))
-    a_ub = sp.vstack(
-        [
-            sp.hstack([-free[sites], ones_s, 0 * ones_s]),  # m <= c_s
-            sp.hstack([free[rest], -ones_r, ones_r]),  # c_j + t <= m
-        ],
-        format="csr",
-    )
+    # rows: m - c_s <= 0 for the chosen sites, then c_j - m + t <= 0 for the contesting ones
+    n_rows = k + rest.size
+    sub = sp.coo_matrix(free[np.r_[sites, rest]])
+    sign = np.r_[-np.ones(k), np.ones(rest.size)]
+    row = np.r_[sub.row, np.arange(n_rows), np.arange(k, n_rows)]
+    col = np.r_[sub.col, np.full(n_rows, n_free), np.full(rest.size, n_free + 1)]
+    data = np.r_[sub.data * sign[sub.row], -sign, np.ones(rest.size)]
+    a_ub = sp.csr_matrix((data, (row, col)), shape=(n_rows, n_free + 2))
     cost = np.zeros(n_free + 2)
     cost[-1] = -1.0
     lower = np.r_[np.zeros(n_free), -np.inf, -np.inf]
