@@ -181,6 +181,7 @@ def test_batch_help_works_without_dask(monkeypatch, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert 'pip install "defibmap[dask]"' in text
     assert "--scheduler ADDRESS" in text
+    assert "--measure" in text
     code = main(["batch", "demo-town"])
     assert code == 1
     err = capsys.readouterr().err
