@@ -8,14 +8,20 @@ candidates, demand points and 300 existing defibs from fixed seeds, four kinds o
 hours). The option x demand and defib x demand walks are measured once up to the longest walk
 a draw can reach (500 m x 1.2 x 2.3 / 1.79 = 771 m); each draw re-thresholds them, re-weighs
 and re-ranks (greedy top 10, and with ``exact`` the exact optimum) over the default ranges.
-The exact run makes ``--exact-draws`` draws (100 by default); its time per draw is reported.
-Results go to ``benchmarks/results/sensitivity.json``.
+
+Three runs of the same draws (same seed): the greedy list alone; the exact optimum as the
+draws find it (a Lagrangian certificate skips the solver when the best known set is proven
+the only optimum); and the plain per-draw re-solve (``optimise.mclp`` in every draw, as
+before the certificate). The last two must give the same counts and figures bit for bit
+before their ratio is printed. ``--plain-draws`` sets the draws of the plain run (the
+same as ``--draws`` by default). Results go to ``benchmarks/results/sensitivity.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -35,9 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--draws", type=int)
-    parser.add_argument(
-        "--exact-draws", type=int, default=100, help="draws of the exact run (it is slower)"
-    )
+    parser.add_argument("--plain-draws", type=int, help="draws of the plain re-solve run")
     args = parser.parse_args()
     nodes, n_cand, n_demand, n_defibs, draws = (
         (30_000, 300, 5_000, 100, 200) if args.quick else (150_000, 600, 20_000, 300, 1000)
@@ -84,24 +88,41 @@ def main() -> None:
     )
     ids = np.array([f"c{i:04d}" for i in range(n_cand)])
     rows = []
-    for exact in (False, True):
-        n = min(draws, args.exact_draws) if exact else draws
+    found = {}
+    plain_draws = args.plain_draws or draws
+    for name, exact, n in (
+        ("greedy", False, draws),
+        ("exact", True, draws),
+        ("exact_plain", True, plain_draws),
+    ):
+        load = os.getloadavg()[0]
         start, cpu = time.perf_counter(), time.process_time()
-        found = sens.run(inst, ids, ranges=ranges, draws=n, seed=1, exact=exact)
+        found[name] = sens.run(
+            inst, ids, ranges=ranges, draws=n, seed=1, exact=exact, certify=name == "exact"
+        )
         seconds = time.perf_counter() - start
         cpu = time.process_time() - cpu
         rows.append(
             {
-                "exact": exact,
+                "run": name,
                 "draws": n,
                 "seconds": seconds,
                 "seconds_per_draw": seconds / n,
                 "cpu_seconds": cpu,
-                "top_k_sum": sum(found.top_k_count.values()),
-                "options_ever_in_top_k": len(found.top_k_count),
+                "load_average_1min_before": load,
+                "solver_calls": found[name].solver_calls,
+                "top_k_sum": sum(found[name].top_k_count.values()),
+                "options_ever_in_top_k": len(found[name].top_k_count),
             }
         )
-        print(json.dumps(rows[-1]))
+        print(json.dumps(rows[-1]), flush=True)
+    fast, plain = found["exact"], found["exact_plain"]
+    if plain_draws == draws:
+        # the same answers before any ratio
+        assert fast.top_k_count == plain.top_k_count
+        assert fast.optimal_count == plain.optimal_count
+        assert np.array_equal(fast.figures, plain.figures)
+        print(f"same counts and figures; plain / fast = {plain.seconds / fast.seconds:.2f}x")
     out = {
         "graph": grid,
         "candidates": n_cand,
@@ -113,6 +134,7 @@ def main() -> None:
         "setup_s": t1 - t0,
         "pair_search_s": t2 - t1,
         "rows": rows,
+        "same_answers": plain_draws == draws,
         "python": platform.python_version(),
         "machine": platform.machine(),
     }

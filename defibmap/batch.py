@@ -103,7 +103,32 @@ def summary_row(result: StudyResult, *, study: str) -> dict[str, Any]:
     return row
 
 
-def run_one(study: str, out_dir: str, slug: str) -> dict[str, Any]:
+#: Columns :func:`run_one` adds when asked to measure (``defibmap batch --measure``).
+MEASURE_COLUMNS = ("task_s", "task_peak_rss_mb", "worker_pid")
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak resident memory mark (Linux ``clear_refs``); False if not."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_mb() -> float:
+    """Return the peak resident memory of the process (Linux ``VmHWM``), MB; NaN if unknown."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")  # pragma: no cover - every Linux status has VmHWM
+
+
+def run_one(study: str, out_dir: str, slug: str, *, measure: bool = False) -> dict[str, Any]:
     """Run one study and write its outputs: the task each Dask worker runs.
 
     Parameters
@@ -114,18 +139,32 @@ def run_one(study: str, out_dir: str, slug: str) -> dict[str, Any]:
         Folder for this study's outputs.
     slug
         The study's name in the summary table.
+    measure
+        Add the task's wall time (``task_s``, seconds), the worker process's peak resident
+        memory during the task (``task_peak_rss_mb``, MB; the mark is reset as the task
+        starts on Linux, so with one thread per worker it is this task's peak, the worker's
+        own imports included) and the worker's process id (``worker_pid``).
 
     Returns
     -------
     dict
         The study's :func:`summary_row`.
     """
+    import time
+
     from defibmap.outputs.write import write_outputs
     from defibmap.study.pipeline import load_study, run_study
 
+    reset = measure and _reset_peak_rss()
+    start = time.perf_counter()
     result = run_study(load_study(study))
     write_outputs(result, out_dir)
-    return summary_row(result, study=slug)
+    row = summary_row(result, study=slug)
+    if measure:
+        row["task_s"] = time.perf_counter() - start
+        row["task_peak_rss_mb"] = _peak_rss_mb() if reset else float("nan")
+        row["worker_pid"] = os.getpid()
+    return row
 
 
 def _client(scheduler: str | None, n_workers: int | None) -> tuple[Any, Any]:
@@ -161,6 +200,7 @@ def run_batch(
     n_workers: int | None = None,
     client: Any = None,  # noqa: ANN401 - a dask.distributed.Client, an optional dependency
     progress: bool = False,
+    measure: bool = False,
 ) -> BatchResult:
     """Run studies as Dask tasks; write each one's outputs and ``batch_summary.csv``.
 
@@ -179,6 +219,9 @@ def run_batch(
         An existing ``dask.distributed.Client`` to use instead (left open).
     progress
         Show a progress bar (tqdm, on standard error).
+    measure
+        Add each task's time, peak memory and worker (:data:`MEASURE_COLUMNS`, see
+        :func:`run_one`) to the summary, after the usual columns.
 
     Returns
     -------
@@ -212,7 +255,7 @@ def run_batch(
     if own_client:
         client, own_cluster = _client(scheduler, n_workers)
     try:
-        rows = _gather(client, studies, slugs, out, progress=progress)
+        rows = _gather(client, studies, slugs, out, progress=progress, measure=measure)
     finally:
         if own_client:
             client.close()
@@ -225,7 +268,8 @@ def run_batch(
     )
     leading = ["study", "name", "population"]
     trailing = ["new_sites", "greedy_added", "optimal_added", "error"]
-    frame = frame.reindex(columns=[*leading, *cover_cols, *trailing])
+    measured = list(MEASURE_COLUMNS) if measure else []
+    frame = frame.reindex(columns=[*leading, *cover_cols, *trailing, *measured])
     frame["error"] = frame["error"].fillna("")
     path = out / SUMMARY_FILE
     _write_summary(frame, path)
@@ -239,6 +283,7 @@ def _gather(
     out: Path,
     *,
     progress: bool,
+    measure: bool = False,
 ) -> list[dict[str, Any]]:
     """Submit one task per study and collect the rows in the order given."""
     from dask.distributed import as_completed
@@ -250,6 +295,7 @@ def _gather(
             _task_argument(study),
             str(out / slug),
             slug,
+            measure=measure,
             key=f"defibmap-study-{slug}-{os.getpid()}-{i}",
             pure=False,
         )

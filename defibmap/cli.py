@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--out", type=Path, default=Path("outputs"), help="output folder (default: outputs)"
     )
+    batch.add_argument(
+        "--measure",
+        action="store_true",
+        help="add each study's time, peak memory and worker to batch_summary.csv",
+    )
     return parser
 
 
@@ -142,6 +147,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             n_workers=args.workers,
             progress=True,
+            measure=args.measure,
         )
         sys.stdout.write(done.summary.to_string(index=False) + "\n")
         sys.stdout.write(f"Summary in {done.summary_path}\n")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,6 +68,7 @@ def cluster():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
+        host="127.0.0.1",  # scheduler and workers listen on this machine only
         dashboard_address=":0",  # any free port: 8787 may be taken by another cluster
     ) as local:
         yield local
@@ -130,6 +133,36 @@ def test_a_failed_study_is_reported_and_the_others_run(cluster, tmp_path):
     assert (tmp_path / "out" / "demo-town" / "summary.json").is_file()
 
 
+def test_a_measured_batch_adds_each_task_s_time_memory_and_worker(cluster, tmp_path):
+    from dask.distributed import Client
+
+    wide = wide_demo_town(tmp_path)
+    with Client(cluster) as client:
+        done = batch.run_batch(["demo-town", wide], tmp_path / "out", client=client, measure=True)
+        pids = set(client.run(os.getpid).values())
+    table = done.summary
+    assert list(table.columns[-3:]) == list(batch.MEASURE_COLUMNS)
+    assert set(table["worker_pid"]) <= pids  # each task ran in a worker process, not here
+    assert os.getpid() not in set(table["worker_pid"])
+    assert (table["task_s"] > 0).all()
+    # a worker process with numpy, pandas and a study loaded holds well over 50 MB
+    assert (table["task_peak_rss_mb"] > 50).all()
+    written = pd.read_csv(done.summary_path)
+    assert list(written.columns[-3:]) == list(batch.MEASURE_COLUMNS)
+
+
+def test_the_peak_memory_mark_is_reset_as_a_task_starts():
+    if not batch._reset_peak_rss():
+        pytest.skip("this system cannot reset the peak memory mark (Linux clear_refs)")
+    big = np.ones(40_000_000)  # 320 MB, touched
+    big[::512] += 1.0
+    del big
+    before = batch._peak_rss_mb()
+    assert batch._reset_peak_rss()
+    after = batch._peak_rss_mb()
+    assert after < before - 200  # the 320 MB array no longer counts
+
+
 def test_two_studies_may_not_share_an_output_folder(tmp_path):
     other = tmp_path / "leeds.toml"
     other.write_text("")
@@ -148,6 +181,7 @@ def test_batch_help_works_without_dask(monkeypatch, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert 'pip install "defibmap[dask]"' in text
     assert "--scheduler ADDRESS" in text
+    assert "--measure" in text
     code = main(["batch", "demo-town"])
     assert code == 1
     err = capsys.readouterr().err
