@@ -122,7 +122,9 @@ def _instance(ranked: stages.Ranked, ranges: _sens.Ranges, k: int) -> _sens.Inst
         headline_m=config.headline_threshold_m,
         rank_m=config.rank_threshold_m,
         speed_m_s=speed,
-        objective=config.objective,  # type: ignore[arg-type]
+        # the draws re-rank by a covering objective; a survival study's draws rank by
+        # year-round available coverage, and its verdict says so (see _picks)
+        objective="available" if config.objective == "survival" else config.objective,  # type: ignore[arg-type]
         k=k,
         term_weeks=config.school_term_weeks,
         ambulance=assumptions.ambulance,
@@ -131,6 +133,26 @@ def _instance(ranked: stages.Ranked, ranges: _sens.Ranges, k: int) -> _sens.Inst
         costs=_costs(ranked.candidates, config.budget),
         budget=config.budget,
     )
+
+
+#: Added to the verdict of a survival study: what its draws measured.
+_SURVIVAL_NOTE = (
+    " (These are the picks by year-round available coverage: the draws re-rank by coverage, "
+    "not by expected survival.)"
+)
+
+
+def _picks(ranked: stages.Ranked, k: int) -> tuple[str, ...]:
+    """Return the study's own top ``k`` in the order the draws rank by.
+
+    A survival study lists its sites in survival order, but its draws rank by year-round
+    available coverage, so its picks are the coverage ranking's (kept beside the survival
+    one as ``ranking.survival.coverage_order``).
+    """
+    ranking = ranked.ranking
+    if ranking.objective == "survival" and ranking.survival is not None:
+        return tuple(ranking.survival.coverage_order[:k])
+    return tuple(str(s) for s in ranking.recommendations["site_id"].head(k))
 
 
 class _Progress:
@@ -183,7 +205,7 @@ def sensitivity(ranked: stages.Ranked, *, draws: int | None = None) -> Sensitivi
         progress=_Progress(n),
     )
     share = float(opts.get("stable_share", SENSITIVITY_STABLE_SHARE))
-    picks = tuple(str(s) for s in ranked.ranking.recommendations["site_id"].head(found.k))
+    picks = _picks(ranked, found.k)
     stable = tuple(found.top_k_count.get(p, 0) >= share * n for p in picks)
     ranges_out: dict[str, tuple[float, float] | float] = {
         "walking_speed_m_s": ranges.walking_speed_m_s,
@@ -205,7 +227,8 @@ def sensitivity(ranked: stages.Ranked, *, draws: int | None = None) -> Sensitivi
         optimal_count=found.optimal_count,
         picks=picks,
         stable=stable,
-        verdict=_sens.verdict(list(stable)),
+        verdict=_sens.verdict(list(stable))
+        + (_SURVIVAL_NOTE if config.objective == "survival" else ""),
         intervals=found.interval(),
         ranges=ranges_out,
         headline_m=config.headline_threshold_m,

@@ -80,3 +80,17 @@ def test_draws_sum_to_n_times_k_and_repeat_under_the_seed(tmp_path: Path) -> Non
     assert two is not None
     assert dict(one.top_k_count) == dict(two.top_k_count)
     assert one.intervals == two.intervals
+
+
+def test_a_survival_study_draws_and_judges_the_coverage_ranking(tmp_path: Path) -> None:
+    # the draws re-rank by year-round available coverage, so with zero-width ranges every
+    # draw's top k is the coverage ranking of the same study, whatever its survival order
+    survival = run_study(_study(tmp_path, 'objective = "survival"', ZERO_WIDTH))
+    covering = run_study(_study(tmp_path / "b", 'objective = "available"', ZERO_WIDTH))
+    found = survival.sensitivity
+    assert found is not None
+    coverage_picks = list(covering.recommendations["site_id"])
+    assert found.picks == tuple(coverage_picks)
+    assert found.top_k_count == dict.fromkeys(coverage_picks, 6)
+    assert found.verdict.startswith("All four picks are stable.")
+    assert "not by expected survival" in found.verdict
