@@ -23,6 +23,7 @@ import shapely
 
 from defibmap._errors import NetworkError
 from defibmap._files import write_text_atomic
+from defibmap.network import _snap_index
 from defibmap.network._base import (
     CACHE_FORMAT,
     EdgeArrays,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from numpy.typing import NDArray
+
+    from defibmap.network._snap_index import SnapIndex
 
 __all__ = ["MIN_EDGE_LENGTH_M", "Network", "cache_key", "from_arrays", "load", "save"]
 
@@ -79,6 +82,16 @@ class Network(EdgeArrays):
     crs: str
     source: str = "graph"
     _tree: list[shapely.STRtree] = field(default_factory=list, repr=False, compare=False)
+    _snap: list[SnapIndex] = field(default_factory=list, repr=False, compare=False)
+
+    def snap_index(self) -> SnapIndex:
+        """Return the grid of edge segments that snapping searches, built once and kept."""
+        if not self._snap:
+            coords, owner = shapely.get_coordinates(self.edge_geometry, return_index=True)
+            offsets = np.zeros(self.n_edges + 1, dtype=np.int64)
+            np.cumsum(np.bincount(owner, minlength=self.n_edges), out=offsets[1:])
+            self._snap.append(_snap_index.build(coords, offsets))
+        return self._snap[0]
 
 
 def from_arrays(
