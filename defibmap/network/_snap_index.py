@@ -255,7 +255,7 @@ def _seg_distance(
     return abs(s) * math.sqrt(len2)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _visit_ring(
     px: float,
     py: float,
@@ -289,13 +289,15 @@ def _visit_ring(
             for k in range(cell_ptr[c], cell_ptr[c + 1]):
                 s = cell_seg[k]
                 d = _seg_distance(px, py, x0[s], y0[s], x1[s], y1[s])
+                if d > best_d:
+                    continue
                 e = seg_edge[s]
-                if d < best_d or (d == best_d and (e < best_e or (e == best_e and s < best_s))):
+                if d < best_d or e < best_e or (e == best_e and s < best_s):
                     best_d, best_e, best_s = d, e, s
     return best_d, best_e, best_s
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _ring_bound(
     px: float, py: float, cx: int, cy: int, ring: int, grid: NDArray[np.float64]
 ) -> float:  # pragma: no cover - compiled
@@ -403,4 +405,14 @@ def search(
         index.cell_seg,
         index.grid,
     )
-    return nearest_segments(x, y, float(limit_m), idx)  # type: ignore[no-any-return]
+    # search the points cell by cell, so neighbouring points reuse the segments in cache
+    gx, gy, cell, nx = index.grid[:4]
+    with np.errstate(invalid="ignore"):
+        key = np.floor((y - gy) / cell) * nx + np.floor((x - gx) / cell)
+    order = np.argsort(key, kind="stable")
+    seg_o, dist_o = nearest_segments(x[order], y[order], float(limit_m), idx)
+    seg = np.empty_like(seg_o)
+    dist = np.empty_like(dist_o)
+    seg[order] = seg_o
+    dist[order] = dist_o
+    return seg, dist
