@@ -128,18 +128,26 @@ def split_graph_arrays(net: Network, demand: Snapped, facilities: Snapped):
     return node_x, node_y, u, v, np.maximum(length, 0.0), ids[0], ids[1]
 
 
+def simple_edges(u, v, length):
+    """Undirected edges with parallel ones reduced to the shortest (an ``nx.Graph`` keeps one)."""
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    order = np.lexsort((length, b, a))
+    a, b, length = a[order], b[order], length[order]
+    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    return a[first], b[first], length[first]
+
+
 def networkx_graph(net: Network, demand: Snapped, facilities: Snapped):
-    """A networkx MultiGraph, as osmnx builds and routes them (``length`` on every edge)."""
+    """A simple networkx ``Graph`` (``length`` on every edge): the fastest form networkx
+    routes (osmnx's MultiDiGraph is slower), parallel edges reduced to the shortest."""
     import networkx as nx
 
-    node_x, node_y, u, v, length, dem_ids, fac_ids = split_graph_arrays(net, demand, facilities)
-    graph = nx.MultiGraph(crs=net.crs)
-    graph.add_nodes_from(
-        (i, {"x": float(x), "y": float(y)})
-        for i, (x, y) in enumerate(zip(node_x, node_y, strict=True))
-    )
+    node_x, _, u, v, length, dem_ids, fac_ids = split_graph_arrays(net, demand, facilities)
+    graph = nx.Graph(crs=net.crs)
+    graph.add_nodes_from(range(node_x.size))
+    a, b, w = simple_edges(u, v, length)
     graph.add_edges_from(
-        (int(a), int(b), {"length": float(w)}) for a, b, w in zip(u, v, length, strict=True)
+        (int(i), int(j), {"length": float(x)}) for i, j, x in zip(a, b, w, strict=True)
     )
     return graph, dem_ids, fac_ids
 
@@ -309,7 +317,97 @@ def pairs_side(side: str, spec: dict, cache: Path | None):
             return scipy_pair_distances(net, cands, demand, limit_m=limit)
 
         return sizes, run
+    if side == "networkx":
+        graph, virtual = networkx_site_graph(net, cands)
+
+        def run():
+            return networkx_pair_distances(net, graph, virtual, cands, demand, limit_m=limit)
+
+        return sizes, run
     raise ValueError(side)
+
+
+def networkx_site_graph(net: Network, sites: Snapped):
+    """A simple ``nx.Graph`` of the network plus one node per snapped site, joined to its
+    edge's ends by the access leg and the walk along the edge (a path through another site's
+    node is never shorter than the edge it sits on, so the graph can stay undirected)."""
+    import networkx as nx
+
+    ok = np.flatnonzero(sites.ok)
+    virtual = net.n_nodes + np.arange(ok.size)
+    edge = sites.edge[ok]
+    u = np.concatenate([net.edge_u, virtual, virtual])
+    v = np.concatenate([net.edge_v, net.edge_u[edge], net.edge_v[edge]])
+    w = np.concatenate(
+        [
+            np.maximum(net.edge_length_m, 1e-6),
+            np.maximum(sites.snap_m[ok] + sites.to_u_m[ok], 1e-9),
+            np.maximum(sites.snap_m[ok] + sites.to_v_m[ok], 1e-9),
+        ]
+    )
+    keep = u != v
+    a, b, length = simple_edges(u[keep], v[keep], w[keep])
+    graph = nx.Graph()
+    graph.add_nodes_from(range(net.n_nodes + ok.size))
+    graph.add_edges_from(
+        (int(i), int(j), {"length": float(x)}) for i, j, x in zip(a, b, length, strict=True)
+    )
+    return graph, virtual
+
+
+def networkx_pair_distances(net, graph, virtual, sites, demand, *, limit_m):
+    """networkx per site: ``single_source_dijkstra_path_length`` with a cutoff from the site's
+    node, then every demand point read off its edge's two ends (the scipy way's read-off)."""
+    import networkx as nx
+
+    site_pos = np.flatnonzero(sites.ok)
+    d_ok = np.flatnonzero(demand.ok)
+    edge = demand.edge[d_ok]
+    u, v = net.edge_u[edge], net.edge_v[edge]
+    to_u, to_v, snap = demand.to_u_m[d_ok], demand.to_v_m[d_ok], demand.snap_m[d_ok]
+    # demand points by node: only those on an edge with a reached end are read
+    by_node = np.concatenate([u, v])
+    point = np.concatenate([np.arange(d_ok.size), np.arange(d_ok.size)])
+    order = np.argsort(by_node, kind="stable")
+    by_node, point = by_node[order], point[order]
+    out_s, out_d, out_w = [], [], []
+    dist_u = np.full(d_ok.size, np.inf)
+    dist_v = np.full(d_ok.size, np.inf)
+    for j, node in zip(site_pos, virtual, strict=True):
+        reached = nx.single_source_dijkstra_path_length(
+            graph, int(node), cutoff=limit_m, weight="length"
+        )
+        nodes = np.fromiter((n for n in reached if n < net.n_nodes), dtype=np.int64)
+        if nodes.size == 0:
+            continue
+        dist = np.fromiter((reached[int(n)] for n in nodes), dtype=np.float64, count=nodes.size)
+        lo = np.searchsorted(by_node, nodes, side="left")
+        hi = np.searchsorted(by_node, nodes, side="right")
+        counts = hi - lo
+        idx = np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
+        pts = point[idx]
+        at = np.repeat(dist, counts)
+        is_u = u[pts] == by_node[idx]
+        dist_u[pts[is_u]] = at[is_u]
+        dist_v[pts[~is_u]] = at[~is_u]
+        walk = snap[pts] + np.minimum(to_u[pts] + dist_u[pts], to_v[pts] + dist_v[pts])
+        keep = walk <= limit_m
+        out_s.append(np.full(int(keep.sum()), j))
+        out_d.append(d_ok[pts[keep]])
+        out_w.append(walk[keep])
+        dist_u[pts] = np.inf
+        dist_v[pts] = np.inf
+    dem_i, site_i, along = reach._same_edge_pairs(demand, sites)  # noqa: SLF001
+    total = demand.snap_m[dem_i] + sites.snap_m[site_i] + along
+    keep = total <= limit_m
+    out_s.append(site_i[keep])
+    out_d.append(dem_i[keep])
+    out_w.append(total[keep])
+    s_all, d_all, w_all = (np.concatenate(x) for x in (out_s, out_d, out_w))
+    order = np.lexsort((w_all, d_all, s_all))
+    s_all, d_all, w_all = s_all[order], d_all[order], w_all[order]
+    first = np.r_[True, (s_all[1:] != s_all[:-1]) | (d_all[1:] != d_all[:-1])]
+    return s_all[first], d_all[first], w_all[first]
 
 
 def compare_pairs(a, b) -> dict:
@@ -362,10 +460,21 @@ def mclp_side(side: str, spec: dict, cache: Path | None):
             }
 
         if spec.get("with_greedy"):
+            from defibmap.analysis import _mclp, _swap
+
             start = time.perf_counter()
             steps = optimise.greedy(cover, w, k)
             sizes["greedy_s"] = time.perf_counter() - start
             sizes["greedy_objective"] = steps[-1].cumulative if steps else 0.0
+            # the 1-swap local search on greedy's sites (what optimise.mclp starts from)
+            a, w_open = _mclp.open_demand(cover, w, None)
+            a, w_open = _mclp.merge_identical(a, w_open)
+            start = time.perf_counter()
+            swapped = _swap.improve(
+                a, w_open, np.array([s.site for s in steps], dtype=np.int64), time_limit_s=60.0
+            )
+            sizes["swap_s"] = time.perf_counter() - start
+            sizes["swap_objective"] = optimise.covered_weight(cover, w, swapped)
         return sizes, run
     if side == "highs-full":
 
@@ -522,7 +631,8 @@ def scale_run(spec: dict, cache: Path, stage_times: dict) -> dict:
         "MCLP (HiGHS)",
         lambda: optimise.mclp(cover, w, k, already_covered=covered, time_limit_s=120.0),
     )
-    total = time.perf_counter() - analysis_start - stage_times["make random points (not analysis)"]
+    # analysis_start was taken after the random points were made: they are not in it
+    total = time.perf_counter() - analysis_start
     assert steps[-1].cumulative <= exact.objective + 1e-6
     return {
         "analysis_after_load_s": total,
@@ -535,3 +645,155 @@ def scale_run(spec: dict, cache: Path, stage_times: dict) -> dict:
         "nodes": net.n_nodes,
         "edges": net.n_edges,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# snapping: defibmap vs shapely's STRtree and osmnx's nearest_edges
+# --------------------------------------------------------------------------------------------
+
+
+def snap_side(side: str, spec: dict, cache: Path | None):
+    """Snap ``points`` random points (up to 40 m off the streets) at ``max_snap_m``.
+
+    ``defibmap@<m>`` is defibmap at another limit, to compare the cost of a generous limit.
+    Every side's search structure is built outside the timer (defibmap's segment grid,
+    shapely's STRtree, osmnx's graph); osmnx builds its own tree inside ``nearest_edges``.
+    """
+    net = load_network(spec, cache)
+    x, y = random_points(net, int(spec["points"]), seed=7)
+    limit = float(spec["max_snap_m"])
+    sizes = {"nodes": net.n_nodes, "edges": net.n_edges, "points": x.size, "max_snap_m": limit}
+    if side.startswith("defibmap"):
+        if "@" in side:
+            limit = float(side.split("@")[1])
+        from defibmap.network import _snap_index
+
+        net.snap_index()  # saved with the network: mapped from the file
+        start = time.perf_counter()
+        _snap_index.build(net.edge_coords, net.edge_coord_offsets)
+        sizes["index_build_s"] = time.perf_counter() - start
+        snap_points(net, x[:10], y[:10], max_snap_m=limit)  # compile (numba's disk cache)
+
+        def run():
+            s = snap_points(net, x, y, max_snap_m=limit)
+            return {"edge": s.edge, "snap_m": s.snap_m, "to_u_m": s.to_u_m}
+
+        return sizes, run
+    if side == "shapely":
+        import shapely
+
+        geoms = net.edge_geometry
+        start = time.perf_counter()
+        tree = shapely.STRtree(geoms)
+        sizes["tree_s"] = time.perf_counter() - start
+        pts = shapely.points(x, y)
+
+        def run():
+            (pos, idx), dist = tree.query_nearest(
+                pts, max_distance=limit, return_distance=True, all_matches=False
+            )
+            g = geoms[idx]
+            along = shapely.line_locate_point(g, pts[pos])
+            glen = shapely.length(g)
+            frac = np.clip(np.divide(along, glen, out=np.zeros_like(along), where=glen > 0), 0, 1)
+            edge = np.full(x.size, -1, dtype=np.int64)
+            snap_m = np.full(x.size, np.nan)
+            to_u = np.full(x.size, np.nan)
+            edge[pos], snap_m[pos], to_u[pos] = idx, dist, frac * net.edge_length_m[idx]
+            return {"edge": edge, "snap_m": snap_m, "to_u_m": to_u}
+
+        return sizes, run
+    if side == "osmnx":
+        import networkx as nx
+        import osmnx as ox
+
+        graph = nx.MultiDiGraph(crs=net.crs)
+        graph.add_nodes_from(
+            (i, {"x": float(a), "y": float(b)})
+            for i, (a, b) in enumerate(zip(net.node_x, net.node_y, strict=True))
+        )
+        graph.add_edges_from(
+            (int(a), int(b), int(e), {"length": float(w), "geometry": g})
+            for e, (a, b, w, g) in enumerate(
+                zip(net.edge_u, net.edge_v, net.edge_length_m, net.edge_geometry, strict=True)
+            )
+        )
+
+        def run():
+            found, dist = ox.distance.nearest_edges(graph, x, y, return_dist=True)
+            edge = np.array([key for _, _, key in found], dtype=np.int64)
+            dist = np.asarray(dist, dtype=np.float64)
+            out = np.where(dist <= limit, edge, -1)
+            return {"edge": out, "snap_m": np.where(out >= 0, dist, np.nan), "to_u_m": None}
+
+        return sizes, run
+    raise ValueError(side)
+
+
+def compare_snaps(a: dict, b: dict) -> dict:
+    """Same edge and offsets to 1 mm; where the edges differ both must be nearest (a tie:
+    equal distances), which shapely and osmnx settle in no particular order."""
+    assert (a["edge"] >= 0).tolist() == (b["edge"] >= 0).tolist(), "snapped sets differ"
+    ok = a["edge"] >= 0
+    np.testing.assert_allclose(a["snap_m"][ok], b["snap_m"][ok], rtol=0, atol=1e-3)
+    differ = ok & (a["edge"] != b["edge"])
+    np.testing.assert_allclose(a["snap_m"][differ], b["snap_m"][differ], rtol=0, atol=1e-9)
+    same = ok & ~differ
+    out = {
+        "points": int(ok.sum()),
+        "same_edge": int(same.sum()),
+        "ties_settled_differently": int(differ.sum()),
+        "max_abs_diff_snap_m": float(np.max(np.abs(a["snap_m"][ok] - b["snap_m"][ok]), initial=0)),
+    }
+    if a["to_u_m"] is not None and b["to_u_m"] is not None:
+        np.testing.assert_allclose(a["to_u_m"][same], b["to_u_m"][same], rtol=0, atol=1e-3)
+        out["max_abs_diff_to_u_m"] = float(
+            np.max(np.abs(a["to_u_m"][same] - b["to_u_m"][same]), initial=0)
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# loading a saved region network: mapped arrays vs the earlier compressed form
+# --------------------------------------------------------------------------------------------
+
+
+def load_side(side: str, spec: dict, cache: Path | None):  # noqa: ARG001 - every side's form
+    """Load the saved network: the current file (arrays mapped, nothing derived) or the same
+    network in the earlier form (compressed, WKB geometry, adjacency rebuilt), written untimed."""
+    from defibmap.network import _base
+
+    assert cache is not None
+    if side == "defibmap":
+        path = cache
+    elif side == "format-1":
+        net = walk.load(cache)
+        path = cache.with_name(cache.stem + "-format1.npz")
+        if not path.exists():
+            _base.write_network(path, net, {"format": np.array(_base.CACHE_FORMAT)})
+    else:
+        raise ValueError(side)
+
+    def run():
+        return walk.load(path)
+
+    return {"file_mb": path.stat().st_size / 1e6}, run
+
+
+def loaded_answer(net: Network) -> dict:
+    return {
+        **network_answer(net),
+        "node_y": net.node_y,
+        "edge_coords": net.edge_coords,
+        "edge_coord_offsets": net.edge_coord_offsets,
+        "indptr": net.adjacency.indptr,
+        "indices": net.adjacency.indices,
+        "data": net.adjacency.data,
+    }
+
+
+def compare_loaded(a: dict, b: dict) -> dict:
+    out = compare_networks(a, b)
+    for key in ("node_y", "edge_coords", "edge_coord_offsets", "indptr", "indices", "data"):
+        np.testing.assert_array_equal(a[key], b[key])
+    return out

@@ -65,7 +65,6 @@ class EdgeArrays:
     edge_u: NDArray[np.int64]
     edge_v: NDArray[np.int64]
     edge_length_m: NDArray[np.float64]
-    edge_geometry: NDArray[np.object_]
     crs: str
     source: str
     _tree: list[shapely.STRtree]
@@ -80,10 +79,17 @@ class EdgeArrays:
         """Number of edges (parallel edges, and both ways of a two-way street, counted apart)."""
         return int(self.edge_u.shape[0])
 
+    def geometry_array(self) -> NDArray[np.object_]:
+        """Return the edge geometries.
+
+        A field of the driving network; built on demand from the vertices for the walking one.
+        """
+        raise NotImplementedError
+
     def edge_tree(self) -> shapely.STRtree:
         """Return an STRtree over the edge geometries, built once and kept."""
         if not self._tree:
-            self._tree.append(shapely.STRtree(self.edge_geometry))
+            self._tree.append(shapely.STRtree(self.geometry_array()))
         return self._tree[0]
 
 
@@ -127,7 +133,7 @@ def write_network(
         "edge_v": network.edge_v,
         "edge_length_m": network.edge_length_m,
         **extra,
-        **pack_wkb(network.edge_geometry),
+        **pack_wkb(network.geometry_array()),
         "crs": np.array(network.crs),
         "source": np.array(network.source),
     }

@@ -80,6 +80,10 @@ class DriveNetwork(EdgeArrays):
     source: str = "graph"
     _tree: list[shapely.STRtree] = field(default_factory=list, repr=False, compare=False)
 
+    def geometry_array(self) -> NDArray[np.object_]:
+        """Return :attr:`edge_geometry`."""
+        return self.edge_geometry
+
 
 def min_time_csr(
     u: NDArray[np.int64],

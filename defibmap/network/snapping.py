@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 
 from defibmap._errors import InputError
 from defibmap.defaults import DEFAULT_MAX_SNAP_M
+from defibmap.network import _snap_index
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,53 +140,37 @@ def snap_points(
         msg = f"x and y must have the same length, got {x.shape[0]} and {y.shape[0]}"
         raise InputError(msg)
     n = x.shape[0]
-    points = shapely.points(x, y)
     edge = np.full(n, -1, dtype=np.int64)
     snap_m = np.full(n, np.nan)
-    finite = np.isfinite(x) & np.isfinite(y)
-    if network.n_edges and finite.any():
-        tree = network.edge_tree()
-        # GEOS refuses a max_distance of 0; for 0 (only points exactly on an edge) query
-        # without a limit and keep the exact hits
-        idx, dist = tree.query_nearest(
-            points[finite],
-            max_distance=max_snap_m if max_snap_m > 0 else None,
-            return_distance=True,
-            all_matches=False,
-        )
-        if max_snap_m == 0:
-            exact = dist <= 0.0
-            idx, dist = idx[:, exact], dist[exact]
-        # query_nearest returns one row per (point, nearest edge); ties may repeat a point,
-        # keep the lowest edge index for a deterministic answer
-        rows = np.flatnonzero(finite)[idx[0]]
-        order = np.lexsort((idx[1], rows))
-        rows_sorted = rows[order]
-        first = np.ones(rows_sorted.size, dtype=bool)
-        first[1:] = rows_sorted[1:] != rows_sorted[:-1]
-        take = order[first]
-        edge[rows[take]] = idx[1][take]
-        snap_m[rows[take]] = dist[take]
-    ok = edge >= 0
     to_u = np.full(n, np.nan)
     to_v = np.full(n, np.nan)
     sx = np.full(n, np.nan)
     sy = np.full(n, np.nan)
-    if ok.any():
-        geoms = network.edge_geometry[edge[ok]]
-        geom_len = shapely.length(geoms)
-        # a (near) zero-length edge is a point: every spot on it is its start (GEOS would
-        # divide by its length)
+    if network.n_edges and n:
+        index = network.snap_index()
+        seg, dist = _snap_index.search(index, x, y, max_snap_m)
+        ok = seg >= 0
+        s = seg[ok]
+        edge[ok] = index.seg_edge[s]
+        snap_m[ok] = dist[ok]
+        ax, ay, bx, by = index.seg_x0[s], index.seg_y0[s], index.seg_x1[s], index.seg_y1[s]
+        dx, dy = bx - ax, by - ay
+        len2 = dx * dx + dy * dy
+        # GEOS's projection factor, clamped to the segment (line_locate_point's measure)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = ((x[ok] - ax) * dx + (y[ok] - ay) * dy) / len2
+        r = np.where(len2 > 0, np.clip(r, 0.0, 1.0), 0.0)
+        along = index.seg_along[s] + r * np.sqrt(len2)
+        geom_len = index.edge_geom_len[edge[ok]]
+        # a (near) zero-length edge is a point: every spot on it is its start
         usable = geom_len > _DEGENERATE_M
-        along = np.zeros(geoms.shape[0])
-        along[usable] = shapely.line_locate_point(geoms[usable], points[ok][usable])
         frac = np.divide(along, geom_len, out=np.zeros_like(along), where=usable)
         frac = np.clip(frac, 0.0, 1.0)
+        r = np.where(usable, r, 0.0)
         length = network.edge_length_m[edge[ok]]
         to_u[ok] = frac * length
         to_v[ok] = (1.0 - frac) * length
-        snapped = shapely.line_interpolate_point(geoms, along)
-        coords = shapely.get_coordinates(snapped)
-        sx[ok] = coords[:, 0]
-        sy[ok] = coords[:, 1]
+        sx[ok] = ax + r * dx
+        sy[ok] = ay + r * dy
+    ok = edge >= 0
     return Snapped(ok=ok, edge=edge, snap_m=snap_m, to_u_m=to_u, to_v_m=to_v, snap_x=sx, snap_y=sy)
