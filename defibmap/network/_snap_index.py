@@ -242,10 +242,14 @@ def _file_segments(
 def _seg_distance(
     px: float, py: float, ax: float, ay: float, bx: float, by: float
 ) -> float:  # pragma: no cover - compiled
-    """GEOS ``Distance::pointToSegment``, operation for operation."""
-    if ax == bx and ay == by:
-        return math.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    """GEOS ``Distance::pointToSegment``, operation for operation.
+
+    A segment whose squared length underflows to 0 (ends a few 1e-162 m apart) is a point,
+    as when its ends are equal: GEOS would divide by zero there.
+    """
     len2 = (bx - ax) * (bx - ax) + (by - ay) * (by - ay)
+    if (ax == bx and ay == by) or len2 == 0.0:
+        return math.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
     r = ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / len2
     if r <= 0.0:
         return math.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))

@@ -167,3 +167,16 @@ def test_far_points_and_limits():
     assert far.snap_m[4] == pytest.approx(5e5)
     zero = snap_points(net, x, y, max_snap_m=0.0)
     assert zero.ok.tolist() == [True, False, False, False, False]
+
+
+def test_a_segment_shorter_than_float_resolution_is_a_point() -> None:
+    # ends 5e-324 m apart: the squared length underflows to 0, and the search must not divide
+    # by it (hypothesis found such an edge); the point's distance is to the segment's start
+    net = from_arrays(
+        node_x=np.array([0.0, 5e-324, 100.0]),
+        node_y=np.array([0.0, 0.0, 0.0]),
+        edge_u=np.array([0, 1]),
+        edge_v=np.array([1, 2]),
+    )
+    snapped = snap_points(net, np.array([0.0, 50.0]), np.array([3.0, 4.0]), max_snap_m=300)
+    assert snapped.snap_m == pytest.approx([3.0, 4.0])
