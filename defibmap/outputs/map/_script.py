@@ -1,0 +1,280 @@
+"""The study map's page script: panels, the period switch and the what-if planner.
+
+Private to :mod:`defibmap.outputs.map`. :data:`PAGE_JS` runs once the map and its layers
+exist. It reads one JSON payload (built by :mod:`defibmap.outputs.map._planner`; every text
+in it escaped in Python already) and the names of folium's layer variables, and:
+
+- puts the headline, legend, sources and planner panels on the map as Leaflet controls and
+  fits the view to the content with room for them;
+- draws each resident as a Leaflet circle marker whose ``fillColor`` is its colour in the
+  chosen period (day, school holidays, night) and plan;
+- measures the plan (today's defibs, ticked or not, and the ticked candidates) from the
+  embedded catchments: year-round available, night and any-time coverage, as
+  :func:`defibmap.study.compare.planner_figures` does in Python.
+"""
+
+from __future__ import annotations
+
+PAGE_JS = r"""
+(function () {
+  var P = __PAYLOAD__;
+  var map = __MAP__;
+  var residents = __RESIDENTS__;
+  var legendLayers = __LEGEND_LAYERS__;
+  var reachPairs = __REACH_PAIRS__;
+  var S = P.sites, nS = S.kind.length, W = S.nWords;
+  var nD = P.pop.length, ptr = P.pairs.ptr, ps = P.pairs.site, pb = P.pairs.band,
+      pw = P.pairs.walk, nb = P.bandColours.length;
+  var slotHours = P.slotHours, nSlots = slotHours.length, hoursTotal = 0, popTotal = 0;
+  slotHours.forEach(function (h) { hoursTotal += h; });
+  P.pop.forEach(function (p) { popTotal += p; });
+  var today = new Uint8Array(nS), plan = new Uint8Array(nS);
+  for (var i = 0; i < S.nCurrent; i += 1) { today[i] = 1; }
+  plan.set(today);
+  P.initial.forEach(function (s) { plan[s] = 1; });
+  var period = 0;
+  var container = map.getContainer();
+  container.classList.add('defibmap-page');
+
+  function measure(mask, usable) {
+    var avail = 0, night = 0, any = 0, words = new Uint32Array(Math.max(W, 1));
+    var band = new Int8Array(nD), near = new Int32Array(nD), walk = new Float64Array(nD);
+    for (var d = 0; d < nD; d += 1) {
+      var a = 0, n = 0, b = nb, best = Infinity, who = -1;
+      words.fill(0);
+      for (var k = ptr[d]; k < ptr[d + 1]; k += 1) {
+        var s = ps[k];
+        if (!mask[s]) { continue; }
+        a = 1;
+        if (S.night[s]) { n = 1; }
+        for (var w = 0; w < W; w += 1) { words[w] |= S.words[s * W + w]; }
+        if (usable && usable[s]) {
+          if (pb[k] < b) { b = pb[k]; }
+          if (pw[k] < best) { best = pw[k]; who = s; }
+        }
+      }
+      var h = 0;
+      for (var j = 0; j < nSlots; j += 1) {
+        if ((words[j >> 5] >>> (j & 31)) & 1) { h += slotHours[j]; }
+      }
+      var pop = P.pop[d];
+      avail += pop * (h / hoursTotal);
+      night += pop * n;
+      any += pop * a;
+      band[d] = b; near[d] = who; walk[d] = best;
+    }
+    var share = function (x) { return popTotal > 0 ? x / popTotal : 0; };
+    return {available: share(avail), night: share(night), any_time: share(any),
+            band: band, near: near, walk: walk};
+  }
+
+  // ------------------------------------------------------------------ panels (Leaflet controls)
+  function panel(position, cls, html) {
+    var Control = L.Control.extend({
+      options: {position: position},
+      onAdd: function () {
+        var div = L.DomUtil.create('div', 'defibmap-panel ' + cls);
+        div.innerHTML = html;
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      }
+    });
+    var control = new Control();
+    control.addTo(map);
+    return control.getContainer();
+  }
+  var head = panel('topleft', 'defibmap-title', P.panels.headline);
+  var planBox = P.panels.planner ? panel('topright', 'defibmap-planner', P.panels.planner) : null;
+  var legendBox = panel('bottomright', 'defibmap-legend', '');
+  panel('bottomleft', 'defibmap-sources', P.panels.sources);
+  var legendOpen = window.innerWidth >= 1200 && window.innerHeight >= 700;
+
+  function drawLegend() {
+    var details = legendBox.querySelector('details');
+    if (details) { legendOpen = details.open; }
+    var rows = P.legend.filter(function (section) {
+      return section.layer < 0 || map.hasLayer(legendLayers[section.layer]);
+    }).map(function (section) { return section.html; });
+    legendBox.innerHTML = '<details' + (legendOpen ? ' open' : '') +
+      '><summary>Legend</summary><div class="defibmap-legend-body">' + rows.join('') +
+      '</div></details>';
+  }
+  drawLegend();
+  map.on('overlayadd overlayremove', drawLegend);
+
+  // --------------------------------------------------------------------------- residents
+  var markers = [];
+  if (residents && P.demand) {
+    var D = P.demand;
+    for (var d = 0; d < nD; d += 1) {
+      var m = L.circleMarker([D.lat[d], D.lon[d]], {
+        radius: D.r[d], weight: 1, color: '#333333', fillColor: '#999999', fillOpacity: 0.8
+      });
+      m.bindTooltip((function (index) { return function () { return tip(index); }; })(d));
+      m.addTo(residents);
+      markers.push(m);
+    }
+  }
+  var now = null, base = null;
+
+  function fmtWalk(index, result) {
+    if (result.near[index] < 0) {
+      return 'none within ' + P.headlineM + ' m';
+    }
+    return Math.round(result.walk[index]).toLocaleString('en-GB') + ' m (' +
+      S.name[result.near[index]] + ')';
+  }
+  function tip(index) {
+    var name = P.periods.length ? P.periods[period].label.toLowerCase() : 'any time';
+    var text = '<b>' + P.demand.label[index] + '</b><br>Residents: ' +
+      Math.round(P.pop[index]).toLocaleString('en-GB') +
+      '<br>Walk to the nearest defib usable ' + (P.periods.length ? 'by ' : '') + name +
+      ', today: ' + fmtWalk(index, base);
+    if (changed()) { text += '<br>With this plan: ' + fmtWalk(index, now); }
+    return text;
+  }
+  function changed() {
+    for (var s = 0; s < nS; s += 1) { if (plan[s] !== today[s]) { return true; } }
+    return false;
+  }
+  function colour(index) {
+    var t = base.band[index], p = now.band[index];
+    if (t < nb && p < nb) { return P.bandColours[t]; }
+    if (p < nb) { return P.colours.added; }
+    if (t < nb) { return P.colours.lost; }
+    return P.colours.over;
+  }
+
+  // ---------------------------------------------------------------------------- figures
+  function pct(x) { return (100 * x).toFixed(1) + '%'; }
+  function people(x) {
+    var r = Math.round(x);
+    return (r > 0 ? '+' : r < 0 ? '\u2212' : '') + Math.abs(r).toLocaleString('en-GB');
+  }
+  function setCell(figure, when, value, text) {
+    head.querySelectorAll('[data-figure="' + figure + '"][data-when="' + when + '"]')
+      .forEach(function (cell) { cell.textContent = text; cell.setAttribute('data-value', value); });
+  }
+  var usableNow = function () { return P.periods.length ? P.periods[period].usable : null; };
+  var todayAll = measure(today, null);
+  if (P.planner) {
+    ['available', 'night', 'any_time'].forEach(function (f) {
+      setCell(f, 'today', todayAll[f], pct(todayAll[f]));
+    });
+  }
+
+  function siteStyles() {
+    var usable = usableNow(), css = [];
+    for (var s = 0; s < nS; s += 1) {
+      var sel = '.defibmap-s' + s;
+      if (s < S.nCurrent && !plan[s]) {
+        css.push(sel + '{opacity:0.35;filter:grayscale(1)}');
+      } else if (s < S.nCurrent && usable && !usable[s]) {
+        css.push(sel + '{opacity:0.45;filter:grayscale(1)}');
+      } else if (s >= S.nCurrent && plan[s]) {
+        css.push(sel + '>div{box-shadow:0 0 0 3px ' + P.colours.added + ',0 0 4px #000}');
+      } else if (s >= S.nCurrent && S.recommended[s]) {
+        css.push(sel + '{opacity:0.45}');
+      }
+    }
+    var style = document.getElementById('defibmap-plan-style');
+    if (!style) {
+      style = document.createElement('style');
+      style.id = 'defibmap-plan-style';
+      document.head.appendChild(style);
+    }
+    style.textContent = css.join('\n');
+  }
+
+  function update() {
+    if (!P.planner) { return; }
+    var usable = usableNow();
+    base = measure(today, usable);
+    now = measure(plan, usable);
+    ['available', 'night', 'any_time'].forEach(function (f) {
+      setCell(f, 'plan', now[f], pct(now[f]));
+      var added = (now[f] - todayAll[f]) * popTotal;
+      setCell('added_' + f, 'plan', added, people(added));
+    });
+    var nAdded = 0, nRemoved = 0;
+    for (var s = 0; s < nS; s += 1) {
+      if (plan[s] && !today[s]) { nAdded += 1; }
+      if (!plan[s] && today[s]) { nRemoved += 1; }
+    }
+    head.querySelectorAll('.defibmap-plan-size').forEach(function (el) {
+      el.textContent = nAdded + ' added' + (nRemoved ? ', ' + nRemoved + ' taken away' : '');
+    });
+    markers.forEach(function (m, index) {
+      var c = colour(index);
+      m.setStyle({fillColor: c, color: c === P.colours.added ? '#000000' : '#333333'});
+    });
+    siteStyles();
+  }
+
+  // ------------------------------------------------------------------------ period switch
+  head.querySelectorAll('.defibmap-daynight input').forEach(function (box) {
+    box.addEventListener('change', function () {
+      if (!box.checked) { return; }
+      period = Number(box.getAttribute('data-period'));
+      var to = P.periods[period].night ? 1 : 0;
+      reachPairs.forEach(function (pair) {
+        if (map.hasLayer(pair[1 - to])) { map.removeLayer(pair[1 - to]); map.addLayer(pair[to]); }
+      });
+      update();
+    });
+  });
+
+  // ------------------------------------------------------------------------------ planner
+  function planText() {
+    var ids = [];
+    for (var s = 0; s < nS; s += 1) {
+      if (plan[s] && !today[s]) { ids.push(S.id[s]); }
+      if (!plan[s] && today[s]) { ids.push('-' + S.id[s]); }
+    }
+    return '[' + ids.map(function (x) { return JSON.stringify(x); }).join(', ') + ']';
+  }
+  if (planBox) {
+    planBox.querySelectorAll('input.defibmap-plan').forEach(function (box) {
+      var s = Number(box.getAttribute('data-i'));
+      box.checked = plan[s] === 1;
+      box.addEventListener('change', function () {
+        plan[s] = box.checked ? 1 : 0;
+        update();
+      });
+    });
+    var copy = planBox.querySelector('.defibmap-copy');
+    var out = planBox.querySelector('.defibmap-plan-text');
+    copy.addEventListener('click', function () {
+      out.value = planText();
+      out.hidden = false;
+      out.select();
+      if (navigator.clipboard) { navigator.clipboard.writeText(out.value).catch(function () {}); }
+    });
+  }
+  window.defibmapPlan = {
+    text: planText,
+    figures: function () { return now && {available: now.available, night: now.night,
+                                   any_time: now.any_time}; }
+  };
+
+  // --------------------------------------------------- fit the view with room for the panels
+  function fit() {
+    var box = container.getBoundingClientRect(), left = 0, right = 0;
+    container.querySelectorAll('.leaflet-left .leaflet-control').forEach(function (c) {
+      left = Math.max(left, c.getBoundingClientRect().right - box.left);
+    });
+    container.querySelectorAll('.leaflet-right .leaflet-control').forEach(function (c) {
+      right = Math.max(right, box.right - c.getBoundingClientRect().left);
+    });
+    var pad = 24;
+    if (left + right + 4 * pad > box.width * 0.8) { left = 0; right = 0; }
+    map.fitBounds(P.bounds, {paddingTopLeft: [left + pad, pad],
+                             paddingBottomRight: [right + pad, pad], maxZoom: 17,
+                             animate: false});
+  }
+  update();
+  fit();
+  window.defibmapReady = true;
+})();
+"""
