@@ -243,6 +243,11 @@ PAGE_JS = r"""
         update();
       });
     });
+    // the open plan and the legend share the right edge: opening one folds the other
+    planBox.querySelector('details').addEventListener('toggle', function (e) {
+      var legend = legendBox.querySelector('details');
+      if (e.target.open && legend) { legend.open = false; legendOpen = false; }
+    });
     var copy = planBox.querySelector('.defibmap-copy');
     var out = planBox.querySelector('.defibmap-plan-text');
     copy.addEventListener('click', function () {
@@ -252,6 +257,8 @@ PAGE_JS = r"""
       if (navigator.clipboard) { navigator.clipboard.writeText(out.value).catch(function () {}); }
     });
   }
+  // the residents' markers in the order of the study's demand points (tests read them)
+  window.defibmapResidents = function () { return markers.slice(); };
   window.defibmapPlan = {
     text: planText,
     figures: function () { return now && {available: now.available, night: now.night,
