@@ -38,7 +38,7 @@ OVER_COLOUR = "#d55e00"
 
 def json_for_script(value: object) -> str:
     """JSON that is safe inside ``<script>``: no ``<``, ``>`` or ``&`` left to end it."""
-    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
