@@ -323,8 +323,8 @@ def planner(result: StudyResult, *, threshold_m: float | None = None) -> Planner
         slot_usable=np.ascontiguousarray(columns.T),
         slot_hours=slot_hours,
         night=night_usable(sites.term, sites.holiday),
-        day_term=sites.term[:, day].all(axis=1),
-        day_holiday=sites.holiday[:, day].all(axis=1),
+        day_term=np.asarray(sites.term[:, day].all(axis=1), dtype=bool),
+        day_holiday=np.asarray(sites.holiday[:, day].all(axis=1), dtype=bool),
         population=pools.population,
         threshold_m=walk_m,
     )

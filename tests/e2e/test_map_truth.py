@@ -112,7 +112,9 @@ def test_nothing_that_matters_is_under_a_panel(leeds: Study, browser: Any, size:
         panels = page.evaluate(RECTS_JS, ".leaflet-control")
         title = page.evaluate(RECTS_JS, ".leaflet-control.defibmap-title")
         assert len(title) == 1
-        sites = page.evaluate(RECTS_JS, ".leaflet-marker-icon.defibmap-badge:not(.defibmap-station)")
+        sites = page.evaluate(
+            RECTS_JS, ".leaflet-marker-icon.defibmap-badge:not(.defibmap-station)"
+        )
         defibs = page.evaluate(RECTS_JS, ".leaflet-marker-icon.defibmap-defib")
         figures = page.evaluate(RECTS_JS, ".defibmap-title .defibmap-figure")
         ranks = sorted(int(s["text"]) for s in sites)
@@ -121,12 +123,16 @@ def test_nothing_that_matters_is_under_a_panel(leeds: Study, browser: Any, size:
         assert len(figures) == 6  # three figures, today and with the plan
         width, height = size
         for item in sites + defibs:
-            assert 0 <= item["x"] and item["r"] <= width and 0 <= item["y"] and item["b"] <= height
+            assert item["x"] >= 0
+            assert item["y"] >= 0
+            assert item["r"] <= width
+            assert item["b"] <= height
             hidden = [p for p in panels if _overlap(item, p)]
             assert hidden == [], (item, hidden)
         others = [p for p in panels if not _overlap(p, title[0]) or p == title[0]]
         for item in figures:
-            assert item["b"] <= height and item["r"] <= width
+            assert item["b"] <= height
+            assert item["r"] <= width
             assert [p for p in others if p != title[0] and _overlap(item, p)] == []
 
 

@@ -56,7 +56,7 @@ PAGE_CSS = """<style>
 
 
 def swatch(colour: str, label: str, *, round_: bool = True, outline: bool = False) -> str:
-    """A legend row: a coloured square or disc and its (escaped) label."""
+    """Return a legend row: a coloured square or disc and its (escaped) label."""
     fill = "transparent" if outline else colour
     shape = "50%" if round_ else "2px"
     return (
@@ -66,7 +66,7 @@ def swatch(colour: str, label: str, *, round_: bool = True, outline: bool = Fals
 
 
 def symbol_row(icon_html: str, label: str) -> str:
-    """A legend row showing a marker symbol as drawn on the map."""
+    """Return a legend row showing a marker symbol as drawn on the map."""
     return (
         '<div style="display:flex;align-items:center;gap:6px;margin:1px 0">'
         f"{icon_html}<span>{label}</span></div>"
@@ -81,7 +81,7 @@ def _credit(source: Mapping[str, str]) -> str:
 
 
 def sources_panel(sources: Sequence[Mapping[str, str]]) -> str:
-    """The data sources and dates, folded into one line until opened."""
+    """Return the data sources and dates, folded into one line until opened."""
     data_credits = "; ".join(_credit(s) for s in sources)
     libraries = ", ".join(f"{k} {esc(v)}" for k, v in _assets.asset_versions().items())
     return (
@@ -102,8 +102,7 @@ def headline_panel(
     period_labels: Sequence[tuple[str, str]],
     report_link: str | None,
 ) -> str:
-    """Title, the three coverage figures (today and, with a planner, with the plan) and the
-    period switch.
+    """Return the title, the coverage figures (today, and with the plan) and the period switch.
 
     ``figures`` holds a key (``available``, ``night``, ``any_time``), a plain label and
     today's share (0-1) per figure; ``period_labels`` a value and a label per period.
@@ -160,7 +159,7 @@ def headline_panel(
 
 
 def planner_panel(groups: Sequence[tuple[str, Sequence[tuple[int, str, str]]]]) -> str:
-    """The what-if list: per group (title, sites as index, id and escaped name), checkboxes."""
+    """Return the what-if list: per group (title; sites as index, id, escaped name) checkboxes."""
     parts = []
     for title, sites in groups:
         if not sites:

@@ -182,7 +182,7 @@ DEFIB_PX = 22
 
 
 def symbol_html(glyph: str, fill: str, ink: str, *, px: int, round_: bool = False) -> str:
-    """The HTML of a map symbol: a square (or disc) with a glyph; also drawn in the legend."""
+    """Return a map symbol's HTML: a square (or disc) with a glyph; the legend draws it too."""
     shape = "50%" if round_ else "4px"
     edge = "#000" if fill.lower() in {"#ffffff", "#fff"} else "#fff"
     return (
@@ -192,7 +192,7 @@ def symbol_html(glyph: str, fill: str, ink: str, *, px: int, round_: bool = Fals
 
 
 def site_class(index: Mapping[str, int], site_id: object) -> str:
-    """The CSS class the planner styles a site's marker by (empty when it has no index)."""
+    """Return the CSS class the planner styles a site's marker by (empty without an index)."""
     i = index.get(str(site_id))
     return f" defibmap-s{i}" if i is not None else ""
 

@@ -24,7 +24,7 @@ _AVAILABILITY_WORDS = {
 }
 
 
-def _residents(layer: int, colours: Sequence[str], labels: Sequence[str], planned: bool) -> str:
+def _residents(layer: int, colours: Sequence[str], labels: Sequence[str], *, planned: bool) -> str:
     n = len(colours) - 2  # the walking bands, then over the headline walk and none
     if planned:
         rows = [
@@ -47,22 +47,23 @@ def sections(
     *,
     residents: tuple[int, Sequence[str], Sequence[str], bool],
     defibs: tuple[int, Sequence[str]],
-    ranked: int,
-    others: int,
+    candidates: tuple[int, int],
     stations: Sequence[tuple[int, str]],
     reach: Sequence[tuple[int, str, int]],
-    wards: int,
-    network: int,
+    outlines: tuple[int, int],
     extra: Sequence[tuple[int, str]],
 ) -> list[tuple[int, str]]:
     """Return ``(layer index, html)`` per legend section, in the order the legend shows them.
 
-    Layers the study lacks come with index ``-1`` and give no section.
+    ``candidates`` is the (recommended, other candidates) layers, ``outlines`` the (wards,
+    walking network) layers. Layers the study lacks come with index ``-1`` and give no section.
     """
+    ranked, others = candidates
+    wards, network = outlines
     out: list[tuple[int, str]] = []
     layer, colours, labels, planned = residents
     if layer >= 0:
-        out.append((layer, _residents(layer, colours, labels, planned)))
+        out.append((layer, _residents(layer, colours, labels, planned=planned)))
     layer, present = defibs
     if layer >= 0 and present:
         rows = ["<b>Defibrillators</b>"]

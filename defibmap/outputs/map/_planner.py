@@ -73,7 +73,7 @@ def _bits(usable: NDArray[np.bool_]) -> tuple[list[int], int]:
 
 
 def periods(plan: Planner) -> list[dict[str, object]]:
-    """The period switch: day (term and school holidays when they differ) and night."""
+    """Return the period switch: day (term and school holidays when they differ) and night."""
     schools = bool((plan.day_term != plan.day_holiday).any())
     out: list[dict[str, object]] = [
         {
@@ -208,14 +208,14 @@ class PageScript(MacroElement):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "DefibmapPage"
+        pairs = "[" + ", ".join(f"[{d}, {n}]" for d, n in reach_pairs) + "]"
+        pairs = "[" + ", ".join(f"[{d}, {n}]" for d, n in reach_pairs) + "]"
         # only folium's generated variable names (identifiers) and escaped JSON go in
         self.code = (
             PAGE_JS.replace("__MAP__", map_name)
             .replace("__RESIDENTS__", residents_name or "null")
             .replace("__LEGEND_LAYERS__", "[" + ", ".join(legend_layers) + "]")
-            .replace(
-                "__REACH_PAIRS__", "[" + ", ".join(f"[{d}, {n}]" for d, n in reach_pairs) + "]"
-            )
+            .replace("__REACH_PAIRS__", pairs)
             # last, so that no text in the payload is taken for a placeholder
             .replace("__PAYLOAD__", json_for_script(data))
         )

@@ -154,7 +154,10 @@ PAGE_JS = r"""
   }
   function setCell(figure, when, value, text) {
     head.querySelectorAll('[data-figure="' + figure + '"][data-when="' + when + '"]')
-      .forEach(function (cell) { cell.textContent = text; cell.setAttribute('data-value', value); });
+      .forEach(function (cell) {
+        cell.textContent = text;
+        cell.setAttribute('data-value', value);
+      });
   }
   var usableNow = function () { return P.periods.length ? P.periods[period].usable : null; };
   var todayAll = measure(today, null);

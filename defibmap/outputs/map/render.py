@@ -206,15 +206,10 @@ def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
     plan = layers.planner
     index = {s: i for i, s in enumerate(plan.site_ids)} if plan is not None else {}
 
-    colours = demand_layers.band_colours(len(thresholds))
-    band_labels = [f"within {overlays.fmt_m(t)} m" for t in thresholds] + [
-        f"over {overlays.fmt_m(headline_m)} m",
-        "no defib within search limit",
-    ]
+    colours, band_labels = _bands(thresholds)
     defibs84 = overlays.to_wgs84(layers.defibs, "defibs")
     stations84 = overlays.to_wgs84(layers.stations, "stations")
     candidates84 = overlays.to_wgs84(layers.candidates, "candidates")
-    demand84 = overlays.to_wgs84(layers.demand, "demand")
     network = None
     if layers.network_lines is not None:
         network = overlays.network_layer(layers.network_lines)
@@ -254,11 +249,45 @@ def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
         group.add_to(m)
     for layer in options.extra_layers:
         layer.add_to(m)
-    bounds = _bounds([demand84, defibs84, stations84, candidates84])
-    m.fit_bounds(bounds, max_zoom=17)
+    frames = [overlays.to_wgs84(layers.demand, "demand"), defibs84, stations84, candidates84]
+    m.fit_bounds(_bounds(frames), max_zoom=17)
     # collapsed: an open list of a dozen layers would cover a laptop's map
     folium.LayerControl(collapsed=True).add_to(m)
 
+    groups = _Groups(
+        residents=residents,
+        defibs=defibs,
+        ranked=ranked,
+        others=others,
+        stations=stations,
+        reach=reach_groups,
+        wards=ward_groups,
+        network=network,
+        in_page=drawn_in_page,
+    )
+    _add_page(m, layers, options, groups, thresholds=thresholds, shown_title=shown_title)
+    return m
+
+
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """The map's layers the legend explains and the page script drives."""
+
+    residents: folium.FeatureGroup
+    defibs: folium.FeatureGroup
+    ranked: folium.FeatureGroup
+    others: folium.FeatureGroup
+    stations: Sequence[folium.FeatureGroup]
+    reach: Mapping[str, folium.FeatureGroup]
+    wards: Sequence[folium.FeatureGroup]
+    network: folium.FeatureGroup | None
+    in_page: bool  # residents drawn by the page script (recoloured by period and plan)
+
+
+def _legend(
+    layers: MapLayers, options: MapOptions, groups: _Groups, thresholds: NDArray[np.float64]
+) -> tuple[list[tuple[int, str]], list[folium.FeatureGroup]]:
+    """Return the legend sections and the layers they belong to."""
     legend_layers: list[folium.FeatureGroup] = []
 
     def on(group: folium.FeatureGroup | None) -> int:
@@ -267,71 +296,100 @@ def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
         legend_layers.append(group)
         return len(legend_layers) - 1
 
+    colours, band_labels = _bands(thresholds)
     sections = page_legend.sections(
-        residents=(on(residents), colours, band_labels, drawn_in_page),
-        defibs=(on(defibs), sorted(set(overlays.availability_of(defibs84)))),
-        ranked=on(ranked) if len(layers.recommendations) else -1,
-        others=on(others) if len(candidates84) > len(layers.recommendations) else -1,
-        stations=[(on(g), g.layer_name) for g in stations],
-        reach=[(on(g), label, i) for i, (label, g) in enumerate(reach_groups.items())],
-        wards=on(ward_groups[0]) if ward_groups else -1,
-        network=on(network),
+        residents=(on(groups.residents), colours, band_labels, groups.in_page),
+        defibs=(
+            on(groups.defibs),
+            sorted(set(overlays.availability_of(overlays.to_wgs84(layers.defibs, "defibs")))),
+        ),
+        candidates=(
+            on(groups.ranked) if len(layers.recommendations) else -1,
+            on(groups.others) if len(layers.candidates) > len(layers.recommendations) else -1,
+        ),
+        stations=[(on(g), g.layer_name) for g in groups.stations],
+        reach=[(on(g), label, i) for i, (label, g) in enumerate(groups.reach.items())],
+        outlines=(on(groups.wards[0]) if groups.wards else -1, on(groups.network)),
         extra=[(on(g), options.extra_legend.get(g.layer_name, "")) for g in options.extra_layers],
     )
+    return sections, legend_layers
+
+
+def _bands(thresholds: NDArray[np.float64]) -> tuple[list[str], list[str]]:
+    """Return the residents' walking-band colours and labels (then over the walk, and none)."""
+    colours = demand_layers.band_colours(len(thresholds))
+    headline = overlays.fmt_m(float(thresholds[-1]))
+    labels = [f"within {overlays.fmt_m(t)} m" for t in thresholds] + [
+        f"over {headline} m",
+        "no defib within search limit",
+    ]
+    return colours, labels
+
+
+def _add_page(
+    m: folium.Map,
+    layers: MapLayers,
+    options: MapOptions,
+    groups: _Groups,
+    *,
+    thresholds: NDArray[np.float64],
+    shown_title: str,
+) -> None:
+    """Add the page's style and script: panels, legend, period switch and planner."""
+    plan = layers.planner
+    sections, legend_layers = _legend(layers, options, groups, thresholds)
     period_list = _planner.periods(plan) if plan is not None else []
     headline_html = page.headline_panel(
         shown_title=shown_title,
         synthetic=options.synthetic,
-        walk_m=overlays.fmt_m(headline_m),
+        walk_m=overlays.fmt_m(float(thresholds[-1])),
         figures=options.headline,
         plan=plan is not None,
         period_labels=[(str(p["key"]), str(p["label"])) for p in period_list],
         report_link=options.report_link,
     )
     names = _site_names(layers)
-    planner_html = None
-    if plan is not None:
-        planner_html = page.planner_panel(_plan_groups(plan, layers, names))
     panels = _planner.Panels(
         headline=headline_html,
         sources=page.sources_panel(options.sources),
-        planner=planner_html,
+        planner=page.planner_panel(_plan_groups(plan, layers, names)) if plan else None,
         legend=sections,
     )
-    drawn = None
-    if drawn_in_page:
-        drawn = _residents(layers.demand, demand84)
+    demand84 = overlays.to_wgs84(layers.demand, "demand")
+    frames = [
+        demand84,
+        overlays.to_wgs84(layers.defibs, "defibs"),
+        overlays.to_wgs84(layers.stations, "stations"),
+        overlays.to_wgs84(layers.candidates, "candidates"),
+    ]
     data = _planner.payload(
         plan,
         names=names,
         recommended=list(layers.recommendations.sort_values("rank")["site_id"].astype(str)),
         thresholds=thresholds,
-        band_colours=colours[: len(thresholds)],
-        residents=drawn,
+        band_colours=_bands(thresholds)[0][: len(thresholds)],
+        residents=_residents(layers.demand, demand84) if groups.in_page else None,
         panels=panels,
-        bounds=bounds,
+        bounds=_bounds(frames),
     )
     reach_pairs = []
-    night_reach = layers.night_reach
-    if plan is not None and night_reach is not None:
-        if all(label in reach_groups for label in night_reach):
-            day, night = (reach_groups[label].get_name() for label in night_reach)
-            reach_pairs.append((day, night))
+    night = layers.night_reach
+    if plan is not None and night is not None and all(x in groups.reach for x in night):
+        reach_pairs.append((groups.reach[night[0]].get_name(), groups.reach[night[1]].get_name()))
     cast("Figure", m.get_root()).header.add_child(Element(page.PAGE_CSS), name="defibmap_css")
     m.add_child(
         _planner.PageScript(
             data,
             map_name=m.get_name(),
-            residents_name=residents.get_name() if drawn_in_page else None,
+            residents_name=groups.residents.get_name() if groups.in_page else None,
             legend_layers=[g.get_name() for g in legend_layers],
             reach_pairs=reach_pairs,
         )
     )
-    return m
 
 
 def _bounds(frames: Sequence[gpd.GeoDataFrame]) -> list[list[float]]:
-    """The frames' bounds as [[south, west], [north, east]]; Great Britain when all are empty."""
+    """Return the frames' bounds, [[south, west], [north, east]]; Great Britain if all empty."""
     bounds = np.vstack([f.total_bounds for f in frames if not f.empty] or [[-6, 50, 2, 58]])
     west, south = bounds[:, 0].min(), bounds[:, 1].min()
     east, north = bounds[:, 2].max(), bounds[:, 3].max()
@@ -351,7 +409,7 @@ def _site_names(layers: MapLayers) -> dict[str, str]:
 def _plan_groups(
     plan: Planner, layers: MapLayers, names: Mapping[str, str]
 ) -> list[tuple[str, list[tuple[int, str, str]]]]:
-    """The planner's lists: recommended (ranked), other candidates, stations, today's defibs."""
+    """Return the planner's lists: recommended, other candidates, stations, today's defibs."""
     index = {s: i for i, s in enumerate(plan.site_ids)}
     ranked = list(layers.recommendations.sort_values("rank")["site_id"].astype(str))
     stations = set(layers.stations.index.astype(str))
@@ -571,7 +629,7 @@ TIME_LAYER = "Minutes to the first defibrillator"
 
 
 def _time_legend() -> str:
-    """The minutes layer's legend section."""
+    """Return the minutes layer's legend section."""
     edges = [f"{m:g}" for m in TIME_BANDS_MIN]
     labels = [f"within {edges[0]} min"]
     labels += [f"{a}\u2013{b} min" for a, b in itertools.pairwise(edges)]
