@@ -437,7 +437,7 @@ def _residents(demand: gpd.GeoDataFrame, demand84: gpd.GeoDataFrame) -> _planner
     lon, lat = overlays.xy(demand84)
     pop = demand["population"].to_numpy(dtype=float)
     top = max(float(np.nanmax(pop)) if len(pop) else 1.0, 1.0)
-    radius = 3.0 + 9.0 * np.sqrt(np.clip(np.nan_to_num(pop), 0.0, None) / top)
+    radius = 2.5 + 6.5 * np.sqrt(np.clip(np.nan_to_num(pop), 0.0, None) / top)
     names = overlays.column(demand, "name").to_numpy(dtype=object)
     ids = demand.index.to_numpy(dtype=object)
     labels = [f"{text(names[i], str(ids[i]))} ({esc(ids[i])})" for i in range(len(ids))]
