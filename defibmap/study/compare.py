@@ -265,6 +265,11 @@ class Planner:
         People at each demand point.
     threshold_m
         The walk, metres.
+    demand_u, demand_v
+        The network nodes at the two ends of each demand point's edge (-1: not snapped).
+    demand_to_u_m, demand_to_v_m
+        The walk from each demand point to those nodes, metres: the access leg and along the
+        edge (NaN: not snapped). A page places a hypothetical cabinet on the network with them.
     """
 
     site_ids: tuple[str, ...]
@@ -279,6 +284,10 @@ class Planner:
     day_holiday: NDArray[np.bool_]
     population: NDArray[np.float64]
     threshold_m: float
+    demand_u: NDArray[np.int64]
+    demand_v: NDArray[np.int64]
+    demand_to_u_m: NDArray[np.float64]
+    demand_to_v_m: NDArray[np.float64]
 
 
 def planner(result: StudyResult, *, threshold_m: float | None = None) -> Planner:
@@ -314,6 +323,8 @@ def planner(result: StudyResult, *, threshold_m: float | None = None) -> Planner
     # one hour stands for the day: a defib open 09:00-12:00 only is not usable "by day"
     middle = sum(DAY_WINDOW_H) // 2
     day = np.array([weekday * 24 + middle for weekday in range(5)])
+    snapped = pools.demand
+    edge = np.where(snapped.ok, snapped.edge, 0)
     return Planner(
         site_ids=tuple(str(s) for s in sites.ids),
         n_current=len(pools.current),
@@ -327,6 +338,10 @@ def planner(result: StudyResult, *, threshold_m: float | None = None) -> Planner
         day_holiday=np.asarray(sites.holiday[:, day].all(axis=1), dtype=bool),
         population=pools.population,
         threshold_m=walk_m,
+        demand_u=np.where(snapped.ok, result.network.edge_u[edge], -1),
+        demand_v=np.where(snapped.ok, result.network.edge_v[edge], -1),
+        demand_to_u_m=np.where(snapped.ok, snapped.snap_m + snapped.to_u_m, np.nan),
+        demand_to_v_m=np.where(snapped.ok, snapped.snap_m + snapped.to_v_m, np.nan),
     )
 
 

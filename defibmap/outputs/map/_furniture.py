@@ -158,7 +158,9 @@ def headline_panel(
     )
 
 
-def planner_panel(groups: Sequence[tuple[str, Sequence[tuple[int, str, str]]]]) -> str:
+def planner_panel(
+    groups: Sequence[tuple[str, Sequence[tuple[int, str, str]]]], *, place: bool = False
+) -> str:
     """Return the what-if list: per group (title; sites as index, id, escaped name) checkboxes."""
     parts = []
     for title, sites in groups:
@@ -174,7 +176,13 @@ def planner_panel(groups: Sequence[tuple[str, Sequence[tuple[int, str, str]]]]) 
         "<details><summary>What if? Plan your own</summary>"
         "<div>Tick a site to add it, untick a defib to take it away; the figures, residents "
         "and defibs follow.</div>"
-        f'<div class="defibmap-plan-list">{"".join(parts)}</div>'
+        + (
+            '<label><input type="checkbox" class="defibmap-place"> Click the map to place a '
+            "24/7 cabinet at the nearest street corner</label>"
+            if place
+            else ""
+        )
+        + f'<div class="defibmap-plan-list">{"".join(parts)}</div>'
         '<button type="button" class="defibmap-copy">Copy this plan</button> '
         "<small>(site ids for <code>defibmap.compare</code>; a leading - takes a defib away)"
         "</small>"

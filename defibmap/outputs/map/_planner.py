@@ -53,13 +53,38 @@ class Residents:
 
 
 @dataclass(frozen=True)
+class Streets:
+    """The walking network as the page needs it to place a cabinet: nodes and a CSR graph.
+
+    Attributes
+    ----------
+    lat, lon
+        Each node's position, degrees (WGS84).
+    indptr, indices, length_m
+        The network's adjacency (CSR): node ``u``'s neighbours are
+        ``indices[indptr[u]:indptr[u + 1]]``, each ``length_m`` metres away.
+    """
+
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    indptr: NDArray[np.int64]
+    indices: NDArray[np.int64]
+    length_m: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
 class Panels:
-    """The HTML (escaped) of the headline, sources and planner panels and the legend."""
+    """The HTML (escaped) of the panels and the legend, and the bounds the view fits.
+
+    ``bounds`` is ``[[south, west], [north, east]]`` in degrees: the content the page fits
+    the view to, with room for the panels.
+    """
 
     headline: str
     sources: str
     planner: str | None
     legend: Sequence[tuple[int, str]]
+    bounds: Sequence[Sequence[float]]
 
 
 def _bits(usable: NDArray[np.bool_]) -> tuple[list[int], int]:
@@ -107,7 +132,7 @@ def payload(
     band_colours: Sequence[str],
     residents: Residents | None,
     panels: Panels,
-    bounds: Sequence[Sequence[float]],
+    streets: Streets | None = None,
 ) -> dict[str, object]:
     """Everything the page script reads, as JSON-ready values (texts escaped already).
 
@@ -136,7 +161,7 @@ def payload(
             "colours": {"added": ADDED_COLOUR, "lost": LOST_COLOUR, "over": OVER_COLOUR},
             "panels": {"headline": panels.headline, "sources": panels.sources, "planner": None},
             "legend": [{"layer": layer, "html": html} for layer, html in panels.legend],
-            "bounds": [list(map(float, b)) for b in bounds],
+            "bounds": [list(map(float, b)) for b in panels.bounds],
             "demand": None,
             "headlineM": f"{float(thresholds[-1]):g}",
         }
@@ -150,6 +175,8 @@ def payload(
     index = {s: i for i, s in enumerate(plan.site_ids)}
     data: dict[str, object] = {
         "planner": True,
+        "thresholds": [float(t) for t in thresholds],
+        "streets": None if streets is None else _streets(plan, streets),
         "headlineM": f"{plan.threshold_m:g}",
         "pop": [float(p) for p in plan.population],
         "pairs": {
@@ -179,7 +206,7 @@ def payload(
             "planner": panels.planner,
         },
         "legend": [{"layer": layer, "html": html} for layer, html in panels.legend],
-        "bounds": [list(map(float, b)) for b in bounds],
+        "bounds": [list(map(float, b)) for b in panels.bounds],
         "demand": None,
     }
     if residents is not None:
@@ -190,6 +217,22 @@ def payload(
             "label": list(residents.labels),
         }
     return data
+
+
+def _streets(plan: Planner, streets: Streets) -> dict[str, object]:
+    """Return the network and each demand point's two nodes, for a cabinet placed in the page."""
+    ok = plan.demand_u >= 0
+    return {
+        "lat": np.round(streets.lat, 6).tolist(),
+        "lon": np.round(streets.lon, 6).tolist(),
+        "ptr": streets.indptr.astype(int).tolist(),
+        "idx": streets.indices.astype(int).tolist(),
+        "len": np.round(streets.length_m, 1).tolist(),
+        "du": np.where(ok, plan.demand_u, -1).astype(int).tolist(),
+        "dv": np.where(ok, plan.demand_v, -1).astype(int).tolist(),
+        "dtu": np.round(np.where(ok, plan.demand_to_u_m, 0.0), 1).tolist(),
+        "dtv": np.round(np.where(ok, plan.demand_to_v_m, 0.0), 1).tolist(),
+    }
 
 
 class PageScript(MacroElement):

@@ -28,10 +28,11 @@ PAGE_JS = r"""
   var slotHours = P.slotHours, nSlots = slotHours.length, hoursTotal = 0, popTotal = 0;
   slotHours.forEach(function (h) { hoursTotal += h; });
   P.pop.forEach(function (p) { popTotal += p; });
-  var today = new Uint8Array(nS), plan = new Uint8Array(nS);
-  for (var i = 0; i < S.nCurrent; i += 1) { today[i] = 1; }
-  plan.set(today);
+  var today = [], plan = [];
+  for (var i = 0; i < nS; i += 1) { today.push(i < S.nCurrent ? 1 : 0); plan.push(today[i]); }
   P.initial.forEach(function (s) { plan[s] = 1; });
+  // pairs of the cabinets placed in the page, per demand point: [site, band, walk]
+  var extra = [];
   var period = 0;
   var container = map.getContainer();
   container.classList.add('defibmap-page');
@@ -42,15 +43,17 @@ PAGE_JS = r"""
     for (var d = 0; d < nD; d += 1) {
       var a = 0, n = 0, b = nb, best = Infinity, who = -1;
       words.fill(0);
-      for (var k = ptr[d]; k < ptr[d + 1]; k += 1) {
-        var s = ps[k];
+      var xs = extra[d] || [], nk = ptr[d + 1] - ptr[d];
+      for (var q = 0; q < nk + xs.length; q += 1) {
+        var k = ptr[d] + q, x = q < nk ? null : xs[q - nk];
+        var s = x ? x[0] : ps[k], sb = x ? x[1] : pb[k], sw = x ? x[2] : pw[k];
         if (!mask[s]) { continue; }
         a = 1;
         if (S.night[s]) { n = 1; }
         for (var w = 0; w < W; w += 1) { words[w] |= S.words[s * W + w]; }
         if (usable && usable[s]) {
-          if (pb[k] < b) { b = pb[k]; }
-          if (pw[k] < best) { best = pw[k]; who = s; }
+          if (sb < b) { b = sb; }
+          if (sw < best) { best = sw; who = s; }
         }
       }
       var h = 0;
@@ -230,12 +233,98 @@ PAGE_JS = r"""
 
   // ------------------------------------------------------------------------------ planner
   function planText() {
-    var ids = [];
+    var ids = [], placed = [];
     for (var s = 0; s < nS; s += 1) {
+      if (S.kind[s] === 'placed') {
+        if (plan[s]) { placed.push(S.where[s]); }
+        continue;
+      }
       if (plan[s] && !today[s]) { ids.push(S.id[s]); }
       if (!plan[s] && today[s]) { ids.push('-' + S.id[s]); }
     }
-    return '[' + ids.map(function (x) { return JSON.stringify(x); }).join(', ') + ']';
+    var text = '[' + ids.map(function (x) { return JSON.stringify(x); }).join(', ') + ']';
+    if (placed.length) {
+      text += '\n# and cabinets placed on the map (lat, lon): ' + placed.join('; ');
+    }
+    return text;
+  }
+
+  // ------------------------------------- a cabinet placed on any street (small networks only)
+  function reachFrom(start, limit) {
+    var G = P.streets, dist = new Map(), heap = [[0, start]];
+    function push(item) {
+      heap.push(item);
+      var i = heap.length - 1;
+      while (i > 0) {
+        var up = (i - 1) >> 1;
+        if (heap[up][0] <= heap[i][0]) { break; }
+        var t = heap[up]; heap[up] = heap[i]; heap[i] = t; i = up;
+      }
+    }
+    function pop() {
+      var top = heap[0], last = heap.pop();
+      if (heap.length) {
+        heap[0] = last;
+        var i = 0;
+        for (;;) {
+          var l = 2 * i + 1, r = l + 1, m = i;
+          if (l < heap.length && heap[l][0] < heap[m][0]) { m = l; }
+          if (r < heap.length && heap[r][0] < heap[m][0]) { m = r; }
+          if (m === i) { break; }
+          var t = heap[m]; heap[m] = heap[i]; heap[i] = t; i = m;
+        }
+      }
+      return top;
+    }
+    while (heap.length) {
+      var item = pop(), du = item[0], u = item[1];
+      if (dist.has(u)) { continue; }
+      dist.set(u, du);
+      for (var k = G.ptr[u]; k < G.ptr[u + 1]; k += 1) {
+        var v = G.idx[k], dv = du + G.len[k];
+        if (dv <= limit && !dist.has(v)) { push([dv, v]); }
+      }
+    }
+    return dist;
+  }
+  function place(latlng) {
+    var G = P.streets, best = -1, bestD = Infinity;
+    var cos = Math.cos(latlng.lat * Math.PI / 180);
+    for (var i = 0; i < G.lat.length; i += 1) {
+      var dy = G.lat[i] - latlng.lat, dx = (G.lon[i] - latlng.lng) * cos;
+      var dd = dx * dx + dy * dy;
+      if (dd < bestD) { bestD = dd; best = i; }
+    }
+    if (best < 0) { return; }
+    var limit = Number(P.headlineM), dist = reachFrom(best, limit), s = nS, reached = 0;
+    for (var d = 0; d < nD; d += 1) {
+      if (G.du[d] < 0) { continue; }
+      var w = Math.min(dist.has(G.du[d]) ? dist.get(G.du[d]) + G.dtu[d] : Infinity,
+                       dist.has(G.dv[d]) ? dist.get(G.dv[d]) + G.dtv[d] : Infinity);
+      if (!(w <= limit)) { continue; }
+      var b = 0;
+      while (b < P.thresholds.length && w > P.thresholds[b]) { b += 1; }
+      (extra[d] = extra[d] || []).push([s, b, w]);
+      reached += P.pop[d];
+    }
+    var where = G.lat[best].toFixed(5) + ', ' + G.lon[best].toFixed(5);
+    S.id.push('placed:' + where); S.name.push('cabinet placed at ' + where);
+    S.kind.push('placed'); S.recommended.push(0); S.night.push(1);
+    S.where = S.where || []; S.where[s] = where;
+    for (var w2 = 0; w2 < W; w2 += 1) { S.words.push(0xffffffff); }
+    P.periods.forEach(function (p) { p.usable.push(1); });
+    today.push(0); plan.push(1); nS += 1;
+    var marker = L.marker([G.lat[best], G.lon[best]], {icon: L.divIcon({
+      className: 'defibmap-icon defibmap-placed defibmap-s' + s, iconSize: [22, 22],
+      iconAnchor: [11, 11],
+      html: '<div class="defibmap-sym" style="width:22px;height:22px;background:' +
+            P.colours.added + ';color:#000;border:2px solid #000;border-radius:50%">+</div>'})});
+    marker.bindTooltip('Cabinet placed here (24/7, at the nearest street corner): ' +
+      Math.round(reached).toLocaleString('en-GB') + ' residents within ' + P.headlineM +
+      ' m walk. Click to take it away.');
+    marker.on('click', function () { plan[s] = 0; map.removeLayer(marker); update(); });
+    marker.addTo(map);
+    update();
   }
   if (planBox) {
     planBox.querySelectorAll('input.defibmap-plan').forEach(function (box) {
@@ -251,6 +340,10 @@ PAGE_JS = r"""
       var legend = legendBox.querySelector('details');
       if (e.target.open && legend) { legend.open = false; legendOpen = false; }
     });
+    var placing = planBox.querySelector('input.defibmap-place');
+    if (placing && P.streets) {
+      map.on('click', function (e) { if (placing.checked) { place(e.latlng); } });
+    }
     var copy = planBox.querySelector('.defibmap-copy');
     var out = planBox.querySelector('.defibmap-plan-text');
     copy.addEventListener('click', function () {

@@ -69,6 +69,9 @@ _KEEP_JS = ("leaflet", "jquery")
 _KEEP_CSS = ("leaflet_css",)
 #: The walking network is drawn when it has at most this many edges (about 60 bytes each).
 MAX_NETWORK_EDGES = 60_000
+#: The page can place a cabinet anywhere (a walking search in the page) when the network has
+#: at most this many nodes: about 50 bytes of page each.
+MAX_STREET_NODES = 50_000
 #: The residents layer's name (tests and the layer list find it by this).
 RESIDENTS = "Residents by walk to nearest defib"
 
@@ -125,6 +128,7 @@ class MapLayers:
     wards: gpd.GeoDataFrame | None = None
     network_lines: gpd.GeoSeries | None = None
     planner: Planner | None = None
+    streets: _planner.Streets | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -349,12 +353,6 @@ def _add_page(
         report_link=options.report_link,
     )
     names = _site_names(layers)
-    panels = _planner.Panels(
-        headline=headline_html,
-        sources=page.sources_panel(options.sources),
-        planner=page.planner_panel(_plan_groups(plan, layers, names)) if plan else None,
-        legend=sections,
-    )
     demand84 = overlays.to_wgs84(layers.demand, "demand")
     frames = [
         demand84,
@@ -362,6 +360,17 @@ def _add_page(
         overlays.to_wgs84(layers.stations, "stations"),
         overlays.to_wgs84(layers.candidates, "candidates"),
     ]
+    panels = _planner.Panels(
+        headline=headline_html,
+        sources=page.sources_panel(options.sources),
+        planner=(
+            page.planner_panel(_plan_groups(plan, layers, names), place=layers.streets is not None)
+            if plan
+            else None
+        ),
+        legend=sections,
+        bounds=_bounds(frames),
+    )
     data = _planner.payload(
         plan,
         names=names,
@@ -370,7 +379,7 @@ def _add_page(
         band_colours=_bands(thresholds)[0][: len(thresholds)],
         residents=_residents(layers.demand, demand84) if groups.in_page else None,
         panels=panels,
-        bounds=_bounds(frames),
+        streets=layers.streets,
     )
     reach_pairs = []
     night = layers.night_reach
@@ -588,6 +597,7 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         wards=result.wards,
         network_lines=lines,
         planner=study_planner(result),
+        streets=_streets(result),
     )
     time_layer = _time_layer(result.demand)
     options = MapOptions(
@@ -602,6 +612,24 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         report_link="report.html",
     )
     return study_map(layers, options)
+
+
+def _streets(result: StudyResult) -> _planner.Streets | None:
+    """Return the walking network for the page's placed cabinets, when small enough to embed."""
+    network = result.network
+    if network.n_nodes > MAX_STREET_NODES:
+        return None
+    nodes = gpd.GeoSeries(
+        gpd.points_from_xy(network.node_x, network.node_y), crs=network.crs
+    ).to_crs(WGS84)
+    adjacency = network.adjacency
+    return _planner.Streets(
+        lat=nodes.y.to_numpy(dtype=float),
+        lon=nodes.x.to_numpy(dtype=float),
+        indptr=np.asarray(adjacency.indptr, dtype=np.int64),
+        indices=np.asarray(adjacency.indices, dtype=np.int64),
+        length_m=np.asarray(adjacency.data, dtype=np.float64),
+    )
 
 
 def _headline(result: StudyResult) -> list[tuple[str, str, float]]:
