@@ -269,3 +269,68 @@ def test_print_keeps_marker_and_swatch_colours(demo: Study, browser: Any) -> Non
             assert printed["shown"]
         pdf = page.pdf(print_background=False)
         assert pdf[:5] == b"%PDF-"
+
+
+# ------------------------------------------------------------------- a cabinet placed by hand
+
+
+def test_a_cabinet_placed_on_a_street_reaches_what_a_walk_search_finds(
+    leeds: Study, browser: Any
+) -> None:
+    """Placed at a street corner, the cabinet adds the people scipy's Dijkstra finds in reach.
+
+    The page walks the embedded network (lengths to 0.1 m) from the node nearest the click;
+    the same search here is scipy's on the study's own network.
+    """
+    import re
+
+    import geopandas as gpd
+    from scipy.sparse.csgraph import dijkstra
+
+    from defibmap.study.compare import planner
+
+    result = leeds.result
+    plan = planner(result)
+    network = result.network
+    walk = plan.threshold_m
+    node = int(
+        np.argmin(
+            (network.node_x - network.node_x.mean()) ** 2
+            + (network.node_y - network.node_y.mean()) ** 2
+        )
+    )
+    where = gpd.GeoSeries(
+        gpd.points_from_xy(network.node_x[[node]], network.node_y[[node]]), crs=network.crs
+    ).to_crs("EPSG:4326")
+    graph = network.adjacency.copy()
+    graph.data = np.round(graph.data, 1)
+    dist = dijkstra(graph, indices=node, limit=walk)
+    ok = plan.demand_u >= 0
+    u, v = np.where(ok, plan.demand_u, 0), np.where(ok, plan.demand_v, 0)
+    reached = ok & (
+        np.minimum(
+            dist[u] + np.round(np.nan_to_num(plan.demand_to_u_m), 1),
+            dist[v] + np.round(np.nan_to_num(plan.demand_to_v_m), 1),
+        )
+        <= walk
+    )
+    ranked = set(result.recommendations["site_id"].astype(str))
+    active = np.array([i < plan.n_current or s in ranked for i, s in enumerate(plan.site_ids)])
+    covered = np.zeros(len(plan.population), dtype=bool)
+    covered[plan.pair_demand[active[plan.pair_site]]] = True
+    pop = plan.population
+    expected = float(pop[covered | reached].sum() / pop.sum())
+    assert reached.any()
+
+    map_name = re.search(r"var (map_[0-9a-f]+) = L\.map\(", leeds.page.read_text()).group(1)
+    with opened(browser, leeds.page) as page:
+        page.locator(".defibmap-planner summary").click()
+        page.locator("input.defibmap-place").check()
+        page.evaluate(
+            "([name, lat, lon]) => { window[name].fire('click', {latlng: L.latLng(lat, lon)}); }",
+            [map_name, float(where.y.iloc[0]), float(where.x.iloc[0])],
+        )
+        shown = _figures(page)
+        assert page.locator(".leaflet-marker-icon.defibmap-placed").count() == 1
+        assert "cabinets placed on the map" in page.evaluate("window.defibmapPlan.text()")
+    assert shown["any_time"] == pytest.approx(expected, abs=1e-9)
