@@ -72,6 +72,11 @@ MAX_NETWORK_EDGES = 60_000
 #: The page can place a cabinet anywhere (a walking search in the page) when the network has
 #: at most this many nodes: about 50 bytes of page each.
 MAX_STREET_NODES = 50_000
+#: The what-if planner is embedded when the catchments hold at most this many (site, demand
+#: point) pairs: about 12 bytes of page each. A city of 20,000 residents and 900 sites
+#: holds about 80,000 (3.5 MB page in all); a region beyond the limit gets the map without
+#: the planner rather than a page too large to open.
+MAX_PLANNER_PAIRS = 1_000_000
 #: The residents layer's name (tests and the layer list find it by this).
 RESIDENTS = "Residents by walk to nearest defib"
 
@@ -586,6 +591,10 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
     lines = None
     if network.n_edges <= MAX_NETWORK_EDGES:
         lines = gpd.GeoSeries(network.edge_geometry, crs=network.crs)
+    catchments = study_planner(result)
+    plan = catchments if len(catchments.pair_site) <= MAX_PLANNER_PAIRS else None
+    if plan is None:
+        logger.info("map: %d catchment pairs; the planner is left out", len(catchments.pair_site))
     layers = MapLayers(
         demand=result.demand,
         defibs=result.defibs,
@@ -596,8 +605,8 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         night_reach=night_reach,
         wards=result.wards,
         network_lines=lines,
-        planner=study_planner(result),
-        streets=_streets(result),
+        planner=plan,
+        streets=_streets(result) if plan is not None else None,
     )
     time_layer = _time_layer(result.demand)
     options = MapOptions(
