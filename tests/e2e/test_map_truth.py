@@ -102,6 +102,17 @@ RECTS_JS = """(selector) => Array.from(document.querySelectorAll(selector)).map(
 })"""
 
 
+#: Each resident's circle on the screen (canvas-drawn, so from Leaflet's own projection).
+RESIDENT_RECTS_JS = """() => {
+  const box = document.querySelector('.leaflet-container').getBoundingClientRect();
+  return window.defibmapResidents().map(m => {
+    const p = m._map.latLngToContainerPoint(m.getLatLng()), r = m.getRadius();
+    return {x: box.left + p.x - r, y: box.top + p.y - r, r: box.left + p.x + r,
+            b: box.top + p.y + r, text: ''};
+  });
+}"""
+
+
 def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
     return a["x"] < b["r"] and b["x"] < a["r"] and a["y"] < b["b"] and b["y"] < a["b"]
 
@@ -122,7 +133,9 @@ def test_nothing_that_matters_is_under_a_panel(leeds: Study, browser: Any, size:
         assert len(defibs) == len(leeds.result.defibs)
         assert len(figures) == 6  # three figures, today and with the plan
         width, height = size
-        for item in sites + defibs:
+        residents = page.evaluate(RESIDENT_RECTS_JS)
+        assert len(residents) == len(leeds.result.demand)
+        for item in sites + defibs + residents:
             assert item["x"] >= 0
             assert item["y"] >= 0
             assert item["r"] <= width
