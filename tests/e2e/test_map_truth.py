@@ -347,3 +347,25 @@ def test_a_cabinet_placed_on_a_street_reaches_what_a_walk_search_finds(
         assert page.locator(".leaflet-marker-icon.defibmap-placed").count() == 1
         assert "cabinets placed on the map" in page.evaluate("window.defibmapPlan.text()")
     assert shown["any_time"] == pytest.approx(expected, abs=1e-9)
+
+
+# ------------------------------------------------------------------------------- legend
+
+
+def test_legend_follows_the_visible_layers_and_the_study(leeds: Study, browser: Any) -> None:
+    """A section per visible layer, none for a layer the study lacks (Leeds: no fire stations)."""
+    kinds = set(leeds.result.stations["layer"].astype(str))
+    with opened(browser, leeds.page, (1920, 1080)) as page:
+        legend = page.locator(".defibmap-legend")
+        text = legend.inner_text()
+        assert "Residents" in text
+        assert "Defibrillators" in text
+        assert ("Police station" in text) == ("police_stations" in kinds)
+        assert ("Fire station" in text) == ("fire_stations" in kinds)
+        assert "Minutes to the first defib" not in text  # its layer starts hidden
+        page.locator(".leaflet-control-layers").hover()
+        page.locator(".leaflet-control-layers-overlays label", has_text="Minutes").locator(
+            "input"
+        ).check()
+        page.mouse.move(600, 500)
+        assert "Minutes to the first defib" in legend.inner_text()
