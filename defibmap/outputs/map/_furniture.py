@@ -36,6 +36,7 @@ PAGE_CSS = """<style>
 .defibmap-legend-body{max-height:55vh;overflow:auto}
 .defibmap-legend-body b{display:block;margin-top:4px}
 .defibmap-sources{max-width:360px;font-size:11px}
+.defibmap-legend{max-width:270px}
 .defibmap-plan-list{max-height:40vh;overflow:auto;margin:4px 0}
 .defibmap-plan-list label{display:block;white-space:nowrap}
 .defibmap-plan-list b{display:block;margin-top:4px}

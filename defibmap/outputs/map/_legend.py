@@ -92,7 +92,7 @@ def sections(
         if style is None:
             continue
         mark = layers.symbol_html(style.letter, style.colour, "#ffffff", px=16)
-        label = f"{esc(style.label)} ({esc(style.letter)}); gold edge: carries an outside defib"
+        label = f"{esc(style.label)} ({esc(style.letter)})"
         out.append((layer, symbol_row(mark, label)))
     for layer, label, i in reach:
         colour = layers.REACH_COLOURS[i % len(layers.REACH_COLOURS)]

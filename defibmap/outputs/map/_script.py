@@ -362,19 +362,38 @@ PAGE_JS = r"""
   };
 
   // --------------------------------------------------- fit the view with room for the panels
+  // Each corner's panels keep the content out of their columns (padding that side) or out
+  // of their rows (padding top or bottom): of the 16 choices, the one with the largest zoom.
   function fit() {
-    var box = container.getBoundingClientRect(), left = 0, right = 0;
-    container.querySelectorAll('.leaflet-left .leaflet-control').forEach(function (c) {
-      left = Math.max(left, c.getBoundingClientRect().right - box.left);
-    });
-    container.querySelectorAll('.leaflet-right .leaflet-control').forEach(function (c) {
-      right = Math.max(right, box.right - c.getBoundingClientRect().left);
-    });
-    var pad = 24;
-    if (left + right + 4 * pad > box.width * 0.8) { left = 0; right = 0; }
-    map.fitBounds(P.bounds, {paddingTopLeft: [left + pad, pad],
-                             paddingBottomRight: [right + pad, pad], maxZoom: 17,
-                             animate: false});
+    var box = container.getBoundingClientRect(), pad = 24, corners = [];
+    [['top', 'left'], ['top', 'right'], ['bottom', 'left'], ['bottom', 'right']]
+      .forEach(function (c) {
+        var w = 0, h = 0;
+        container.querySelectorAll('.leaflet-' + c[0] + '.leaflet-' + c[1] + ' .leaflet-control')
+          .forEach(function (el) {
+            var r = el.getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) { return; }
+            w = Math.max(w, c[1] === 'left' ? r.right - box.left : box.right - r.left);
+            h = Math.max(h, c[0] === 'top' ? r.bottom - box.top : box.bottom - r.top);
+          });
+        corners.push({v: c[0], h: c[1], w: w, ht: h});
+      });
+    var best = null;
+    for (var pick = 0; pick < 16; pick += 1) {
+      var edge = {top: 0, bottom: 0, left: 0, right: 0};
+      corners.forEach(function (c, i) {
+        if ((pick >> i) & 1) { edge[c.v] = Math.max(edge[c.v], c.ht); }
+        else { edge[c.h] = Math.max(edge[c.h], c.w); }
+      });
+      var tl = L.point(edge.left + pad, edge.top + pad);
+      var br = L.point(edge.right + pad, edge.bottom + pad);
+      if (tl.x + br.x >= box.width - 40 || tl.y + br.y >= box.height - 40) { continue; }
+      var zoom = map.getBoundsZoom(P.bounds, false, tl.add(br));
+      if (!best || zoom > best.zoom) { best = {zoom: zoom, tl: tl, br: br}; }
+    }
+    var options = {maxZoom: 17, animate: false};
+    if (best) { options.paddingTopLeft = best.tl; options.paddingBottomRight = best.br; }
+    map.fitBounds(P.bounds, options);
   }
   update();
   fit();
