@@ -133,6 +133,8 @@ def headline_panel(
     table = (
         f'<table class="defibmap-headline"><tr><th>Within {esc(walk_m)} m walk</th>'
         f"<th>Today</th>{plan_head}</tr>{''.join(rows)}</table>"
+        if rows
+        else ""
     )
     plan_line = (
         '<div class="defibmap-plan-line">Plan: <span class="defibmap-plan-size"></span> '

@@ -72,7 +72,7 @@ def sections(
                 glyph, fill, ink = layers.DEFIB_SYMBOL[avail]
                 rows.append(
                     symbol_row(
-                        layers.symbol_html(glyph, fill, ink, px=16), _AVAILABILITY_WORDS[avail]
+                        layers.symbol_html(glyph, fill, ink, px=20), _AVAILABILITY_WORDS[avail]
                     )
                 )
         if planned:
