@@ -262,3 +262,29 @@ class PageScript(MacroElement):
             # last, so that no text in the payload is taken for a placeholder
             .replace("__PAYLOAD__", json_for_script(data))
         )
+
+
+class PointsScript(MacroElement):
+    """Circle markers with tooltips, drawn into the parent layer from one JSON payload.
+
+    ``points`` holds ``lat``, ``lon`` (degrees), ``colour`` and ``tip`` (escaped HTML)
+    lists of one length.
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function () {"
+        "  var group = {{ this._parent.get_name() }}, D = {{ this.data }};"
+        "  for (var i = 0; i < D.lat.length; i += 1) {"
+        "    L.circleMarker([D.lat[i], D.lon[i]], {radius: 4, weight: 0, color: D.colour[i],"
+        "      fill: true, fillColor: D.colour[i], fillOpacity: 0.8})"
+        "      .bindTooltip(D.tip[i]).addTo(group);"
+        "  }"
+        "})();"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, points: Mapping[str, object]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "DefibmapPoints"
+        self.data = json_for_script(points)
