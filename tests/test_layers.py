@@ -189,11 +189,23 @@ new_sites = 2
     )
     with layers.registered(_cfr_kind()):
         result = defibmap.run_study(folder / "study.toml")
-        from defibmap.outputs.map._furniture import legend
         from defibmap.outputs.map._layers import station_layers, to_wgs84
+        from defibmap.outputs.map._legend import sections
 
         groups = station_layers(to_wgs84(result.stations, "stations"))
-        rows = legend(["#000"], ["x"], 500.0, [], None)
+        # the map's legend has a section per station layer the study has (issue 17)
+        rows = [
+            html
+            for _, html in sections(
+                residents=(-1, [], [], False),
+                defibs=(-1, []),
+                candidates=(-1, -1),
+                stations=[(i, g.layer_name) for i, g in enumerate(groups)],
+                reach=[],
+                outlines=(-1, -1),
+                extra=[],
+            )
+        ]
     return result, bases["demand_id"].tolist(), groups, rows
 
 

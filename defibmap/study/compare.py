@@ -27,7 +27,8 @@ import pandas as pd
 
 from defibmap._errors import InputError
 from defibmap.analysis import reach
-from defibmap.analysis.scenarios import year_coverage
+from defibmap.analysis.scenarios import night_usable, year_coverage
+from defibmap.defaults import DAY_WINDOW_H
 from defibmap.network.snapping import Snapped, snap_points
 from defibmap.study import board
 from defibmap.study.stages import _candidate_hours
@@ -229,3 +230,138 @@ def compare(
             }
         )
     return pd.DataFrame(rows, index=pd.Index(list(plans), name="plan"), columns=list(COLUMNS))
+
+
+@dataclass(frozen=True)
+class Planner:
+    """What a page needs to measure any plan by itself: catchments and weekly usability.
+
+    Every site a plan may hold (today's defibs first, then the candidates, upgrades and
+    stations that may be added) with the demand points within the walk, and each site's
+    usability over the year's hours compressed into *slots*: hours in which exactly the same
+    sites are usable share one slot. :func:`planner_figures` measures a plan from these
+    alone, with the same results as :func:`compare`.
+
+    Attributes
+    ----------
+    site_ids
+        Every site, today's defibs first (``n_current`` of them).
+    n_current
+        Number of today's defibs.
+    pair_site, pair_demand, pair_walk_m
+        The (site, demand point) pairs no farther apart than ``threshold_m``, and the walk in
+        metres.
+    slot_usable
+        ``(n_sites, n_slots)`` booleans: the site is usable in that slot.
+    slot_hours
+        Hours of the year in each slot (they sum to 52 x 168).
+    night
+        Whether each site is usable through the whole night window, every week.
+    day_term, day_holiday
+        Whether each site is usable at the middle hour of the weekday daytime window
+        (:data:`defibmap.defaults.DAY_WINDOW_H`: 13:00-14:00) on every weekday of a school-term
+        week, and of a school-holiday week.
+    population
+        People at each demand point.
+    threshold_m
+        The walk, metres.
+    demand_u, demand_v
+        The network nodes at the two ends of each demand point's edge (-1: not snapped).
+    demand_to_u_m, demand_to_v_m
+        The walk from each demand point to those nodes, metres: the access leg and along the
+        edge (NaN: not snapped). A page places a hypothetical cabinet on the network with them.
+    """
+
+    site_ids: tuple[str, ...]
+    n_current: int
+    pair_site: NDArray[np.int64]
+    pair_demand: NDArray[np.int64]
+    pair_walk_m: NDArray[np.float64]
+    slot_usable: NDArray[np.bool_]
+    slot_hours: NDArray[np.int64]
+    night: NDArray[np.bool_]
+    day_term: NDArray[np.bool_]
+    day_holiday: NDArray[np.bool_]
+    population: NDArray[np.float64]
+    threshold_m: float
+    demand_u: NDArray[np.int64]
+    demand_v: NDArray[np.int64]
+    demand_to_u_m: NDArray[np.float64]
+    demand_to_v_m: NDArray[np.float64]
+
+
+def planner(result: StudyResult, *, threshold_m: float | None = None) -> Planner:
+    """Measure once what a what-if planner needs to measure any plan without a network.
+
+    Parameters
+    ----------
+    result
+        A finished study.
+    threshold_m
+        The walk, metres (default: the study's headline walk).
+
+    Returns
+    -------
+    Planner
+        The catchment of every site (today's defibs, candidates, upgrades and stations) and
+        every site's usability by slot of the year.
+    """
+    walk_m = float(result.config.headline_threshold_m if threshold_m is None else threshold_m)
+    pools = _pools(result)
+    sites = pools.current.plus(pools.additions)
+    pairs = reach.pair_distances(result.network, sites.snapped, pools.demand, limit_m=walk_m)
+    keep = pairs.walk_m <= walk_m
+    term_weeks = result.config.school_term_weeks
+    hours = np.r_[
+        np.full(sites.term.shape[1], term_weeks, dtype=np.int64),
+        np.full(sites.holiday.shape[1], 52 - term_weeks, dtype=np.int64),
+    ]
+    usable = np.hstack([sites.term, sites.holiday])
+    columns, inverse = np.unique(usable.T, axis=0, return_inverse=True)
+    slot_hours = np.zeros(len(columns), dtype=np.int64)
+    np.add.at(slot_hours, inverse.ravel(), hours)
+    # one hour stands for the day: a defib open 09:00-12:00 only is not usable "by day"
+    middle = sum(DAY_WINDOW_H) // 2
+    day = np.array([weekday * 24 + middle for weekday in range(5)])
+    snapped = pools.demand
+    edge = np.where(snapped.ok, snapped.edge, 0)
+    return Planner(
+        site_ids=tuple(str(s) for s in sites.ids),
+        n_current=len(pools.current),
+        pair_site=pairs.site[keep],
+        pair_demand=pairs.demand[keep],
+        pair_walk_m=pairs.walk_m[keep],
+        slot_usable=np.ascontiguousarray(columns.T),
+        slot_hours=slot_hours,
+        night=night_usable(sites.term, sites.holiday),
+        day_term=np.asarray(sites.term[:, day].all(axis=1), dtype=bool),
+        day_holiday=np.asarray(sites.holiday[:, day].all(axis=1), dtype=bool),
+        population=pools.population,
+        threshold_m=walk_m,
+        demand_u=np.where(snapped.ok, result.network.edge_u[edge], -1),
+        demand_v=np.where(snapped.ok, result.network.edge_v[edge], -1),
+        demand_to_u_m=np.where(snapped.ok, snapped.snap_m + snapped.to_u_m, np.nan),
+        demand_to_v_m=np.where(snapped.ok, snapped.snap_m + snapped.to_v_m, np.nan),
+    )
+
+
+def planner_figures(plan: Planner, active: NDArray[np.bool_]) -> tuple[float, float, float]:
+    """Year-round available, night and any-time coverage (0-1) of the ``active`` sites.
+
+    The arithmetic the map's planner does in the page, from :class:`Planner` alone.
+    """
+    on = active[plan.pair_site]
+    site, demand = plan.pair_site[on], plan.pair_demand[on]
+    n = len(plan.population)
+    total = float(plan.population.sum())
+    if total <= 0:
+        return 0.0, 0.0, 0.0
+    slots = np.zeros((n, plan.slot_usable.shape[1]), dtype=bool)
+    np.logical_or.at(slots, demand, plan.slot_usable[site])
+    share = (slots * plan.slot_hours).sum(axis=1) / float(plan.slot_hours.sum())
+    any_time = np.zeros(n, dtype=bool)
+    any_time[demand] = True
+    night = np.zeros(n, dtype=bool)
+    night[demand[plan.night[site]]] = True
+    pop = plan.population
+    return float(share @ pop / total), float(night @ pop / total), float(any_time @ pop / total)

@@ -31,9 +31,9 @@ MAX_DEMAND_MARKERS = 20_000
 AGGREGATED_MARKERS = 5_000
 #: Smallest aggregation cell, metres; doubled until the marker count fits.
 _MIN_CELL_M = 50.0
-BAND_RAMP = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b")
-OVER_COLOUR = "#fc8d59"
-NONE_COLOUR = "#b2182b"
+BAND_RAMP = ("#00441b", "#238b45", "#66c2a4")  # ColorBrewer BuGn, dark = nearest
+OVER_COLOUR = "#d55e00"
+NONE_COLOUR = "#7f2704"
 UNCOVERED_COLOUR = "#e7298a"
 
 

@@ -33,9 +33,13 @@ logger = logging.getLogger(__name__)
 WGS84 = "EPSG:4326"
 AVAILABILITY = ("24/7", "limited hours", "unknown")
 AVAILABILITY_COLOUR = {"24/7": "#08519c", "limited hours": "#41b6c4", "unknown": "#807dba"}
-RANK_COLOUR = "#ff7f00"
-CANDIDATE_COLOUR = "#969696"
-REACH_COLOURS = ("#3182bd", "#31a354", "#756bb1", "#e6550d")
+#: Recommended sites and other candidates: Okabe & Ito's blue (used for nothing else).
+RANK_COLOUR = "#0072b2"
+CANDIDATE_COLOUR = "#0072b2"
+CANDIDATE_PX = 14
+#: Reach areas, drawn lightly filled: Tol's muted scheme (colour-blind safe), apart from the
+#: resident and site colours.
+REACH_COLOURS = ("#88ccee", "#332288", "#117733", "#999933")
 
 
 def station_styles() -> dict[str, MapStyle]:
@@ -75,7 +79,7 @@ def fmt_m(value: float) -> str:
 
 
 def badge(
-    label: str, colour: str, *, round_: bool, border: str = "2px solid #fff"
+    label: str, colour: str, *, round_: bool, border: str = "2px solid #fff", extra: str = ""
 ) -> folium.DivIcon:
     shape = "50%" if round_ else "3px"
     return folium.DivIcon(
@@ -87,7 +91,7 @@ def badge(
         ),
         icon_size=(26, 26),
         icon_anchor=(13, 13),
-        class_name="defibmap-badge",
+        class_name="defibmap-badge" + extra,
     )
 
 
@@ -167,23 +171,55 @@ def night_usable(availability: pd.Series[Any], *, unknown_usable: bool) -> NDArr
     return np.asarray((label == "24/7") | ((label == "unknown") & unknown_usable), dtype=bool)
 
 
-def defib_layers(
-    defibs84: gpd.GeoDataFrame, *, unknown_usable: bool
-) -> tuple[list[folium.FeatureGroup], tuple[folium.FeatureGroup, folium.FeatureGroup] | None]:
-    """Draw defibs coloured by availability, in a day layer and a night layer when they differ.
+#: Defib symbols by availability: the glyph, fill and text colour. Told apart by the glyph
+#: as well as the colour, so they read in grey print and with any colour vision.
+DEFIB_SYMBOL = {
+    "24/7": ("24", "#000000", "#ffffff"),
+    "limited hours": ("h", "#ffffff", "#000000"),
+    "unknown": ("?", "#8c8c8c", "#ffffff"),
+}
+DEFIB_PX = 22
 
-    Returns the layers and, when some defib is not usable at night, the (day, night) pair for
-    the day/night switch; the night layer holds only defibs usable at night and starts hidden.
-    """
-    availability = column(defibs84, "availability", "unknown").astype(str).str.strip().str.lower()
-    availability = availability.where(availability.isin(AVAILABILITY), "unknown")
-    at_night = night_usable(availability, unknown_usable=unknown_usable)
-    split = not at_night.all()
-    night_label = "24/7" + (" and unknown hours" if unknown_usable else "")
-    day = folium.FeatureGroup(
-        name="Defibrillators by day (every defib)" if split else "Defibrillators"
+
+def symbol_html(glyph: str, fill: str, ink: str, *, px: int, round_: bool = False) -> str:
+    """Return a map symbol's HTML: a square (or disc) with a glyph; the legend draws it too."""
+    shape = "50%" if round_ else "4px"
+    edge = "#000" if fill.lower() in {"#ffffff", "#fff"} else "#fff"
+    return (
+        f'<div class="defibmap-sym" style="width:{px}px;height:{px}px;background:{fill};'
+        f'color:{ink};border:2px solid {edge};border-radius:{shape};">{glyph}</div>'
     )
-    night = folium.FeatureGroup(name=f"Defibrillators at night ({night_label} only)", show=False)
+
+
+def site_class(index: Mapping[str, int], site_id: object) -> str:
+    """Return the CSS class the planner styles a site's marker by (empty without an index)."""
+    i = index.get(str(site_id))
+    return f" defibmap-s{i}" if i is not None else ""
+
+
+def icon(html: str, px: int, class_name: str) -> folium.DivIcon:
+    return folium.DivIcon(
+        html=html, icon_size=(px, px), icon_anchor=(px // 2, px // 2), class_name=class_name
+    )
+
+
+def availability_of(defibs84: gpd.GeoDataFrame) -> pd.Series[Any]:
+    """Each defib's availability label, one of :data:`AVAILABILITY`."""
+    availability = column(defibs84, "availability", "unknown").astype(str).str.strip().str.lower()
+    return availability.where(availability.isin(AVAILABILITY), "unknown")
+
+
+def defib_layer(
+    defibs84: gpd.GeoDataFrame, *, unknown_usable: bool, index: Mapping[str, int]
+) -> folium.FeatureGroup:
+    """Draw today's defibs as marker icons, a symbol per availability.
+
+    The page script fades the defibs not usable in the chosen period, or taken away in the
+    plan (by the ``defibmap-s<i>`` class of each icon).
+    """
+    availability = availability_of(defibs84)
+    at_night = night_usable(availability, unknown_usable=unknown_usable)
+    group = folium.FeatureGroup(name="Defibrillators")
     lon, lat = xy(defibs84)
     names, layers = column(defibs84, "name"), column(defibs84, "layer")
     hours = column(defibs84, "opening_hours")
@@ -197,31 +233,32 @@ def defib_layers(
         )
         if text(hours.iloc[i]):
             popup += f"<br>Opening hours: {text(hours.iloc[i])}"
-        for group in (day, night) if split and at_night[i] else (day,):
-            folium.CircleMarker(
-                location=(float(lat[i]), float(lon[i])),
-                radius=6,
-                color="#fff",
-                weight=2,
-                fill=True,
-                fill_color=AVAILABILITY_COLOUR[avail],
-                fill_opacity=1.0,
-                tooltip=folium.Tooltip(f"{name} ({esc(avail)})"),
-                popup=folium.Popup(popup, max_width=300),
-            ).add_to(group)
-    if split:
-        return [day, night], (day, night)
-    return [day], None
+        glyph, fill, ink = DEFIB_SYMBOL[avail]
+        folium.Marker(
+            location=(float(lat[i]), float(lon[i])),
+            icon=icon(
+                symbol_html(glyph, fill, ink, px=DEFIB_PX),
+                DEFIB_PX,
+                "defibmap-icon defibmap-defib" + site_class(index, site_id),
+            ),
+            tooltip=folium.Tooltip(f"Defibrillator: {name} ({esc(avail)})"),
+            popup=folium.Popup(popup, max_width=300),
+        ).add_to(group)
+    return group
 
 
-def station_layers(stations84: gpd.GeoDataFrame) -> list[folium.FeatureGroup]:
+def station_layers(
+    stations84: gpd.GeoDataFrame, index: Mapping[str, int] | None = None
+) -> list[folium.FeatureGroup]:
     """Draw stations as lettered badges; a gold edge marks an outside defib.
 
     Each station kind of :mod:`defibmap.layers` with a map style (fire and police stations)
     is one layer of the map; a station of another layer is logged and not drawn.
     """
     styles = station_styles()
-    groups = {k: folium.FeatureGroup(name=f"{v.label}s") for k, v in styles.items()}
+    present = set(column(stations84, "layer").astype(str))
+    # a layer only for the station kinds the study has: no empty entries in list or legend
+    groups = {k: folium.FeatureGroup(name=f"{v.label}s") for k, v in styles.items() if k in present}
     lon, lat = xy(stations84)
     outside = column(stations84, "outside_defib", default=False).fillna(value=False)
     names, layers = column(stations84, "name"), column(stations84, "layer")
@@ -237,7 +274,13 @@ def station_layers(stations84: gpd.GeoDataFrame) -> list[folium.FeatureGroup]:
         border = "3px solid #ffd700" if has_defib else "2px solid #fff"
         folium.Marker(
             location=(float(lat[i]), float(lon[i])),
-            icon=badge(letter, colour, round_=False, border=border),
+            icon=badge(
+                letter,
+                colour,
+                round_=False,
+                border=border,
+                extra=" defibmap-station" + site_class(index or {}, site_id),
+            ),
             tooltip=folium.Tooltip(f"{kind}: {name}"),
             popup=folium.Popup(
                 f"<b>{name}</b><br>{kind} ({esc(site_id)})<br>"
@@ -249,11 +292,15 @@ def station_layers(stations84: gpd.GeoDataFrame) -> list[folium.FeatureGroup]:
 
 
 def candidate_layers(
-    candidates84: gpd.GeoDataFrame, recommendations: pd.DataFrame, *, headline_m: float
+    candidates84: gpd.GeoDataFrame,
+    recommendations: pd.DataFrame,
+    *,
+    headline_m: float,
+    index: Mapping[str, int] | None = None,
 ) -> list[folium.FeatureGroup]:
     """Draw ranked picks as numbered badges and the other candidates as small grey circles."""
     ranked = folium.FeatureGroup(name="Recommended new defib sites (ranked)")
-    others = folium.FeatureGroup(name="Other candidate council buildings", show=False)
+    others = folium.FeatureGroup(name="Other candidate council buildings")
     lon, lat = xy(candidates84)
     position = {str(k): i for i, k in enumerate(candidates84.index)}
     names, kinds = column(candidates84, "name"), column(candidates84, "kind")
@@ -295,7 +342,7 @@ def candidate_layers(
         )
         folium.Marker(
             location=(float(lat[i]), float(lon[i])),
-            icon=badge(rank, RANK_COLOUR, round_=True),
+            icon=badge(rank, RANK_COLOUR, round_=True, extra=site_class(index or {}, site_id)),
             tooltip=folium.Tooltip(f"#{rank} {name}"),
             popup=folium.Popup(popup, max_width=320),
         ).add_to(ranked)
@@ -304,13 +351,15 @@ def candidate_layers(
         if str(site_id) in picked:
             continue
         name, kind = text(names.iloc[i], str(site_id)), text(kinds.iloc[i])
-        folium.CircleMarker(
+        folium.Marker(
             location=(float(lat[i]), float(lon[i])),
-            radius=4,
-            color=CANDIDATE_COLOUR,
-            weight=1,
-            fill=True,
-            fill_opacity=0.8,
+            icon=icon(
+                symbol_html("", "#ffffff", CANDIDATE_COLOUR, px=CANDIDATE_PX).replace(
+                    "border:2px solid #000", f"border:3px solid {CANDIDATE_COLOUR}"
+                ),
+                CANDIDATE_PX,
+                "defibmap-icon defibmap-candidate" + site_class(index or {}, site_id),
+            ),
             tooltip=folium.Tooltip(f"{name}{f' ({kind})' if kind else ''}: not recommended"),
         ).add_to(others)
     return [ranked, others]

@@ -16,8 +16,9 @@ is passed through :func:`defibmap.outputs._html.esc` before it reaches the page.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -25,18 +26,21 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import Element
 
 from defibmap._errors import InputError
 from defibmap._files import write_text_atomic
 from defibmap.defaults import RESPONSE_WITHIN_MIN
 from defibmap.outputs import tables
-from defibmap.outputs._html import esc
-from defibmap.outputs.map import _assets
+from defibmap.outputs._html import esc, text
+from defibmap.outputs.map import _assets, _planner
 from defibmap.outputs.map import _demand as demand_layers
 from defibmap.outputs.map import _furniture as page
 from defibmap.outputs.map import _layers as overlays
+from defibmap.outputs.map import _legend as page_legend
 from defibmap.outputs.map._demand import AGGREGATED_MARKERS, MAX_DEMAND_MARKERS
 from defibmap.outputs.map._layers import WGS84
+from defibmap.study.compare import planner as study_planner
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
     from branca.element import Figure
     from numpy.typing import NDArray
 
+    from defibmap.study.compare import Planner
     from defibmap.study.pipeline import StudyResult
 
 __all__ = [
@@ -64,6 +69,16 @@ _KEEP_JS = ("leaflet", "jquery")
 _KEEP_CSS = ("leaflet_css",)
 #: The walking network is drawn when it has at most this many edges (about 60 bytes each).
 MAX_NETWORK_EDGES = 60_000
+#: The page can place a cabinet anywhere (a walking search in the page) when the network has
+#: at most this many nodes: about 50 bytes of page each.
+MAX_STREET_NODES = 50_000
+#: The what-if planner is embedded when the catchments hold at most this many (site, demand
+#: point) pairs: about 12 bytes of page each. A city of 20,000 residents and 900 sites
+#: holds about 80,000 (3.5 MB page in all); a region beyond the limit gets the map without
+#: the planner rather than a page too large to open.
+MAX_PLANNER_PAIRS = 1_000_000
+#: The residents layer's name (tests and the layer list find it by this).
+RESIDENTS = "Residents by walk to nearest defib"
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +117,10 @@ class MapLayers:
     network_lines : geopandas.GeoSeries, optional
         Walking-network edges (projected CRS), drawn as thin grey lines: street context when
         the background tiles cannot load.
+    planner : Planner, optional
+        Every site's catchment and hours (:func:`defibmap.study.compare.planner`) for the
+        same demand, in the same order: with it the page recolours residents by period and
+        measures any plan (the what-if panel); without it residents keep one colouring.
     """
 
     demand: gpd.GeoDataFrame
@@ -113,6 +132,8 @@ class MapLayers:
     night_reach: tuple[str, str] | None = None
     wards: gpd.GeoDataFrame | None = None
     network_lines: gpd.GeoSeries | None = None
+    planner: Planner | None = None
+    streets: _planner.Streets | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,8 +160,13 @@ class MapOptions:
     extra_layers : sequence of folium.FeatureGroup, default ()
         Further overlays (for example minutes to the first defib), added before the layer
         control so that it lists them.
-    headline : sequence of (str, float), default ()
-        Headline figures shown under the title: a plain label and a share (0-1) each.
+    headline : sequence of (str, str, float), default ()
+        Headline figures shown under the title: a key (``available``, ``night``,
+        ``any_time``: the planner updates these), a plain label and a share (0-1) each.
+    extra_legend : mapping of str to str, default {}
+        Legend section (escaped HTML) of each further layer, by layer name.
+    report_link : str, optional
+        Address of the report, linked from the headline panel.
     """
 
     title: str
@@ -150,7 +176,9 @@ class MapOptions:
     unknown_usable_at_night: bool = True
     max_demand_markers: int = MAX_DEMAND_MARKERS
     extra_layers: Sequence[folium.FeatureGroup] = ()
-    headline: Sequence[tuple[str, float]] = ()
+    headline: Sequence[tuple[str, str, float]] = ()
+    extra_legend: Mapping[str, str] = field(default_factory=dict)
+    report_link: str | None = None
 
 
 def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
@@ -160,15 +188,16 @@ def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
     ----------
     layers : MapLayers
         The frames to draw: demand, defibs, stations, candidates, recommendations and the
-        optional reach areas, wards and walking network.
+        optional reach areas, wards, walking network and planner.
     options : MapOptions
         The title, thresholds, sources and drawing options.
 
     Returns
     -------
     folium.Map
-        The map, in EPSG:4326, fitted to the demand and sites. It links Leaflet and jQuery
-        only (no Bootstrap, Font Awesome or awesome-markers); :func:`write_map` inlines them.
+        The map, in EPSG:4326, fitted to the demand and sites with room for its panels. It
+        links Leaflet and jQuery only (no Bootstrap, Font Awesome or awesome-markers);
+        :func:`write_map` inlines them.
 
     Raises
     ------
@@ -183,63 +212,250 @@ def study_map(layers: MapLayers, options: MapOptions) -> folium.Map:
     if options.synthetic and "synthetic" not in options.title.lower():
         shown_title = f"{options.title} (synthetic demonstration data)"
     m = _empty_map(shown_title)
+    plan = layers.planner
+    index = {s: i for i, s in enumerate(plan.site_ids)} if plan is not None else {}
 
-    colours = demand_layers.band_colours(len(thresholds))
-    band_labels = [f"within {overlays.fmt_m(t)} m" for t in thresholds] + [
-        f"over {overlays.fmt_m(headline_m)} m",
-        "no defib within search limit",
-    ]
+    colours, band_labels = _bands(thresholds)
     defibs84 = overlays.to_wgs84(layers.defibs, "defibs")
     stations84 = overlays.to_wgs84(layers.stations, "stations")
     candidates84 = overlays.to_wgs84(layers.candidates, "candidates")
+    network = None
     if layers.network_lines is not None:
-        overlays.network_layer(layers.network_lines).add_to(m)
+        network = overlays.network_layer(layers.network_lines)
+        network.add_to(m)
     reach_groups, ward_groups = overlays.polygon_layers(layers.reach_areas or {}, layers.wards)
-    demand_groups = _demand_groups(
-        layers,
-        thresholds,
-        band_colours=colours,
-        band_labels=band_labels,
-        aggregated=len(layers.demand) > options.max_demand_markers,
+    aggregated = len(layers.demand) > options.max_demand_markers
+    drawn_in_page = plan is not None and not aggregated
+    if drawn_in_page:
+        residents = folium.FeatureGroup(name=RESIDENTS)
+        demand_groups: Sequence[folium.FeatureGroup] = [residents]
+    else:
+        demand_groups = _demand_groups(
+            layers,
+            thresholds,
+            band_colours=colours,
+            band_labels=band_labels,
+            aggregated=aggregated,
+        )
+        residents = demand_groups[0]
+    defibs = overlays.defib_layer(
+        defibs84, unknown_usable=options.unknown_usable_at_night, index=index
     )
-    defib_groups, day_night = overlays.defib_layers(
-        defibs84, unknown_usable=options.unknown_usable_at_night
+    stations = overlays.station_layers(stations84, index)
+    ranked, others = overlays.candidate_layers(
+        candidates84, layers.recommendations, headline_m=headline_m, index=index
     )
     for group in (
         *reach_groups.values(),
         *ward_groups,
         *demand_groups,
-        *defib_groups,
-        *overlays.station_layers(stations84),
-        *overlays.candidate_layers(candidates84, layers.recommendations, headline_m=headline_m),
+        # drawn in this order, the later on top: an upgrade option sits on its defib
+        others,
+        defibs,
+        *stations,
+        ranked,
     ):
         group.add_to(m)
-    _fit(m, [overlays.to_wgs84(layers.demand, "demand"), defibs84, stations84, candidates84])
-
-    blocks = page.blocks(
-        shown_title=shown_title,
-        synthetic=options.synthetic,
-        sources=options.sources,
-        legend_rows=page.legend(
-            colours, band_labels, headline_m, list(layers.reach_areas or {}), day_night
-        ),
-        day_night_switch=day_night is not None,
-        headline=options.headline,
-    )
-    for block in blocks:
-        m.add_child(page.HtmlBlock(block))
-    if day_night is not None:
-        pairs = [(day_night[0].get_name(), day_night[1].get_name())]
-        night_reach = layers.night_reach
-        if night_reach is not None and all(label in reach_groups for label in night_reach):
-            day, night = (reach_groups[label].get_name() for label in night_reach)
-            pairs.append((day, night))
-        m.add_child(page.DayNightSwitch(m.get_name(), pairs))
     for layer in options.extra_layers:
         layer.add_to(m)
-    # The layer control must come last: it lists (and orders) the layers already on the map.
-    folium.LayerControl(collapsed=False).add_to(m)
+    frames = [overlays.to_wgs84(layers.demand, "demand"), defibs84, stations84, candidates84]
+    m.fit_bounds(_bounds(frames), max_zoom=17)
+    # collapsed: an open list of a dozen layers would cover a laptop's map
+    folium.LayerControl(collapsed=True).add_to(m)
+
+    groups = _Groups(
+        residents=residents,
+        defibs=defibs,
+        ranked=ranked,
+        others=others,
+        stations=stations,
+        reach=reach_groups,
+        wards=ward_groups,
+        network=network,
+        in_page=drawn_in_page,
+    )
+    _add_page(m, layers, options, groups, thresholds=thresholds, shown_title=shown_title)
     return m
+
+
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """The map's layers the legend explains and the page script drives."""
+
+    residents: folium.FeatureGroup
+    defibs: folium.FeatureGroup
+    ranked: folium.FeatureGroup
+    others: folium.FeatureGroup
+    stations: Sequence[folium.FeatureGroup]
+    reach: Mapping[str, folium.FeatureGroup]
+    wards: Sequence[folium.FeatureGroup]
+    network: folium.FeatureGroup | None
+    in_page: bool  # residents drawn by the page script (recoloured by period and plan)
+
+
+def _legend(
+    layers: MapLayers, options: MapOptions, groups: _Groups, thresholds: NDArray[np.float64]
+) -> tuple[list[tuple[int, str]], list[folium.FeatureGroup]]:
+    """Return the legend sections and the layers they belong to."""
+    legend_layers: list[folium.FeatureGroup] = []
+
+    def on(group: folium.FeatureGroup | None) -> int:
+        if group is None:
+            return -1
+        legend_layers.append(group)
+        return len(legend_layers) - 1
+
+    colours, band_labels = _bands(thresholds)
+    sections = page_legend.sections(
+        residents=(on(groups.residents), colours, band_labels, groups.in_page),
+        defibs=(
+            on(groups.defibs),
+            sorted(set(overlays.availability_of(overlays.to_wgs84(layers.defibs, "defibs")))),
+        ),
+        candidates=(
+            on(groups.ranked) if len(layers.recommendations) else -1,
+            on(groups.others) if len(layers.candidates) > len(layers.recommendations) else -1,
+        ),
+        stations=[(on(g), g.layer_name) for g in groups.stations],
+        reach=[(on(g), label, i) for i, (label, g) in enumerate(groups.reach.items())],
+        outlines=(on(groups.wards[0]) if groups.wards else -1, on(groups.network)),
+        extra=[(on(g), options.extra_legend.get(g.layer_name, "")) for g in options.extra_layers],
+    )
+    return sections, legend_layers
+
+
+def _bands(thresholds: NDArray[np.float64]) -> tuple[list[str], list[str]]:
+    """Return the residents' walking-band colours and labels (then over the walk, and none)."""
+    colours = demand_layers.band_colours(len(thresholds))
+    headline = overlays.fmt_m(float(thresholds[-1]))
+    labels = [f"within {overlays.fmt_m(t)} m" for t in thresholds] + [
+        f"over {headline} m",
+        "no defib within search limit",
+    ]
+    return colours, labels
+
+
+def _add_page(
+    m: folium.Map,
+    layers: MapLayers,
+    options: MapOptions,
+    groups: _Groups,
+    *,
+    thresholds: NDArray[np.float64],
+    shown_title: str,
+) -> None:
+    """Add the page's style and script: panels, legend, period switch and planner."""
+    plan = layers.planner
+    sections, legend_layers = _legend(layers, options, groups, thresholds)
+    period_list = _planner.periods(plan) if plan is not None else []
+    headline_html = page.headline_panel(
+        shown_title=shown_title,
+        synthetic=options.synthetic,
+        walk_m=overlays.fmt_m(float(thresholds[-1])),
+        figures=options.headline,
+        plan=plan is not None,
+        period_labels=[(str(p["key"]), str(p["label"])) for p in period_list],
+        report_link=options.report_link,
+    )
+    names = _site_names(layers)
+    demand84 = overlays.to_wgs84(layers.demand, "demand")
+    frames = [
+        demand84,
+        overlays.to_wgs84(layers.defibs, "defibs"),
+        overlays.to_wgs84(layers.stations, "stations"),
+        overlays.to_wgs84(layers.candidates, "candidates"),
+    ]
+    panels = _planner.Panels(
+        headline=headline_html,
+        sources=page.sources_panel(options.sources),
+        planner=(
+            page.planner_panel(_plan_groups(plan, layers, names), place=layers.streets is not None)
+            if plan
+            else None
+        ),
+        legend=sections,
+        bounds=_bounds(frames),
+    )
+    data = _planner.payload(
+        plan,
+        names=names,
+        recommended=list(layers.recommendations.sort_values("rank")["site_id"].astype(str)),
+        thresholds=thresholds,
+        band_colours=_bands(thresholds)[0][: len(thresholds)],
+        residents=_residents(layers.demand, demand84) if groups.in_page else None,
+        panels=panels,
+        streets=layers.streets,
+    )
+    reach_pairs = []
+    night = layers.night_reach
+    if plan is not None and night is not None and all(x in groups.reach for x in night):
+        reach_pairs.append((groups.reach[night[0]].get_name(), groups.reach[night[1]].get_name()))
+    cast("Figure", m.get_root()).header.add_child(Element(page.PAGE_CSS), name="defibmap_css")
+    m.add_child(
+        _planner.PageScript(
+            data,
+            map_name=m.get_name(),
+            residents_name=groups.residents.get_name() if groups.in_page else None,
+            legend_layers=[g.get_name() for g in legend_layers],
+            reach_pairs=reach_pairs,
+        )
+    )
+
+
+def _bounds(frames: Sequence[gpd.GeoDataFrame]) -> list[list[float]]:
+    """Return the frames' bounds, [[south, west], [north, east]]; Great Britain if all empty."""
+    bounds = np.vstack([f.total_bounds for f in frames if not f.empty] or [[-6, 50, 2, 58]])
+    west, south = bounds[:, 0].min(), bounds[:, 1].min()
+    east, north = bounds[:, 2].max(), bounds[:, 3].max()
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def _site_names(layers: MapLayers) -> dict[str, str]:
+    """Each site's shown name (escaped), by id: defibs, candidates and stations."""
+    names: dict[str, str] = {}
+    for frame in (layers.stations, layers.candidates, layers.defibs):
+        values = overlays.column(frame, "name")
+        for site_id, value in zip(frame.index, values, strict=True):
+            names[str(site_id)] = text(value, str(site_id))
+    return names
+
+
+def _plan_groups(
+    plan: Planner, layers: MapLayers, names: Mapping[str, str]
+) -> list[tuple[str, list[tuple[int, str, str]]]]:
+    """Return the planner's lists: recommended, other candidates, stations, today's defibs."""
+    index = {s: i for i, s in enumerate(plan.site_ids)}
+    ranked = list(layers.recommendations.sort_values("rank")["site_id"].astype(str))
+    stations = set(layers.stations.index.astype(str))
+
+    def entry(site_id: str, prefix: str = "") -> tuple[int, str, str]:
+        return index[site_id], site_id, prefix + names.get(site_id, esc(site_id))
+
+    options = [s for s in plan.site_ids[plan.n_current :] if s not in set(ranked)]
+    return [
+        (
+            "Recommended sites",
+            [entry(s, f"#{r} ") for r, s in enumerate(ranked, start=1) if s in index],
+        ),
+        ("Other candidates", [entry(s) for s in options if s not in stations]),
+        ("Stations (an outside 24/7 defib)", [entry(s) for s in options if s in stations]),
+        (
+            "Today's defibs (untick: removed or locked)",
+            [entry(s) for s in plan.site_ids[: plan.n_current]],
+        ),
+    ]
+
+
+def _residents(demand: gpd.GeoDataFrame, demand84: gpd.GeoDataFrame) -> _planner.Residents:
+    """Residents drawn by the page: position, radius by people, tooltip title (escaped)."""
+    lon, lat = overlays.xy(demand84)
+    pop = demand["population"].to_numpy(dtype=float)
+    top = max(float(np.nanmax(pop)) if len(pop) else 1.0, 1.0)
+    radius = 2.5 + 6.5 * np.sqrt(np.clip(np.nan_to_num(pop), 0.0, None) / top)
+    names = overlays.column(demand, "name").to_numpy(dtype=object)
+    ids = demand.index.to_numpy(dtype=object)
+    labels = [f"{text(names[i], str(ids[i]))} ({esc(ids[i])})" for i in range(len(ids))]
+    return _planner.Residents(lat=lat, lon=lon, radius=radius, labels=labels)
 
 
 def _thresholds(thresholds_m: Sequence[float]) -> NDArray[np.float64]:
@@ -272,7 +488,7 @@ def _check_layers(layers: MapLayers) -> None:
 
 def _empty_map(shown_title: str) -> folium.Map:
     """Return a map with OpenStreetMap tiles and the page title, linking Leaflet and jQuery."""
-    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
+    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True, zoom_snap=0.25)
     # Instance lists (the class defaults stay untouched): Leaflet and jQuery (popups use $),
     # nothing else; write_map inlines both from the XStatic packages.
     m.default_js = [(n, u) for n, u in m.default_js if n in _KEEP_JS]
@@ -325,14 +541,6 @@ def _demand_groups(
     return everyone, not_within
 
 
-def _fit(m: folium.Map, frames: Sequence[gpd.GeoDataFrame]) -> None:
-    """Fit the map to the frames' bounds (EPSG:4326); Great Britain when all are empty."""
-    bounds = np.vstack([f.total_bounds for f in frames if not f.empty] or [[-6, 50, 2, 58]])
-    west, south = bounds[:, 0].min(), bounds[:, 1].min()
-    east, north = bounds[:, 2].max(), bounds[:, 3].max()
-    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], max_zoom=17)
-
-
 def write_map(m: folium.Map, path: Path) -> None:
     """Save ``m`` as one self-contained HTML file at ``path``, atomically.
 
@@ -383,6 +591,10 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
     lines = None
     if network.n_edges <= MAX_NETWORK_EDGES:
         lines = gpd.GeoSeries(network.edge_geometry, crs=network.crs)
+    catchments = study_planner(result)
+    plan = catchments if len(catchments.pair_site) <= MAX_PLANNER_PAIRS else None
+    if plan is None:
+        logger.info("map: %d catchment pairs; the planner is left out", len(catchments.pair_site))
     layers = MapLayers(
         demand=result.demand,
         defibs=result.defibs,
@@ -393,62 +605,101 @@ def result_map(result: StudyResult, *, reach: bool = True) -> folium.Map:
         night_reach=night_reach,
         wards=result.wards,
         network_lines=lines,
+        planner=plan,
+        streets=_streets(result) if plan is not None else None,
     )
+    time_layer = _time_layer(result.demand)
     options = MapOptions(
         title=result.config.name,
         thresholds_m=result.config.thresholds_m,
         sources=result.sources,
         synthetic=result.config.synthetic,
         unknown_usable_at_night=unknown_usable,
-        extra_layers=[layer for layer in [_time_layer(result.demand)] if layer is not None],
+        extra_layers=[time_layer] if time_layer is not None else [],
+        extra_legend={TIME_LAYER: _time_legend()},
         headline=_headline(result),
+        report_link="report.html",
     )
     return study_map(layers, options)
 
 
-def _headline(result: StudyResult) -> list[tuple[str, float]]:
+def _streets(result: StudyResult) -> _planner.Streets | None:
+    """Return the walking network for the page's placed cabinets, when small enough to embed."""
+    network = result.network
+    if network.n_nodes > MAX_STREET_NODES:
+        return None
+    nodes = gpd.GeoSeries(
+        gpd.points_from_xy(network.node_x, network.node_y), crs=network.crs
+    ).to_crs(WGS84)
+    adjacency = network.adjacency
+    return _planner.Streets(
+        lat=nodes.y.to_numpy(dtype=float),
+        lon=nodes.x.to_numpy(dtype=float),
+        indptr=np.asarray(adjacency.indptr, dtype=np.int64),
+        indices=np.asarray(adjacency.indices, dtype=np.int64),
+        length_m=np.asarray(adjacency.data, dtype=np.float64),
+    )
+
+
+def _headline(result: StudyResult) -> list[tuple[str, str, float]]:
     """Return the three coverage figures at the headline walk, year-round first."""
     bases = tables.coverage_bases(result)
     if bases.empty:
         return []
     now = bases.iloc[-1]
     walk = int(now["threshold_m"])
+    del walk  # the panel's head names the walk
     figures = [
-        (f"within {walk} m walk of a usable defib, year-round", float(now["available"])),
-        ("at night (a defib usable all night, 24/7)", float(now["night"])),
-        ("any time (optimistic: every defib counted usable)", float(now["any_time"])),
+        ("available", "Year-round (a usable defib)", float(now["available"])),
+        ("night", "At night (24/7 defibs)", float(now["night"])),
+        ("any_time", "Any time (every defib counted)", float(now["any_time"])),
     ]
-    return [(label, share) for label, share in figures if np.isfinite(share)]
+    return [(key, label, share) for key, label, share in figures if np.isfinite(share)]
 
 
 #: Minutes to the first defib drawn in these bands: the response time bands
 #: (:data:`defibmap.defaults.RESPONSE_WITHIN_MIN`; sources in docs/references.md).
 TIME_BANDS_MIN = tuple(float(m) for m in RESPONSE_WITHIN_MIN)
-_TIME_COLOURS = ("#1a9850", "#a6d96a", "#fdae61", "#d73027")
+#: Sequential magma steps (colour-blind safe), apart from the walking bands' greens.
+_TIME_COLOURS = ("#fcfdbf", "#fc8961", "#b73779", "#51127c")
+TIME_LAYER = "Minutes to the first defibrillator"
+
+
+def _time_legend() -> str:
+    """Return the minutes layer's legend section."""
+    edges = [f"{m:g}" for m in TIME_BANDS_MIN]
+    labels = [f"within {edges[0]} min"]
+    labels += [f"{a}\u2013{b} min" for a, b in itertools.pairwise(edges)]
+    labels.append(f"over {edges[-1]} min, or no route")
+    rows = [page.swatch(c, esc(label)) for c, label in zip(_TIME_COLOURS, labels, strict=False)]
+    return "<b>Minutes to the first defib</b>" + "".join(rows)
 
 
 def _time_layer(demand: gpd.GeoDataFrame) -> folium.FeatureGroup | None:
     """Residents coloured by minutes until a defib reaches them, and by which route."""
     if "time_to_defib_s" not in demand.columns or len(demand) > MAX_DEMAND_MARKERS:
         return None
-    group = folium.FeatureGroup(name="Minutes to the first defibrillator", show=False)
+    group = folium.FeatureGroup(name=TIME_LAYER, show=False)
     wgs = demand.geometry.to_crs(WGS84)
     minutes = demand["time_to_defib_s"].to_numpy(dtype=float) / 60.0
     band = np.searchsorted(np.asarray(TIME_BANDS_MIN), np.nan_to_num(minutes, nan=1e9))
     routes = demand.get("first_route", pd.Series("", index=demand.index)).astype(str)
-    for i, (lon, lat) in enumerate(zip(wgs.x.to_numpy(), wgs.y.to_numpy(), strict=True)):
-        label = (
-            f"{minutes[i]:.1f} min to the first defib ({esc(routes.iloc[i])})"
-            if np.isfinite(minutes[i])
-            else "no route reaches this point"
+    labels = [
+        f"{minutes[i]:.1f} min to the first defib ({esc(routes.iloc[i])})"
+        if np.isfinite(minutes[i])
+        else "no route reaches this point"
+        for i in range(len(minutes))
+    ]
+    # drawn by a few lines of page script from one JSON array: a folium marker each costs
+    # about 1 ms to write, most of the map's writing time
+    group.add_child(
+        _planner.PointsScript(
+            {
+                "lat": np.round(wgs.y.to_numpy(dtype=float), 6).tolist(),
+                "lon": np.round(wgs.x.to_numpy(dtype=float), 6).tolist(),
+                "colour": [_TIME_COLOURS[int(b)] for b in band],
+                "tip": labels,
+            }
         )
-        folium.CircleMarker(
-            location=(float(lat), float(lon)),
-            radius=4,
-            color=_TIME_COLOURS[int(band[i])],
-            fill=True,
-            fill_opacity=0.8,
-            weight=0,
-            tooltip=label,
-        ).add_to(group)
+    )
     return group
