@@ -20,6 +20,8 @@ file because numba's on-disk cache checks only the file of the function it compi
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -365,7 +367,12 @@ def _nearest_one(
     return best_s, best_d
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+#: Points per work unit handed to a search thread; most threads used.
+_CHUNK_POINTS = 4096
+_MAX_THREADS = 8
+
+
+@numba.njit(cache=True, nogil=True)
 def nearest_segments(
     px: NDArray[np.float64],
     py: NDArray[np.float64],
@@ -385,7 +392,7 @@ def nearest_segments(
     n = px.size
     seg = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.nan)
-    for i in numba.prange(n):
+    for i in range(n):
         if not (math.isfinite(px[i]) and math.isfinite(py[i])):
             continue
         s, d = _nearest_one(px[i], py[i], limit, idx)
@@ -414,9 +421,26 @@ def search(
     with np.errstate(invalid="ignore"):
         key = np.floor((y - gy) / cell) * nx + np.floor((x - gx) / cell)
     order = np.argsort(key, kind="stable")
-    seg_o, dist_o = nearest_segments(x[order], y[order], float(limit_m), idx)
-    seg = np.empty_like(seg_o)
-    dist = np.empty_like(dist_o)
-    seg[order] = seg_o
-    dist[order] = dist_o
+    xs, ys = x[order], y[order]
+    spans = [(i, min(i + _CHUNK_POINTS, xs.size)) for i in range(0, xs.size, _CHUNK_POINTS)]
+
+    def run(span: tuple[int, int]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        return nearest_segments(  # type: ignore[no-any-return]
+            xs[span[0] : span[1]], ys[span[0] : span[1]], float(limit_m), idx
+        )
+
+    # Python threads over a nogil kernel, not numba's parallel=True: its OpenMP layer kills a
+    # process forked after it ran (as a writer killed in a test, or a fork-based pool is)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(_MAX_THREADS, cpus or 1, len(spans))
+    if workers <= 1:
+        parts = [run(span) for span in spans]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(run, spans))
+    seg = np.full(xs.size, -1, dtype=np.int64)
+    dist = np.full(xs.size, np.nan)
+    if parts:
+        seg[order] = np.concatenate([p[0] for p in parts])
+        dist[order] = np.concatenate([p[1] for p in parts])
     return seg, dist
