@@ -31,7 +31,7 @@ from defibmap.analysis.time_slices import Expanded, Week
 from defibmap.defaults import DEFAULT_SCHOOL_TERM_WEEKS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     import geopandas as gpd
     from numpy.typing import NDArray
@@ -567,6 +567,24 @@ def year_share(week: Week, term_weeks: int) -> NDArray[np.float64]:
     return share
 
 
+def _at_least_greedy(
+    optimum: survival.SurvivalOptimum, gain: sp.csr_matrix, steps: Sequence[survival.SurvivalStep]
+) -> survival.SurvivalOptimum:
+    """Return the solver's set, or the greedy one when the solver stopped with less.
+
+    HiGHS stopped by its time limit may hold no feasible set (none at all) or a worse one
+    than greedy's; the greedy set is then the best known, and is never proven optimal.
+    """
+    if optimum.optimal or not steps:
+        return optimum
+    sites = np.sort(np.array([st.site for st in steps], dtype=np.int64))
+    value = survival.total_gain(gain, sites)
+    if optimum.sites.size and optimum.objective >= value:
+        return optimum
+    status = f"Not proven optimal: the greedy set (the solver stopped with less: {optimum.status})"
+    return survival.SurvivalOptimum(sites, value, status, optimal=False)
+
+
 def _survival(
     network: Network,
     demand: RankingDemand,
@@ -615,6 +633,7 @@ def _survival(
         optimum = survival.exact(
             gain, new_sites, costs=costs, budget=rules.budget, time_limit_s=s.time_limit_s
         )
+        optimum = _at_least_greedy(optimum, gain, steps)
     ambulance = survival.point_ambulance_only(a, n)
     found = survival.summarise(
         steps=steps,

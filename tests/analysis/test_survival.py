@@ -441,3 +441,22 @@ def test_the_survival_objective_needs_the_time_model():
             threshold_m=100.0,
             rules=RankingRules(objective="survival"),
         )
+
+
+def test_a_solver_stopped_without_a_set_gives_the_greedy_set_not_nothing():
+    # HiGHS stopped by its time limit before any feasible set: the ranking keeps the greedy
+    # set (the best known), never "no sites, 0 survivors", and does not call it optimal
+    from defibmap.analysis.ranking import _at_least_greedy
+
+    gain = sp.csr_matrix(np.array([[2.0, 0.0], [0.0, 2.0], [1.5, 1.5]]))
+    steps = survival.greedy(gain, 2)  # sites 2 then 0: 3.5
+    stopped = survival.SurvivalOptimum(np.zeros(0, dtype=np.int64), 0.0, "Time limit", False)
+    kept = _at_least_greedy(stopped, gain, steps)
+    assert kept.sites.tolist() == [0, 2]
+    assert kept.objective == pytest.approx(3.5)
+    assert not kept.optimal
+    # a set better than greedy's that the solver found is kept, and a proven optimum always
+    better = survival.SurvivalOptimum(np.array([0, 1]), 4.0, "Time limit", False)
+    assert _at_least_greedy(better, gain, steps) is better
+    proven = survival.exact(gain, 2)
+    assert _at_least_greedy(proven, gain, steps) is proven
