@@ -31,6 +31,19 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    #: What the compiled search reads: the segments' ends (x0, y0, x1, y1) and edge, the
+    #: grid's CSR (cell_ptr, cell_seg) and its shape (see :class:`SnapIndex` and :func:`search`).
+    _Index = tuple[
+        NDArray[np.float64],
+        NDArray[np.float64],
+        NDArray[np.float64],
+        NDArray[np.float64],
+        NDArray[np.int64],
+        NDArray[np.int64],
+        NDArray[np.int64],
+        NDArray[np.float64],
+    ]
+
 #: A segment is filed in every cell its pieces' boxes reach, grown by this much (metres), so
 #: a segment running along a cell border is in both cells despite rounding.
 _PAD_M = 1e-6
@@ -269,16 +282,7 @@ def _visit_ring(
     cy: int,
     ring: int,
     best: tuple[float, int, int],
-    idx: tuple[
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.float64],
-    ],
+    idx: _Index,
 ) -> tuple[float, int, int]:  # pragma: no cover - compiled
     """Measure the segments of the cells at Chebyshev distance ``ring`` from ``(cx, cy)``."""
     x0, y0, x1, y1, seg_edge, cell_ptr, cell_seg, grid = idx
@@ -330,16 +334,7 @@ def _nearest_one(
     px: float,
     py: float,
     limit: float,
-    idx: tuple[
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.float64],
-    ],
+    idx: _Index,
 ) -> tuple[int, float]:  # pragma: no cover - compiled
     """Nearest segment to one point (ties: lowest edge, then lowest segment); -1 if none."""
     grid = idx[7]
@@ -377,16 +372,7 @@ def nearest_segments(
     px: NDArray[np.float64],
     py: NDArray[np.float64],
     limit: float,
-    idx: tuple[
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.float64],
-    ],
+    idx: _Index,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:  # pragma: no cover - compiled
     """Nearest segment (-1 where none within ``limit`` or the point is not finite) and distance."""
     n = px.size
