@@ -252,7 +252,6 @@ class PageScript(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "DefibmapPage"
         pairs = "[" + ", ".join(f"[{d}, {n}]" for d, n in reach_pairs) + "]"
-        pairs = "[" + ", ".join(f"[{d}, {n}]" for d, n in reach_pairs) + "]"
         # only folium's generated variable names (identifiers) and escaped JSON go in
         self.code = (
             PAGE_JS.replace("__MAP__", map_name)
