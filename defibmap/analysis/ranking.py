@@ -568,7 +568,7 @@ def year_share(week: Week, term_weeks: int) -> NDArray[np.float64]:
 
 
 def _at_least_greedy(
-    optimum: survival.SurvivalOptimum, gain: sp.csr_matrix, steps: Sequence[survival.SurvivalStep]
+    optimum: survival.SurvivalOptimum, gain: sp.csr_matrix, steps: Sequence[optimise.GreedyStep]
 ) -> survival.SurvivalOptimum:
     """Return the solver's set, or the greedy one when the solver stopped with less.
 
@@ -647,7 +647,7 @@ def _survival(
     upper = optimum.objective
     return _Survived(
         found,
-        [optimise.GreedyStep(st.site, st.added, st.cumulative) for st in steps],
+        steps,
         optimise.MclpResult(
             sites=optimum.sites,
             objective=optimum.objective,

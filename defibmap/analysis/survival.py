@@ -47,6 +47,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from defibmap.analysis import response_draws as draws_
+from defibmap.analysis.optimise import GreedyStep
 from defibmap.defaults import SURVIVAL_MODEL
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ __all__ = [
     "SurvivalCurve",
     "SurvivalOptimum",
     "SurvivalRanking",
-    "SurvivalStep",
     "ambulance_groups",
     "ambulance_only",
     "beats_ambulance_m",
@@ -361,22 +361,13 @@ def total_gain(gain: sp.csr_matrix, sites: ArrayLike) -> float:
     return float(best.sum())
 
 
-@dataclass(frozen=True)
-class SurvivalStep:
-    """One step of the greedy order: the option, its gain and the running total."""
-
-    site: int
-    added: float
-    cumulative: float
-
-
 def greedy(
     gain: sp.csr_matrix,
     k: int,
     *,
     costs: NDArray[np.float64] | None = None,
     budget: float | None = None,
-) -> list[SurvivalStep]:
+) -> list[GreedyStep]:
     """Greedy marginal-gain order: ``min(k, options)`` options (ties: the lowest position).
 
     With ``costs`` and a ``budget``: the largest gain per cost among the options still
@@ -387,7 +378,7 @@ def greedy(
     best = np.zeros(g.shape[1])
     chosen = np.zeros(n_opt, dtype=bool)
     row_of = np.repeat(np.arange(n_opt), np.diff(g.indptr))
-    steps: list[SurvivalStep] = []
+    steps: list[GreedyStep] = []
     total = spent = 0.0
     budgeted = costs is not None and budget is not None
     limit = n_opt if budgeted else min(int(k), n_opt)
@@ -410,7 +401,7 @@ def greedy(
         total += float(marginal[site])
         if budgeted and costs is not None:
             spent += float(costs[site])
-        steps.append(SurvivalStep(site, float(marginal[site]), total))
+        steps.append(GreedyStep(site, float(marginal[site]), total))
     return steps
 
 
@@ -637,7 +628,7 @@ def _weighted_mean(values: NDArray[np.float64], weights: NDArray[np.float64]) ->
 
 def summarise(
     *,
-    steps: list[SurvivalStep],
+    steps: list[GreedyStep],
     optimum: SurvivalOptimum,
     ids: NDArray[np.str_],
     weights: NDArray[np.float64],
