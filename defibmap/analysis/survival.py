@@ -67,7 +67,6 @@ __all__ = [
     "beats_ambulance_m",
     "exact",
     "fetch_benefit",
-    "fetch_benefit_by_draw",
     "gain_matrix",
     "greedy",
     "pair_values",
@@ -91,8 +90,6 @@ CAVEAT = (
 )
 #: Seconds a minute.
 _MIN = 60.0
-#: Largest number of (distance, draw) cells evaluated at once; bounds the working memory.
-_BLOCK_CELLS = 4_000_000
 
 #: Gains below this share of the largest are treated as none (the MILP's pairs).
 _TINY = 1e-12
@@ -246,37 +243,6 @@ def fetch_benefit(
     at = np.searchsorted(d_sorted, walk[ok], side="right")
     gained = sum_rd[at] - walk[ok] * sum_r[at]
     out[ok] = np.maximum(gained, 0.0) * b / _MIN / amb.size
-    return out
-
-
-def fetch_benefit_by_draw(
-    walk_m: ArrayLike,
-    *,
-    ambulance: draws_.Lognormal | draws_.Empirical,
-    assumptions: draws_.DrawAssumptions,
-    extra_s: float = 0.0,
-    curve: SurvivalCurve | None = None,
-) -> NDArray[np.float64]:
-    """Return :func:`fetch_benefit` the long way: every walk on every draw (a reference)."""
-    curve = curve or SurvivalCurve()
-    a = assumptions
-    walk = np.asarray(walk_m, dtype=np.float64).ravel()
-    out = np.zeros(walk.size)
-    amb, speed = _draws(ambulance, a)
-    if amb.size == 0 or walk.size == 0:
-        return out
-    base = curve.probability(a.recognition_s, amb, amb)
-    fixed = a.recognition_s + a.cabinet_s + extra_s
-    step = max(1, _BLOCK_CELLS // amb.size)
-    for start in range(0, walk.size, step):
-        chunk = walk[start : start + step]
-        # the same expression as the time model: recognition + there and back + cabinet
-        with np.errstate(invalid="ignore"):
-            fetch = 2.0 * chunk[:, None] / speed[None, :] + fixed
-        fetch = np.where(np.isfinite(fetch), fetch, np.inf)
-        first = np.minimum(fetch, amb[None, :])
-        gained = curve.probability(a.recognition_s, first, amb[None, :]) - base[None, :]
-        out[start : start + step] = gained.mean(axis=1)
     return out
 
 
